@@ -1,0 +1,100 @@
+"""The `lvsim` command line (typer)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lvsim import __version__, emulator, store
+from lvsim.model import Disk
+from lvsim.units import parse_size
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Rehearse LVM thin provisioning without root."
+)
+disk_app = typer.Typer(no_args_is_help=True, help="Simulated disks.")
+app.add_typer(disk_app, name="disk")
+
+StateOpt = Annotated[
+    Path | None, typer.Option("--state", help="State file (default $LVSIM_STATE or ./.lvsim/state).")
+]
+
+
+def _state_path(state: Path | None) -> Path:
+    return state or store.default_path()
+
+
+def _die(msg: str, rc: int = 5) -> None:
+    typer.echo(f"lvsim: {msg}", err=True)
+    raise typer.Exit(rc)
+
+
+@app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_(
+    argv: Annotated[list[str], typer.Argument(help="The command line, after --.")],
+    state: StateOpt = None,
+) -> None:
+    """Run one LVM command line against the saved simulator state."""
+    try:
+        with store.transaction(_state_path(state)) as st:
+            outcome = emulator.run(st, argv, sys.stdin)
+    except store.StateError as exc:
+        _die(str(exc))
+    sys.stdout.write(outcome.stdout)
+    sys.stderr.write(outcome.stderr)
+    raise typer.Exit(outcome.rc)
+
+
+@app.command()
+def shims(
+    directory: Annotated[Path, typer.Argument(help="Where to write the command shims.")],
+    state: StateOpt = None,
+) -> None:
+    """Write an executable into DIRECTORY for every emulated command (lvs, lvcreate, losetup, ...)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    state_arg = repr(str(state.resolve())) if state else "None"
+    for name in emulator.command_names():
+        path = directory / name
+        path.write_text(
+            f"#!{sys.executable}\nimport sys\nfrom lvsim.shim import main\nsys.exit(main({state_arg}))\n"
+        )
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    typer.echo(f"{len(emulator.command_names())} shims written to {directory}")
+
+
+@disk_app.command("add")
+def disk_add(
+    path: Annotated[str, typer.Argument(help="Device path, e.g. /dev/vdb.")],
+    size: Annotated[str, typer.Argument(help="Size, e.g. 10G (LVM's size syntax, default unit MiB).")],
+    state: StateOpt = None,
+) -> None:
+    """Add a simulated disk."""
+    try:
+        nbytes = parse_size(size, 2048).value * 512
+    except Exception:
+        _die(f"invalid size: {size}", 3)
+    if not path.startswith("/dev/"):
+        _die(f"device path must start with /dev/: {path}", 3)
+    try:
+        with store.transaction(_state_path(state)) as st:
+            if path in st.disks:
+                _die(f"{path} already exists")
+            st.disks[path] = Disk(path, nbytes)
+    except store.StateError as exc:
+        _die(str(exc))
+
+
+@app.command()
+def version() -> None:
+    """Print lvsim's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    os.environ.setdefault("COLUMNS", "100")
+    app()

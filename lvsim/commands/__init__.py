@@ -1,0 +1,1 @@
+"""Command emulators, one module per family; each registers with lvsim.emulator.command."""

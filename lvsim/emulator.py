@@ -1,0 +1,98 @@
+"""The command emulator: one LVM command line in, LVM's stdout, stderr and exit code out.
+
+Command handlers live in `lvsim.commands.*` and register themselves with
+`@command(spec)`.  A handler gets a `Ctx` and returns an exit code or raises
+`LvmError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from lvsim.cmdline import Args, CommandSpec, parse
+from lvsim.console import Console
+from lvsim.errors import ENO_SUCH_CMD, LvmError
+from lvsim.model import State
+
+COMMAND_MODULES = ("pv", "vg", "lv", "report", "losetup", "data")
+
+
+@dataclass
+class Ctx:
+    """What a command handler works with."""
+
+    state: State
+    console: Console
+    args: Args
+    command: str
+
+
+Handler = Callable[[Ctx], int]
+COMMANDS: dict[str, tuple[CommandSpec, Handler]] = {}
+_loaded: list[bool] = []
+
+
+def command(spec: CommandSpec) -> Callable[[Handler], Handler]:
+    """Register a handler for spec.name."""
+
+    def register(fn: Handler) -> Handler:
+        COMMANDS[spec.name] = (spec, fn)
+        return fn
+
+    return register
+
+
+def _load() -> None:
+    if _loaded:
+        return
+    _loaded.append(True)
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(f"lvsim.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"lvsim.commands.{name}":
+                raise
+
+
+def command_names() -> list[str]:
+    _load()
+    return [*sorted(COMMANDS), "lvm"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
+    """Run one command line against state (changing it in place)."""
+    _load()
+    console = Console(stdin)
+    name = os.path.basename(argv[0]) if argv else "lvm"
+    rest = list(argv[1:])
+    if name == "lvm":
+        if not rest:
+            console.error("No command specified.  Try 'lvm help'.")
+            return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
+        name, rest = rest[0], rest[1:]
+    entry = COMMANDS.get(name)
+    if entry is None:
+        console.error("No such command.  Try 'lvm help'.")
+        return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
+    spec, handler = entry
+    try:
+        args = parse(spec, rest)
+        rc = handler(Ctx(state, console, args, name))
+    except LvmError as exc:
+        if exc.raw:
+            console.raw_err(exc.raw + "\n")
+        for line in exc.lines:
+            console.error(line)
+        rc = exc.rc
+    return Outcome(rc, console.stdout, console.stderr)
