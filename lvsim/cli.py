@@ -98,3 +98,7 @@ def version() -> None:
 def main() -> None:
     os.environ.setdefault("COLUMNS", "100")
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -110,7 +110,7 @@ class CommandSpec:
         return {**COMMON_OPTIONS, **self.options}
 
     def value_type(self, long: str) -> str:
-        return self.types.get(long, OPTION_TYPES[long])
+        return self.types.get(long, OPTION_TYPES.get(long, ""))
 
 
 @dataclass

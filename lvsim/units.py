@@ -38,7 +38,7 @@ class SizeArg:
 
 
 def _split_sign(text: str) -> tuple[str, str]:
-    if text[:1] in "+-":
+    if text and text[0] in "+-":
         return text[0], text[1:]
     return "", text
 

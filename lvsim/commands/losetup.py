@@ -45,7 +45,7 @@ def _loops(state: State) -> list[Disk]:
     return sorted((d for d in state.disks.values() if d.backing_file), key=lambda d: int(d.path[9:]))
 
 
-@command(CommandSpec("losetup", LOSETUP_OPTIONS))
+@command(CommandSpec("losetup", LOSETUP_OPTIONS, types={"detach": "string"}))
 def losetup(ctx: Ctx) -> int:
     args, state, out = ctx.args, ctx.state, ctx.console.raw_out
     if args.has("detach") or args.has("detach-all"):
