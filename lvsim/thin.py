@@ -1,0 +1,435 @@
+"""Thin-pool and COW-snapshot allocation model, and the hooks the LV commands call.
+
+Thin pools
+    Each pool keeps, in ``pool.extra["thin"]`` (JSON-serialisable):
+    a data-block allocator (``hwm`` high-water mark plus a ``free`` list) and a set of
+    mapping *layers*.  A layer maps thin chunk -> pool block (-1 = discarded, i.e. unmapped).
+    Every thin device owns one mutable top layer (``lv.extra["top"]``); lookups walk the
+    chain of parent layers.  A snapshot never copies a mapping: the origin's top layer
+    becomes a shared frozen parent of two fresh, empty top layers.
+
+    Sharing is accounted without per-block refcounts: layer ``ndev`` counts the live devices
+    whose chain contains it, and ``hidden[chunk]`` counts those that shadow that entry with a
+    newer mapping of their own; an entry's block is referenced by ``ndev - hidden`` devices.
+    ``over[chunk]`` in a layer names the ancestor layer whose entry it shadows.
+
+COW snapshots
+    ``lv.extra["cow"]`` maps origin chunk -> exception index; ``lv.extra["invalid"]`` marks
+    an overflowed snapshot.  Exception i lives at chunk 1 + (i // epc + 1) + i of the COW
+    store (epc = chunk / 16), behind the header and each area's metadata chunk.
+
+Data-path API: `provision`, `lookup`, `discard`, `pool_block_location`, `cow_exception`,
+`cow_lookup`, `cow_snapshots_of`.  The ``state`` argument is the `State` (for its clock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lvsim.model import LV, VG, State
+
+if TYPE_CHECKING:
+    from lvsim.emulator import Ctx
+
+NO_SPACE_TIMEOUT = 60.0  # dm_thin_pool no_space_timeout, in (simulated) seconds
+UNMAPPED = -1
+
+Layer = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pool state
+
+
+def pool_state(pool: LV) -> dict[str, Any]:
+    """The pool's allocation state, created empty on first use."""
+    raw = pool.extra.get("thin")
+    if raw is None:
+        raw = pool.extra["thin"] = {
+            "next": 0,
+            "layers": {},
+            "hwm": 0,
+            "free": [],
+            "mode": "rw",
+            "queued_since": None,
+            "error_io": False,
+        }
+    return raw
+
+
+def _int_keys(d: dict[Any, Any]) -> dict[Any, Any]:
+    """JSON turns int keys into strings; turn them back (in place) on first use after loading."""
+    if d and type(next(iter(d))) is str:
+        items = [(int(k), v) for k, v in d.items()]
+        d.clear()
+        d.update(items)
+    return d
+
+
+def _layer(ps: dict[str, Any], lid: str) -> Layer:
+    layer: Layer = ps["layers"][lid]
+    _int_keys(layer["map"])
+    _int_keys(layer["hidden"])
+    _int_keys(layer["over"])
+    return layer
+
+
+def _new_layer(ps: dict[str, Any], parent: str | None) -> str:
+    ps["next"] += 1
+    lid = f"L{ps['next']}"
+    ps["layers"][lid] = {"parent": parent, "ndev": 1, "map": {}, "hidden": {}, "over": {}}
+    return lid
+
+
+def _chain(ps: dict[str, Any], lid: str | None) -> list[tuple[str, Layer]]:
+    chain = []
+    while lid is not None:
+        layer = _layer(ps, lid)
+        chain.append((lid, layer))
+        lid = layer["parent"]
+    return chain
+
+
+def pool_total_blocks(vg: VG, pool: LV) -> int:
+    """Data chunks of the pool: its _tdata size / chunk size."""
+    tdata = vg.lvs.get(pool.data_lv)
+    size = (tdata.le_count if tdata else pool.le_count) * vg.extent_size
+    return size // pool.chunk_size if pool.chunk_size else 0
+
+
+def pool_used_blocks(pool: LV) -> int:
+    ps = pool.extra.get("thin")
+    return ps["hwm"] - len(ps["free"]) if ps else 0
+
+
+def pool_mode(pool: LV) -> str:
+    """ "rw", "out_of_data", "ro" (metadata read-only) or "fail"."""
+    ps = pool.extra.get("thin")
+    return ps["mode"] if ps else "rw"
+
+
+def extra_metadata_blocks(pool: LV) -> int:
+    """Metadata blocks used beyond the formula (e.g. by direct metadata experiments)."""
+    return int(pool.extra.get("meta_extra", 0))
+
+
+def _alloc_block(ps: dict[str, Any]) -> int:
+    if ps["free"]:
+        return int(ps["free"].pop())
+    ps["hwm"] += 1
+    return int(ps["hwm"] - 1)
+
+
+def _free_block(ps: dict[str, Any], block: int) -> None:
+    ps["free"].append(block)
+
+
+def pool_resized(vg: VG, pool: LV) -> None:
+    """After the pool's data grew: a pool out of data space goes back to write mode."""
+    ps = pool_state(pool)
+    if ps["mode"] == "out_of_data" and pool_used_blocks(pool) < pool_total_blocks(vg, pool):
+        ps["mode"] = "rw"
+        ps["error_io"] = False
+        ps["queued_since"] = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Thin devices
+
+
+def thins_of(vg: VG, pool: LV) -> list[LV]:
+    return [lv for lv in vg.lvs.values() if lv.kind == "thin" and lv.pool == pool.name]
+
+
+def mapped_count(lv: LV) -> int:
+    return int(lv.extra.get("mapped", 0))
+
+
+def has_own_tree(lv: LV) -> bool:
+    """A new thin LV has its own (empty) mapping tree; a snapshot shares until written."""
+    return bool(lv.extra.get("own_tree", True))
+
+
+def _pool_of(vg: VG, thin_lv: LV) -> LV:
+    return vg.lvs[thin_lv.pool]
+
+
+def _top(ps: dict[str, Any], lv: LV) -> str:
+    top = lv.extra.get("top")
+    if top is None or top not in ps["layers"]:
+        top = lv.extra["top"] = _new_layer(ps, None)
+    return str(top)
+
+
+def attach_thin(pool: LV, lv: LV) -> None:
+    """Give a new thin volume an empty mapping."""
+    ps = pool_state(pool)
+    lv.extra["top"] = _new_layer(ps, None)
+    lv.extra["mapped"] = 0
+    lv.extra["own_tree"] = True
+
+
+def attach_snapshot(pool: LV, origin: LV, snap: LV) -> None:
+    """Make snap share origin's whole mapping, in O(layers + shadowed entries)."""
+    ps = pool_state(pool)
+    top = _top(ps, origin)
+    layer = _layer(ps, top)
+    if layer["map"]:
+        origin.extra["top"] = _new_layer(ps, top)
+        base: str | None = top
+    else:
+        base = layer["parent"]
+    for _, anc in _chain(ps, base):
+        anc["ndev"] += 1
+        for chunk, shadowed in anc["over"].items():
+            hidden = _layer(ps, shadowed)["hidden"]
+            hidden[chunk] = hidden.get(chunk, 0) + 1
+    snap.extra["top"] = _new_layer(ps, base)
+    snap.extra["mapped"] = mapped_count(origin)
+    snap.extra["own_tree"] = False
+
+
+def detach_thin(pool: LV, lv: LV) -> None:
+    """Forget a thin device's mapping, freeing the blocks no other device references."""
+    ps = pool_state(pool)
+    top = lv.extra.get("top")
+    if top is None or top not in ps["layers"]:
+        return
+    chain = _chain(ps, str(top))
+    for _, layer in chain:
+        for chunk, shadowed in layer["over"].items():
+            if shadowed in ps["layers"]:
+                hidden = _layer(ps, shadowed)["hidden"]
+                hidden[chunk] -= 1
+    for lid, layer in chain:
+        layer["ndev"] -= 1
+        if layer["ndev"] == 0:
+            for block in layer["map"].values():
+                if block >= 0:
+                    _free_block(ps, block)
+            del ps["layers"][lid]
+            continue
+        for chunk, count in list(layer["hidden"].items()):
+            block = layer["map"].get(chunk, UNMAPPED)
+            if count >= layer["ndev"] and block >= 0:
+                _free_block(ps, block)
+                layer["map"][chunk] = UNMAPPED
+    lv.extra.pop("top", None)
+
+
+@dataclass(frozen=True)
+class Provision:
+    """The answer to a write of one chunk of a thin volume.
+
+    ok: the write may proceed into pool block `block` (see `pool_block_location`).
+    new: the block was just allocated (zero-fill it, or copy from `copy_from`).
+    copy_from: the previously shared block whose content the chunk had (sharing was broken).
+    failure: "" on success, "error" (ENOSPC now) or "queue" (the write waits: advance
+    `state.clock` and call again; after `NO_SPACE_TIMEOUT` seconds it turns into "error").
+    """
+
+    block: int = UNMAPPED
+    new: bool = False
+    copy_from: int | None = None
+    failure: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failure
+
+
+def _find(ps: dict[str, Any], top: str, chunk: int) -> tuple[str | None, int]:
+    """The layer holding chunk's visible entry and its block (UNMAPPED if none)."""
+    lid: str | None = top
+    while lid is not None:
+        layer = _layer(ps, lid)
+        block = layer["map"].get(chunk)
+        if block is not None:
+            return lid, block
+        lid = layer["parent"]
+    return None, UNMAPPED
+
+
+def lookup(state: State, vg: VG, thin_lv: LV, chunk: int) -> int | None:
+    """The pool block a thin chunk maps to, or None when unmapped (reads return zeroes)."""
+    ps = pool_state(_pool_of(vg, thin_lv))
+    _, block = _find(ps, _top(ps, thin_lv), chunk)
+    return None if block < 0 else block
+
+
+def _no_space(state: State, vg: VG, pool: LV, ps: dict[str, Any]) -> Provision:
+    ps["mode"] = "out_of_data"
+    if pool.error_when_full or ps["error_io"]:
+        return Provision(failure="error")
+    since = ps["queued_since"]
+    if since is None:
+        ps["queued_since"] = state.clock
+        return Provision(failure="queue")
+    if state.clock - since >= NO_SPACE_TIMEOUT:
+        ps["error_io"] = True
+        ps["queued_since"] = None
+        return Provision(failure="error")
+    return Provision(failure="queue")
+
+
+def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
+    """Map a thin chunk for writing: reuse an exclusive block, or allocate one (breaking sharing)."""
+    pool = _pool_of(vg, thin_lv)
+    ps = pool_state(pool)
+    if ps["mode"] in ("ro", "fail"):
+        return Provision(failure="error")
+    top = _top(ps, thin_lv)
+    lid, block = _find(ps, top, chunk)
+    if block >= 0:
+        assert lid is not None
+        layer = _layer(ps, lid)
+        if layer["ndev"] - layer["hidden"].get(chunk, 0) == 1:
+            return Provision(block)
+    if pool_used_blocks(pool) >= pool_total_blocks(vg, pool):
+        return _no_space(state, vg, pool, ps)
+    ps["queued_since"] = None
+    new = _alloc_block(ps)
+    top_layer = _layer(ps, top)
+    if lid is not None and lid != top:
+        anc = _layer(ps, lid)
+        anc["hidden"][chunk] = anc["hidden"].get(chunk, 0) + 1
+        top_layer["over"][chunk] = lid
+    top_layer["map"][chunk] = new
+    if block < 0:
+        thin_lv.extra["mapped"] = mapped_count(thin_lv) + 1
+    thin_lv.extra["own_tree"] = True
+    return Provision(new, True, block if block >= 0 else None)
+
+
+def discard(state: State, vg: VG, thin_lv: LV, chunk: int) -> None:
+    """Unmap one fully discarded chunk; its block is freed when no other device references it."""
+    pool = _pool_of(vg, thin_lv)
+    if pool.discards == "ignore":
+        return
+    ps = pool_state(pool)
+    top = _top(ps, thin_lv)
+    lid, block = _find(ps, top, chunk)
+    if block < 0:
+        return
+    assert lid is not None
+    top_layer = _layer(ps, top)
+    if lid == top:
+        _free_block(ps, block)
+        if chunk in top_layer["over"]:
+            top_layer["map"][chunk] = UNMAPPED
+        else:
+            del top_layer["map"][chunk]
+    else:
+        anc = _layer(ps, lid)
+        hidden = anc["hidden"][chunk] = anc["hidden"].get(chunk, 0) + 1
+        top_layer["over"][chunk] = lid
+        top_layer["map"][chunk] = UNMAPPED
+        if hidden >= anc["ndev"]:
+            _free_block(ps, block)
+            anc["map"][chunk] = UNMAPPED
+    thin_lv.extra["mapped"] = mapped_count(thin_lv) - 1
+    thin_lv.extra["own_tree"] = True
+
+
+def pool_block_location(state: State, vg: VG, pool_lv: LV, block: int) -> tuple[str, int]:
+    """Where a pool data block lives: (name of the pool's _tdata LV, byte offset in it)."""
+    return pool_lv.data_lv, block * pool_lv.chunk_size
+
+
+# ---------------------------------------------------------------------------------------------
+# COW snapshots
+
+
+def cow_snapshots_of(vg: VG, origin_lv: LV) -> list[LV]:
+    """The classic snapshots of an origin, in creation order."""
+    return [lv for lv in vg.lvs.values() if lv.kind == "cow" and lv.origin == origin_lv.name]
+
+
+def _cow_map(lv: LV) -> dict[int, int]:
+    return _int_keys(lv.extra.setdefault("cow", {}))
+
+
+def cow_exception_count(lv: LV) -> int:
+    return len(lv.extra.get("cow", {}))
+
+
+def cow_invalid(lv: LV) -> bool:
+    return bool(lv.extra.get("invalid", False))
+
+
+def _epc(lv: LV) -> int:
+    return (lv.chunk_size or 4096) // 16
+
+
+def cow_used_chunks(lv: LV) -> int:
+    """Chunks in use in the exception store: header, metadata chunks and exceptions."""
+    n = cow_exception_count(lv)
+    return 1 + (n // _epc(lv) + 1) + n
+
+
+def _exception_chunk(lv: LV, index: int) -> int:
+    return 1 + (index // _epc(lv) + 1) + index
+
+
+def cow_lookup(state: State, vg: VG, snap_lv: LV, chunk: int) -> int | None:
+    """The COW-store chunk holding origin chunk `chunk`'s exception, or None (read the origin)."""
+    index = _cow_map(snap_lv).get(chunk)
+    return None if index is None else _exception_chunk(snap_lv, index)
+
+
+def cow_exception(state: State, vg: VG, snap_lv: LV, chunk: int) -> int | None:
+    """The COW-store chunk for origin chunk `chunk`, allocating an exception when it has none.
+
+    Returns None when the snapshot is (or just became) invalid because the store is full.
+    The caller copies the origin's old content there before an origin write.
+    """
+    if cow_invalid(snap_lv):
+        return None
+    cow = _cow_map(snap_lv)
+    index = cow.get(chunk)
+    if index is None:
+        index = len(cow)
+        total = snap_lv.le_count * vg.extent_size // (snap_lv.chunk_size or 4096)
+        if _exception_chunk(snap_lv, index) >= total:
+            snap_lv.extra["invalid"] = True
+            return None
+        cow[chunk] = index
+    return _exception_chunk(snap_lv, index)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hooks called by lvsim.commands.lv
+
+
+def before_delete(ctx: Ctx, vg: VG, lv: LV) -> None:
+    """Release what an LV holds before lvremove drops it: sub-LVs, mappings, the last spare."""
+    if lv.kind == "thin" and lv.pool in vg.lvs:
+        pool = vg.lvs[lv.pool]
+        detach_thin(pool, lv)
+        pool.transaction_id += 1
+    if lv.kind == "thin-pool":
+        for sub in (lv.data_lv, lv.metadata_lv):
+            vg.lvs.pop(sub, None)
+        if not any(o.kind == "thin-pool" for o in vg.lvs.values() if o is not lv):
+            for name in [n for n, o in vg.lvs.items() if o.role == "pmspare"]:
+                del vg.lvs[name]
+    if lv.kind == "thin":
+        for other in vg.lvs.values():
+            if other.kind == "thin" and other.origin == lv.name:
+                other.origin = ""
+
+
+def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
+    """Activate or deactivate an LV together with what it depends on."""
+    lv.active = on
+    if lv.kind == "thin" and on and lv.pool in vg.lvs:
+        vg.lvs[lv.pool].active = True
+    if lv.kind == "cow" and lv.origin in vg.lvs:
+        vg.lvs[lv.origin].active = on
+    if lv.kind in ("linear", "thin") and not on:
+        for snap in cow_snapshots_of(vg, lv):
+            snap.active = False
+    if lv.kind == "linear" and on:
+        for snap in cow_snapshots_of(vg, lv):
+            snap.active = True
