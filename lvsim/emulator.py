@@ -18,7 +18,7 @@ from lvsim.console import Console
 from lvsim.errors import ENO_SUCH_CMD, LvmError
 from lvsim.model import State
 
-COMMAND_MODULES = ("pv", "vg", "lv", "report", "losetup", "data")
+COMMAND_MODULES = ("pv", "vg", "lv", "thin", "report", "losetup", "data")
 
 
 @dataclass

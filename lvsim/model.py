@@ -101,8 +101,8 @@ class LV:
 
     @property
     def le_count(self) -> int:
-        if self.kind == "thin":
-            return self.virtual_extents
+        if self.kind in ("thin", "thin-pool"):
+            return self.virtual_extents  # a pool's size is its _tdata's
         return sum(s.extents for s in self.segments)
 
 

@@ -433,3 +433,52 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     if lv.kind == "linear" and on:
         for snap in cow_snapshots_of(vg, lv):
             snap.active = True
+
+
+def overprovisioning_warnings(ctx: Ctx, vg: VG, lv: LV) -> None:
+    """pool_check_overprovisioning: warn when thin volumes may outgrow their pools.
+
+    Runs after every LV creation in the VG and after thin extends.  The "Sum of all" line goes
+    to stderr, the two protection hints (default autoextend threshold 100) to stdout.
+    """
+    from lvsim import alloc
+    from lvsim.units import display_size
+
+    pools = [p for p in vg.lvs.values() if p.kind == "thin-pool"]
+    if not pools:
+        return
+    ext = vg.extent_size
+    pool = vg.lvs.get(lv.pool) if lv.kind == "thin" else lv if lv.kind == "thin-pool" else None
+    thinsum = poolsum = 0
+    if pool is not None:
+        poolsum = pool.le_count * ext
+        thinsum = sum(t.le_count for t in thins_of(vg, pool)) * ext
+        if thinsum <= poolsum:
+            return
+    more_pools = 0
+    for other in pools:
+        if other is pool:
+            continue
+        more_pools += 1
+        poolsum += other.le_count * ext
+        thinsum += sum(t.le_count for t in thins_of(vg, other)) * ext
+    if thinsum <= poolsum:
+        return
+    vg_size = alloc.vg_extent_count(ctx.state, vg) * ext
+    vg_free = alloc.vg_free_count(ctx.state, vg) * ext
+    if vg_size < thinsum:
+        txt, size = " and the size of whole volume group", vg_size
+    elif vg_free < thinsum:
+        txt, size = (" and the amount of free space in volume group" if vg_free else ""), vg_free
+    else:
+        txt, size = "", poolsum
+    target = "s" if more_pools else f" {vg.name}/{pool.name}" if pool else "s"
+    shown = display_size(size) if size else "no free space in volume group"
+    ctx.console.warn(
+        f"Sum of all thin volume sizes ({display_size(thinsum)}) exceeds the size of thin pool{target}{txt} ({shown})."
+    )
+    ctx.console.print("WARNING: You have not turned on protection against thin pools running out of space.")
+    ctx.console.print(
+        "WARNING: Set activation/thin_pool_autoextend_threshold below 100 to trigger automatic extension "
+        "of thin pools before they get full."
+    )

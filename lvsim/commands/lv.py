@@ -6,6 +6,8 @@ Thin pools, thin volumes and snapshots are created and resized by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lvsim import alloc
 from lvsim.cmdline import Args, CommandSpec
 from lvsim.commands.pv import no_syntax
@@ -335,10 +337,12 @@ def resize_extents(
     partial: bool,
     devices: list[str],
     shown: LV | None = None,
+    after: Callable[[], None] | None = None,
 ) -> int:
     """Grow or shrink lv's extents to `target` with LVM's checks and messages.
 
-    `shown` is the LV named in the messages when it differs (a pool resized through its _tdata).
+    `shown` is the LV named in the messages when it differs (a pool resized through its _tdata);
+    `after` runs between the size line and "successfully resized" (thin overprovisioning checks).
     """
     cur = lv.le_count
     full = f"{vg.name}/{lv.name}"
@@ -372,6 +376,8 @@ def resize_extents(
     else:
         alloc.release(lv, cur - target)
     vg.seqno += 1
+    if after is not None:
+        after()
     named = shown or lv
     ctx.console.print(f"Logical volume {vg.name}/{named.name} successfully resized.")
     return 0
