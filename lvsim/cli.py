@@ -6,13 +6,16 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lvsim import __version__, emulator, store
 from lvsim.model import Disk
 from lvsim.units import parse_size
+
+if TYPE_CHECKING:
+    from backends.base import Backend
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Rehearse LVM thin provisioning without root."
@@ -93,6 +96,73 @@ def disk_add(
 def version() -> None:
     """Print lvsim's version."""
     typer.echo(__version__)
+
+
+def _parse_vars(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name:
+            _die(f"--var wants NAME=VALUE, got {pair!r}", 2)
+        values[name] = value
+    return values
+
+
+def _open_backend(kind: str) -> Backend:
+    if kind == "sim":
+        from backends.sim import SimBackend
+
+        return SimBackend()
+    if kind != "real":
+        _die(f"unknown backend {kind!r} (sim or real)", 2)
+    from backends.real import RealBackend, RealBackendUnavailable
+
+    try:
+        return RealBackend()
+    except RealBackendUnavailable as exc:
+        typer.echo(f"lvsim: the real backend is not available: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+VarOpt = Annotated[list[str] | None, typer.Option("--var", help="Set a scenario variable: NAME=VALUE.")]
+
+
+@app.command("run")
+def run_scenario(
+    scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of one in scenarios/.")],
+    backend: Annotated[
+        str, typer.Option("--backend", help="sim (the simulator) or real (root, VM).")
+    ] = "sim",
+    var: VarOpt = None,
+) -> None:
+    """Run a scenario and print its transcript; exit 1 when a step or assertion fails."""
+    from lvsim import scenarios
+
+    try:
+        loaded = scenarios.load(scenarios.find(scenario), _parse_vars(var or []))
+    except scenarios.ScenarioError as exc:
+        _die(str(exc).replace("\n", "\nlvsim: "), 2)
+    with _open_backend(backend) as be:
+        runner = scenarios.Runner(loaded, be, sys.stdout)
+        ok = runner.run()
+    runner.remove_tempdirs()
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def demo(var: VarOpt = None) -> None:
+    """Run the thin-provisioning scenario on the simulator and show the pool's allocation."""
+    from backends.sim import SimBackend
+    from lvsim import scenarios
+    from lvsim.scenarios import demo as view
+
+    loaded = scenarios.load(scenarios.find("thin-provisioning"), _parse_vars(var or []))
+    with SimBackend() as be:
+        runner = scenarios.Runner(loaded, be, sys.stdout)
+        ok = runner.run()
+        view.show(be, sys.stdout, color=sys.stdout.isatty())
+    runner.remove_tempdirs()
+    raise typer.Exit(0 if ok else 1)
 
 
 def main() -> None:

@@ -1,0 +1,243 @@
+"""Running a scenario on a backend and printing its transcript."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from backends.base import Backend, Result
+from lvsim.scenarios.arith import ArithError, evaluate
+from lvsim.scenarios.loader import Scenario, ScenarioError, Step, defines, substitute
+from lvsim.scenarios.steps import Command, commands, size_bytes
+from lvsim.units import format_size
+
+
+class StepFailed(Exception):
+    """A step whose command or assertion did not give what the scenario expects."""
+
+
+@dataclass
+class Runner:
+    """Runs a scenario's steps in order on a backend, writing a transcript to `out`.
+
+    Stops at the first failing step (as a `set -e` script would).  Directories made by mktemp steps
+    are listed in `tempdirs`; `remove_tempdirs()` deletes them once the backend is closed.
+    """
+
+    scenario: Scenario
+    backend: Backend
+    out: TextIO
+    values: dict[str, str] = field(default_factory=dict)
+    tempdirs: list[str] = field(default_factory=list)
+    failure: str = ""
+
+    def run(self) -> bool:
+        """Make the disks, run every step; True when all passed."""
+        sc = self.scenario
+        self.values = dict(sc.vars)
+        self._say(f"== scenario {sc.name} ({sc.path}) on the {self.backend.name} backend")
+        for line in sc.description.strip().splitlines():
+            self._say(f"   {line}")
+        if self.values:
+            self._say("   vars: " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.values.items()))
+        try:
+            for name, size in sc.disks.items():
+                nbytes = size_bytes(size, sc.where("disks", name))
+                device = self.backend.add_disk(nbytes)
+                self.values[f"disk.{name}"] = device
+                self._say(f"   disk {name}: {device} ({format_size(nbytes, long_form=True)})")
+            for step in sc.steps:
+                self._step(step)
+        except (StepFailed, ScenarioError) as exc:
+            self.failure = str(exc)
+            self._say(f"\nFAILED: {exc}")
+            return False
+        self._say(f"\nPASSED: {sc.name}, {len(sc.steps)} steps")
+        return True
+
+    def remove_tempdirs(self) -> None:
+        """Delete the mktemp directories (never one that is still a mount point)."""
+        for path in reversed(self.tempdirs):
+            if os.path.isdir(path) and not os.path.ismount(path):
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- steps ---------------------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _fail(self, step: Step, text: str) -> StepFailed:
+        return StepFailed(f"step {step.index + 1} ({step.where}): {text}")
+
+    def _step(self, step: Step) -> None:
+        self._say(f"\n-- step {step.index + 1}" + (f": {step.title}" if step.title else ""))
+        if step.kind == "compute":
+            self._compute(step)
+            return
+        if step.kind == "assert" and "file" not in step.body:
+            self._assert_value(step)
+            return
+        cmds = commands(step, self.values)
+        for i, cmd in enumerate(cmds):
+            result = self._exec(step, cmd)
+            last = i == len(cmds) - 1
+            self._check(step, result, last)
+        if step.kind == "assert":
+            self._assert_file(step, result)
+        name = defines(step)
+        if name:
+            text = result.stdout.strip()
+            save = step.spec.get("save")
+            suffix = save.get("strip_suffix", "") if isinstance(save, Mapping) else ""
+            if suffix and text.endswith(suffix):
+                text = text[: -len(suffix)]
+            self.values[name] = text
+            if step.kind == "mktemp":
+                self.tempdirs.append(text)
+            self._say(f"   {name}={shlex.quote(text)}")
+
+    def _exec(self, step: Step, cmd: Command) -> Result:
+        self._say(f"$ {cmd.cmdline}")
+        try:
+            if cmd.host:
+                proc = subprocess.run(cmd.argv, input=cmd.stdin, capture_output=True, text=True, check=False)
+                result = Result(cmd.argv, proc.returncode, proc.stdout, proc.stderr)
+            else:
+                result = self.backend.run(cmd.argv, cmd.stdin)
+        except (
+            Exception
+        ) as exc:  # a backend or tool that cannot do this yet: the step fails, the run goes on reporting
+            raise self._fail(step, f"{cmd.cmdline}: {type(exc).__name__}: {exc}") from exc
+        for stream in (result.stdout, result.stderr):
+            if stream:
+                self.out.write(stream if stream.endswith("\n") else stream + "\n")
+        self._say(f"[rc={result.rc}]")
+        return result
+
+    def _check(self, step: Step, result: Result, last: bool) -> None:
+        spec = step.spec
+        expected: int | str = 0
+        if last:
+            expected = spec.get("expect_rc", "nonzero" if step.kind == "expect_failure" else 0)
+        if expected == "nonzero" and result.rc == 0:
+            raise self._fail(step, f"{result.cmdline}: expected a failure, got rc 0")
+        if expected != "nonzero" and result.rc != expected:
+            raise self._fail(step, f"{result.cmdline}: expected rc {expected}, got {result.rc}")
+        if not last:
+            return
+        for key, stream in (
+            ("expect_stdout_contains", result.stdout),
+            ("expect_stderr_contains", result.stderr),
+        ):
+            if key in spec:
+                want = substitute(str(spec[key]), self.values, step.where)
+                if want not in stream:
+                    raise self._fail(step, f"{result.cmdline}: {key.split('_')[1]} does not contain {want!r}")
+
+    def _compute(self, step: Step) -> None:
+        body = step.body
+        expr = substitute(str(body["expr"]), self.values, step.where)
+        scale = int(body.get("scale", 0))
+        self._say(f"$ echo {shlex.quote(f'scale={scale}; {expr}')} | bc")
+        try:
+            value = evaluate(expr, scale)
+        except ArithError as exc:
+            raise self._fail(step, str(exc)) from exc
+        self.values[body["var"]] = value
+        self._say(f"   {body['var']}={value}")
+
+    def _assert_value(self, step: Step) -> None:
+        """Asserts on a report field (through Backend.report) or on a variable."""
+        body = step.body
+
+        def sub(value: Any) -> str:
+            return substitute(str(value), self.values, step.where)
+
+        if "var" in body:
+            actual = self.values[body["var"]]
+            self._say(f"   {body['var']}={shlex.quote(actual)}")
+            self._compare(step, f"${{{body['var']}}}", actual, body["op"], sub(body["value"]))
+            return
+        kind = next(k for k in ("lv", "vg", "pv") if k in body)
+        target = sub(body[kind])
+        args = [target]
+        if "field" in body:
+            units = ["--units", body["units"], "--nosuffix"] if "units" in body else []
+            args = ["-o", body["field"], *units, target]
+        self._say(f"$ {shlex.join([f'{kind}s', '--reportformat', 'json', *args])}")
+        try:
+            rows = self.backend.report(kind, *args)
+        except Exception as exc:
+            if body.get("absent"):
+                self._say(f"   {target}: absent")
+                return
+            raise self._fail(step, f"cannot read {kind} {target}: {type(exc).__name__}: {exc}") from exc
+        if body.get("absent"):
+            raise self._fail(step, f"{kind} {target} exists, expected it to be absent")
+        if len(rows) != 1 or body["field"] not in rows[0]:
+            raise self._fail(step, f"{kind} {target}: expected one row with {body['field']}, got {rows}")
+        actual = rows[0][body["field"]].strip()
+        self._say(f"   {body['field']}={shlex.quote(actual)}")
+        self._compare(step, f"{target} {body['field']}", actual, body["op"], sub(body["value"]))
+
+    def _compare(self, step: Step, what: str, actual: str, op: str, want: str) -> None:
+        ok = _holds(actual, op, want)
+        self._say(f"   assert {what} {op} {want}: {'ok' if ok else 'FAILED'}")
+        if not ok:
+            raise self._fail(step, f"assertion failed: {what} is {actual!r}, expected {op} {want!r}")
+
+    def _assert_file(self, step: Step, result: Result) -> None:
+        body = step.body
+        for key, op in (("contains", "contains"), ("equals", "==")):
+            if key in body:
+                want = substitute(str(body[key]), self.values, step.where)
+                self._compare(step, str(body["file"]), result.stdout, op, want)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _holds(actual: str, op: str, want: str) -> bool:
+    """Compare as numbers when both sides are numbers, else as strings."""
+    if op == "contains":
+        return want in actual
+    a, b = _number(actual), _number(want)
+    left: Any = a if a is not None and b is not None else actual
+    right: Any = b if a is not None and b is not None else want
+    return {
+        "==": left == right,
+        "!=": left != right,
+        "<": left < right,
+        "<=": left <= right,
+        ">": left > right,
+        ">=": left >= right,
+    }[op]
+
+
+def run(scenario: Scenario, backend: Backend, out: TextIO) -> Runner:
+    """Run a scenario on a backend (the caller closes it); the Runner tells what happened."""
+    runner = Runner(scenario, backend, out)
+    runner.run()
+    return runner
+
+
+def find(name: str) -> Path:
+    """A scenario file: a path, or the name of a scenario shipped in scenarios/."""
+    path = Path(name)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name:
+        return path
+    return SCENARIO_DIR / f"{name}.yaml"
+
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios"
