@@ -1,63 +1,70 @@
-"""Thin-pool and COW-snapshot usage as the kernel reports it (the values behind Data%, Meta%, Snap%).
+"""Space accounting of thin pools, thin volumes and COW snapshots, as the reports show it.
 
-This is the single place the reports ask for dynamic thin/COW state.  This first
-version knows only what is true of freshly created pools and snapshots (nothing
-written yet); the data path replaces it with real accounting.
+The values behind Data%, Meta% and Snap%; all functions are read-only views over the
+allocation model in `lvsim.thin`.
 """
 
 from __future__ import annotations
 
+from lvsim import thin
 from lvsim.model import LV, VG, State
 
-_META_BLOCK = 4096
-
-
-def _pool_part(vg: VG, name: str) -> LV | None:
-    return vg.lvs.get(name) if name else None
-
-
-def _extents(lv: LV | None) -> int:
-    return sum(s.extents for s in lv.segments) if lv is not None else 0
+META_BLOCK = 4096
+SPACE_MAP_ENTRIES = 16320  # space-map entries per 4 KiB bitmap block
+LEAF_MAPPINGS = 252  # mappings per btree leaf
 
 
 def pool_data_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
-    """(used, total) data chunks of a thin pool."""
-    data = _pool_part(vg, pool_lv.data_lv)
-    size = _extents(data) * vg.extent_size if data is not None else _extents(pool_lv) * vg.extent_size
-    return 0, size // pool_lv.chunk_size if pool_lv.chunk_size else 0
+    """(used data chunks, total data chunks) of a thin pool; used counts distinct live blocks."""
+    return thin.pool_used_blocks(pool_lv), thin.pool_total_blocks(vg, pool_lv)
+
+
+def _tree_blocks(mapped: int) -> int:
+    """Metadata blocks of one device's mapping tree: leaves of 252 mappings, plus a root above >1 leaf."""
+    leaves = max(1, -(-mapped // LEAF_MAPPINGS))
+    return leaves + (1 if leaves > 1 else 0)
 
 
 def pool_metadata_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
-    """(used, total) 4 KiB metadata blocks of a thin pool, reserve included (lvm-semantics §4.6)."""
-    meta = _pool_part(vg, pool_lv.metadata_lv)
-    total = _extents(meta) * vg.extent_size // _META_BLOCK
-    _, chunks = pool_data_usage(state, vg, pool_lv)
-    trees = sum(
-        1
-        for lv in vg.lvs.values()
-        if lv.kind == "thin" and lv.pool == pool_lv.name and not _is_thin_snapshot(vg, lv)
-    )
-    used = min(4096, total // 10) + 7 + -(-total // 16320) + -(-chunks // 16320) + trees
+    """(used, total) 4 KiB metadata blocks of a thin pool (lvm-semantics §4.6).
+
+    used = reserve min(4096, M/10) + 7 fixed blocks + the metadata and data space-map bitmaps
+    + the mapping-tree blocks of every thin device with a tree of its own (a snapshot shares its
+    origin's tree until it is written).
+    """
+    tmeta = vg.lvs.get(pool_lv.metadata_lv)
+    total = (tmeta.le_count * vg.extent_size // META_BLOCK) if tmeta else 0
+    data_blocks = thin.pool_total_blocks(vg, pool_lv)
+    used = min(4096, total // 10) + 7 + -(-total // SPACE_MAP_ENTRIES) + -(-data_blocks // SPACE_MAP_ENTRIES)
+    for lv in thin.thins_of(vg, pool_lv):
+        if thin.has_own_tree(lv):
+            used += _tree_blocks(thin.mapped_count(lv))
+    used += thin.extra_metadata_blocks(pool_lv)
     return min(used, total), total
 
 
-def _is_thin_snapshot(vg: VG, lv: LV) -> bool:
-    origin = vg.lvs.get(lv.origin) if lv.origin else None
-    return origin is not None and origin.kind == "thin"
-
-
 def thin_mapped_chunks(state: State, vg: VG, thin_lv: LV) -> int:
-    """Chunks of the pool mapped by this thin volume."""
-    return 0
+    """How many chunks of a thin volume are mapped (its Data% is this × chunk / lv size)."""
+    return thin.mapped_count(thin_lv)
 
 
 def cow_usage(state: State, vg: VG, cow_lv: LV) -> tuple[int, int, bool]:
-    """(used, total, invalid) chunks of a COW exception store: header + metadata chunks + exceptions."""
+    """(used chunks, total chunks, invalid) of a classic snapshot's exception store (§7.3).
+
+    used = 1 header + (n // (chunk/16) + 1) metadata chunks + n exceptions, but 0 while there are
+    no exceptions (dm reports 0%), and used == total once the snapshot is invalid (100%).
+    """
     chunk = cow_lv.chunk_size or 4096
-    total = _extents(cow_lv) * vg.extent_size // chunk
-    return 2, total, False
+    total = cow_lv.le_count * vg.extent_size // chunk
+    if thin.cow_invalid(cow_lv):
+        return total, total, True
+    if thin.cow_exception_count(cow_lv) == 0:
+        return 0, total, False
+    return thin.cow_used_chunks(cow_lv), total, False
 
 
 def pool_health(state: State, vg: VG, pool_lv: LV) -> str:
-    """ "", "out_of_data", "metadata_read_only" or "failed"."""
-    return ""
+    """lv_health_status of a thin pool: "", "out_of_data", "metadata_read_only" or "failed"."""
+    return {"out_of_data": "out_of_data", "ro": "metadata_read_only", "fail": "failed"}.get(
+        thin.pool_mode(pool_lv), ""
+    )
