@@ -1,0 +1,384 @@
+"""The data path: reads, writes and discards of byte ranges on simulated device paths.
+
+A device path is a disk (/dev/loop0, /dev/vdb) or an LV (/dev/VG/LV, /dev/mapper/VG-LV,
+and the /dev/mapper/VG-LV-real and -cow layers of classic snapshots).  Linear LVs map
+through their segments onto PV disks; thin LVs map chunk by chunk through `lvsim.thin`
+onto the pool's _tdata LV; classic snapshots keep exceptions in their COW store.  All
+content ends up in the disks' `lvsim.data.Content`, as extent descriptors.
+
+Failures are `OSError`s with the errno the kernel gives: ENOENT (no device node),
+EINVAL (unaligned direct I/O, a non-device file), ENOSPC (end of device, thin pool out
+of data space), EPERM (read-only LV), EIO (invalid snapshot), EOPNOTSUPP (no discard
+support).  A failed write's `DeviceError.done` says how many bytes made it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+
+from lvsim import data, thin
+from lvsim.data import Extent, Payload
+from lvsim.model import LV, VG, State
+from lvsim.names import split_dm_name
+
+SECTOR = 512
+
+
+class DeviceError(OSError):
+    """An I/O error; `done` bytes of the request were transferred before it."""
+
+    def __init__(self, code: int, done: int = 0) -> None:
+        super().__init__(code, os.strerror(code))
+        self.done = done
+
+
+def _err(code: int, path: str) -> OSError:
+    return OSError(code, os.strerror(code), path)
+
+
+@dataclass
+class Device:
+    """An open simulated device (or a stray regular file written into /dev)."""
+
+    state: State
+    path: str
+    size: int
+    disk: str = ""  # a raw disk
+    vg: VG | None = None
+    lv: LV | None = None
+    layer: str = ""  # "", "real" (bypass COW) or "cow" (the raw COW store)
+    is_file: bool = False  # a regular file dd created in /dev (tmpfs): not kept
+    waited: float = 0.0  # simulated seconds spent queued on a full thin pool
+
+    def write(self, offset: int, payload: Payload) -> None:
+        """Write payload at offset; raises DeviceError (with `done`) on failure."""
+        length = len(payload)
+        if self.is_file or not length:
+            return
+        if self.lv is not None and (not self.lv.writable or self.lv.kind == "thin-pool"):
+            raise DeviceError(errno.EPERM)
+        room = max(0, self.size - offset)
+        if room < length:
+            if room:
+                self.write(
+                    offset,
+                    payload[:room] if not isinstance(payload, data.Generated) else _head(payload, room),
+                )
+            raise DeviceError(errno.ENOSPC, room)
+        store = data.store_of(self.state)
+        rels = store.describe(payload)
+        if self.lv is None:
+            _disk_put(self.state, self.disk, offset, length, rels)
+        else:
+            assert self.vg is not None
+            self.waited += _put(self.state, self.vg, self.lv, self.layer, offset, length, rels)
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Read up to length bytes at offset (fewer at the end of the device)."""
+        length = max(0, min(length, self.size - offset))
+        rels = self.describe(offset, length)
+        return data.store_of(self.state).materialise(rels, length)
+
+    def describe(self, offset: int, length: int) -> list[Extent]:
+        """The content of [offset, offset+length) as relative extents."""
+        if self.is_file:
+            return []
+        if self.lv is None:
+            return _disk_get(self.state, self.disk, offset, length)
+        assert self.vg is not None
+        return _get(self.state, self.vg, self.lv, self.layer, offset, length)
+
+    def discard(self, offset: int, length: int) -> None:
+        """BLKDISCARD: unmap what the device can (thin chunks fully inside, disk ranges)."""
+        length = max(0, min(length, self.size - offset))
+        lv, vg = self.lv, self.vg
+        if lv is None:
+            _disk_put(self.state, self.disk, offset, length, [])
+            return
+        assert vg is not None
+        if not lv.writable:
+            raise DeviceError(errno.EPERM)
+        if lv.kind == "cow" or self.layer or thin.cow_snapshots_of(vg, lv) or lv.kind == "thin-pool":
+            raise DeviceError(errno.EOPNOTSUPP)
+        if lv.kind == "thin":
+            pool = vg.lvs[lv.pool]
+            if pool.discards == "ignore":
+                raise DeviceError(errno.EOPNOTSUPP)
+            chunk = pool.chunk_size
+            for c in range(-(-offset // chunk), (offset + length) // chunk):
+                thin.discard(self.state, vg, lv, c)
+            return
+        _linear_put(self.state, vg, lv, offset, length, [])
+
+
+def _head(payload: data.Generated, n: int) -> data.Generated:
+    return data.Generated(n, payload.stream, payload.start)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening device paths
+
+
+def _dir_exists(state: State, directory: str) -> bool:
+    """Whether a /dev directory exists: /dev, /dev/mapper, /dev/VG with an active visible LV."""
+    if directory in ("/dev", "/dev/mapper"):
+        return True
+    if not directory.startswith("/dev/") or "/" in directory[5:]:
+        return False
+    vg = state.vgs.get(directory[5:])
+    return vg is not None and any(_has_node(vg, lv) and lv.visible for lv in vg.lvs.values())
+
+
+def _has_node(vg: VG, lv: LV) -> bool:
+    """Whether the LV has a device node now (is active, or its owner is)."""
+    if lv.parent:
+        owner = vg.lvs.get(lv.parent)
+        return owner is not None and owner.active
+    return lv.active and lv.role != "pmspare"
+
+
+def _lv_size(vg: VG, lv: LV) -> int:
+    if lv.kind == "cow":
+        origin = vg.lvs.get(lv.origin)
+        if origin is not None:
+            return origin.le_count * vg.extent_size
+    return lv.le_count * vg.extent_size
+
+
+def _find(state: State, path: str) -> tuple[VG, LV, str] | None:
+    """The active LV (and dm layer) behind an LV device path, if any."""
+    if path.startswith("/dev/mapper/"):
+        name, layer = path[len("/dev/mapper/") :], ""
+        for suffix in ("real", "cow"):
+            head = name[: -len(suffix)]
+            if name.endswith("-" + suffix) and (len(head) - len(head.rstrip("-"))) % 2:
+                name, layer = head[:-1], suffix
+        vg_name, lv_name = split_dm_name(name)
+        visible_only = False
+    else:
+        vg_name, _, lv_name = path[len("/dev/") :].partition("/")
+        layer, visible_only = "", True
+    vg = state.vgs.get(vg_name)
+    lv = vg.lvs.get(lv_name) if vg else None
+    if vg is None or lv is None or not _has_node(vg, lv) or (visible_only and not lv.visible):
+        return None
+    if layer == "real" and not thin.cow_snapshots_of(vg, lv):
+        return None
+    if layer == "cow" and lv.kind != "cow":
+        return None
+    return vg, lv, layer
+
+
+def open_device(state: State, path: str, *, write: bool = False, direct: bool = False) -> Device:
+    """Open a /dev path as dd or blkdiscard would; raises OSError(ENOENT/EINVAL)."""
+    path = os.path.normpath(path) if path.startswith("/dev/") else path
+    disk = state.disks.get(path)
+    if disk is not None:
+        return Device(state, path, disk.size, disk=path)
+    found = _find(state, path) if path.count("/") >= 2 else None
+    if found is not None:
+        vg, lv, layer = found
+        size = lv.le_count * vg.extent_size if layer else _lv_size(vg, lv)
+        return Device(state, path, size, vg=vg, lv=lv, layer=layer)
+    if not write or not _dir_exists(state, os.path.dirname(path)):
+        raise _err(errno.ENOENT, path)
+    if direct:
+        raise _err(errno.EINVAL, path)  # O_CREAT made a tmpfs file, which refuses O_DIRECT
+    return Device(state, path, 1 << 62, is_file=True)
+
+
+def write(state: State, device: str, offset: int, payload: Payload) -> None:
+    """Write bytes (or `lvsim.data.Generated` content) to a device path."""
+    open_device(state, device, write=True).write(offset, payload)
+
+
+def read(state: State, device: str, offset: int, length: int) -> bytes:
+    """Read from a device path (short at the end of the device)."""
+    return open_device(state, device).read(offset, length)
+
+
+def discard(state: State, device: str, offset: int, length: int) -> None:
+    """Discard a byte range of a device path."""
+    open_device(state, device, write=True).discard(offset, length)
+
+
+# ---------------------------------------------------------------------------------------------
+# Routing: relative extents in and out of disks, linear LVs, thin LVs and COW snapshots
+
+
+def _clip(rels: list[Extent], lo: int, hi: int, base: int) -> list[Extent]:
+    """The relative extents inside [lo, hi), moved so that lo lands on base."""
+    out = []
+    for s, e, k, a, b in rels:
+        if e <= lo or s >= hi:
+            continue
+        s2, e2 = max(s, lo), min(e, hi)
+        out.append((s2 - lo + base, e2 - lo + base, k, a, b + s2 - s))
+    return out
+
+
+def _disk_put(state: State, disk: str, offset: int, length: int, rels: list[Extent]) -> None:
+    data.content(state, disk).put(offset, offset + length, _clip(rels, 0, length, offset))
+
+
+def _disk_get(state: State, disk: str, offset: int, length: int) -> list[Extent]:
+    found = data.store_of(state).contents.get(disk)
+    if found is None:
+        return []
+    return [(s - offset, e - offset, k, a, b) for s, e, k, a, b in found.extents(offset, offset + length)]
+
+
+def _pieces(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[tuple[str, int, int, int]]:
+    """A linear LV's byte range as (disk, disk offset, relative start, relative end) pieces."""
+    size = vg.extent_size
+    out = []
+    pos, end = offset, offset + length
+    segments = lv.segments
+    while pos < end:
+        le = pos // size
+        seg = next(s for s in segments if s.le_start <= le < s.le_start + s.extents)
+        seg_end = (seg.le_start + seg.extents) * size
+        hi = min(end, seg_end)
+        disk_off = state.pvs[seg.pv].pe_start + (seg.pe_start - seg.le_start) * size + pos
+        out.append((seg.pv, disk_off, pos - offset, hi - offset))
+        pos = hi
+    return out
+
+
+def _linear_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> None:
+    for disk, disk_off, lo, hi in _pieces(state, vg, lv, offset, length):
+        data.content(state, disk).put(disk_off, disk_off + hi - lo, _clip(rels, lo, hi, disk_off))
+
+
+def _linear_get(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[Extent]:
+    out: list[Extent] = []
+    for disk, disk_off, lo, hi in _pieces(state, vg, lv, offset, length):
+        out += [(s + lo, e + lo, k, a, b) for s, e, k, a, b in _disk_get(state, disk, disk_off, hi - lo)]
+    return out
+
+
+def _chunks(offset: int, length: int, chunk: int) -> range:
+    return range(offset // chunk, (offset + length - 1) // chunk + 1) if length else range(0)
+
+
+def _put(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int, rels: list[Extent]) -> float:
+    """Write relative extents to an LV; returns the simulated seconds spent queued."""
+    if layer or lv.kind not in ("thin", "cow"):
+        if not layer:
+            _copy_on_write(state, vg, lv, offset, length)
+        _linear_put(state, vg, lv, offset, length, rels)
+        return 0.0
+    if lv.kind == "cow":
+        _snapshot_put(state, vg, lv, offset, length, rels)
+        return 0.0
+    _copy_on_write(state, vg, lv, offset, length)
+    return _thin_put(state, vg, lv, offset, length, rels)
+
+
+def _get(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int) -> list[Extent]:
+    if lv.kind == "thin" and not layer:
+        return _thin_get(state, vg, lv, offset, length)
+    if lv.kind == "cow" and not layer:
+        return _snapshot_get(state, vg, lv, offset, length)
+    return _linear_get(state, vg, lv, offset, length)
+
+
+def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> float:
+    pool = vg.lvs[lv.pool]
+    tdata = vg.lvs[pool.data_lv]
+    size = pool.chunk_size
+    waited = 0.0
+    for c in _chunks(offset, length, size):
+        lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
+        prov = thin.provision(state, vg, lv, c)
+        if prov.failure == "queue":
+            state.clock += thin.NO_SPACE_TIMEOUT
+            waited += thin.NO_SPACE_TIMEOUT
+            prov = thin.provision(state, vg, lv, c)
+        if not prov.ok:
+            raise DeviceError(errno.ENOSPC, lo - offset)
+        _, base = thin.pool_block_location(state, vg, pool, prov.block)
+        if prov.new and hi - lo < size:
+            if prov.copy_from is not None:
+                _, old = thin.pool_block_location(state, vg, pool, prov.copy_from)
+                _linear_put(state, vg, tdata, base, size, _linear_get(state, vg, tdata, old, size))
+            elif pool.zero:
+                _linear_put(state, vg, tdata, base, size, [])
+        start = base + lo - c * size
+        _linear_put(state, vg, tdata, start, hi - lo, _clip(rels, lo - offset, hi - offset, 0))
+    return waited
+
+
+def _thin_get(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[Extent]:
+    pool = vg.lvs[lv.pool]
+    tdata = vg.lvs[pool.data_lv]
+    size = pool.chunk_size
+    out: list[Extent] = []
+    for c in _chunks(offset, length, size):
+        block = thin.lookup(state, vg, lv, c)
+        if block is None:
+            continue
+        lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
+        _, base = thin.pool_block_location(state, vg, pool, block)
+        rel = lo - offset
+        got = _linear_get(state, vg, tdata, base + lo - c * size, hi - lo)
+        out += [(s + rel, e + rel, k, a, b) for s, e, k, a, b in got]
+    return out
+
+
+def _origin_get(state: State, vg: VG, origin: LV, offset: int, length: int) -> list[Extent]:
+    """The origin's own content (below any snapshot layer)."""
+    if origin.kind == "thin":
+        return _thin_get(state, vg, origin, offset, length)
+    return _linear_get(state, vg, origin, offset, length)
+
+
+def _copy_on_write(state: State, vg: VG, origin: LV, offset: int, length: int) -> None:
+    """Before an origin write: copy each chunk not yet excepted into every valid snapshot."""
+    for snap in thin.cow_snapshots_of(vg, origin):
+        if thin.cow_invalid(snap):
+            continue
+        size = snap.chunk_size
+        for c in _chunks(offset, length, size):
+            if thin.cow_lookup(state, vg, snap, c) is not None:
+                continue
+            where = thin.cow_exception(state, vg, snap, c)
+            if where is None:
+                break
+            old = _origin_get(state, vg, origin, c * size, size)
+            _linear_put(state, vg, snap, where * size, size, old)
+
+
+def _snapshot_put(state: State, vg: VG, snap: LV, offset: int, length: int, rels: list[Extent]) -> None:
+    origin = vg.lvs[snap.origin]
+    size = snap.chunk_size
+    for c in _chunks(offset, length, size):
+        lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
+        fresh = thin.cow_lookup(state, vg, snap, c) is None
+        where = thin.cow_exception(state, vg, snap, c)
+        if where is None:
+            raise DeviceError(errno.EIO, lo - offset)
+        if fresh and hi - lo < size:
+            _linear_put(state, vg, snap, where * size, size, _origin_get(state, vg, origin, c * size, size))
+        start = where * size + lo - c * size
+        _linear_put(state, vg, snap, start, hi - lo, _clip(rels, lo - offset, hi - offset, 0))
+
+
+def _snapshot_get(state: State, vg: VG, snap: LV, offset: int, length: int) -> list[Extent]:
+    if thin.cow_invalid(snap):
+        raise DeviceError(errno.EIO)
+    origin = vg.lvs[snap.origin]
+    size = snap.chunk_size
+    out: list[Extent] = []
+    for c in _chunks(offset, length, size):
+        lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
+        where = thin.cow_lookup(state, vg, snap, c)
+        if where is None:
+            got = _origin_get(state, vg, origin, lo, hi - lo)
+        else:
+            got = _linear_get(state, vg, snap, where * size + lo - c * size, hi - lo)
+        rel = lo - offset
+        out += [(s + rel, e + rel, k, a, b) for s, e, k, a, b in got]
+    return out
