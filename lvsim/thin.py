@@ -24,8 +24,7 @@ Data-path API: `provision`, `lookup`, `discard`, `pool_block_location`, `cow_exc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lvsim.model import LV, VG, State
 
@@ -42,8 +41,12 @@ Layer = dict[str, Any]
 # Pool state
 
 
+_DECODED: dict[int, dict[str, Any]] = {}  # pools whose layers have int keys, by id()
+_DECODED_MAX = 64
+
+
 def pool_state(pool: LV) -> dict[str, Any]:
-    """The pool's allocation state, created empty on first use."""
+    """The pool's allocation state, created empty on first use (int keys restored after JSON)."""
     raw = pool.extra.get("thin")
     if raw is None:
         raw = pool.extra["thin"] = {
@@ -55,23 +58,27 @@ def pool_state(pool: LV) -> dict[str, Any]:
             "queued_since": None,
             "error_io": False,
         }
+    elif _DECODED.get(id(raw)) is raw:
+        return raw
+    for layer in raw["layers"].values():
+        for key in ("map", "hidden", "over"):
+            _int_keys(layer[key])
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.pop(next(iter(_DECODED)))
+    _DECODED[id(raw)] = raw
     return raw
 
 
-def _int_keys(d: dict[Any, Any]) -> dict[Any, Any]:
-    """JSON turns int keys into strings; turn them back (in place) on first use after loading."""
+def _int_keys(d: dict[Any, Any]) -> None:
+    """JSON turns int keys into strings; turn them back in place."""
     if d and type(next(iter(d))) is str:
         items = [(int(k), v) for k, v in d.items()]
         d.clear()
         d.update(items)
-    return d
 
 
 def _layer(ps: dict[str, Any], lid: str) -> Layer:
     layer: Layer = ps["layers"][lid]
-    _int_keys(layer["map"])
-    _int_keys(layer["hidden"])
-    _int_keys(layer["over"])
     return layer
 
 
@@ -92,10 +99,8 @@ def _chain(ps: dict[str, Any], lid: str | None) -> list[tuple[str, Layer]]:
 
 
 def pool_total_blocks(vg: VG, pool: LV) -> int:
-    """Data chunks of the pool: its _tdata size / chunk size."""
-    tdata = vg.lvs.get(pool.data_lv)
-    size = (tdata.le_count if tdata else pool.le_count) * vg.extent_size
-    return size // pool.chunk_size if pool.chunk_size else 0
+    """Data chunks of the pool: its size (that of its _tdata) / chunk size."""
+    return pool.virtual_extents * vg.extent_size // pool.chunk_size if pool.chunk_size else 0
 
 
 def pool_used_blocks(pool: LV) -> int:
@@ -112,13 +117,6 @@ def pool_mode(pool: LV) -> str:
 def extra_metadata_blocks(pool: LV) -> int:
     """Metadata blocks used beyond the formula (e.g. by direct metadata experiments)."""
     return int(pool.extra.get("meta_extra", 0))
-
-
-def _alloc_block(ps: dict[str, Any]) -> int:
-    if ps["free"]:
-        return int(ps["free"].pop())
-    ps["hwm"] += 1
-    return int(ps["hwm"] - 1)
 
 
 def _free_block(ps: dict[str, Any], block: int) -> None:
@@ -218,8 +216,7 @@ def detach_thin(pool: LV, lv: LV) -> None:
     lv.extra.pop("top", None)
 
 
-@dataclass(frozen=True)
-class Provision:
+class Provision(NamedTuple):
     """The answer to a write of one chunk of a thin volume.
 
     ok: the write may proceed into pool block `block` (see `pool_block_location`).
@@ -275,30 +272,43 @@ def _no_space(state: State, vg: VG, pool: LV, ps: dict[str, Any]) -> Provision:
 
 def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
     """Map a thin chunk for writing: reuse an exclusive block, or allocate one (breaking sharing)."""
-    pool = _pool_of(vg, thin_lv)
+    pool = vg.lvs[thin_lv.pool]
     ps = pool_state(pool)
     if ps["mode"] in ("ro", "fail"):
         return Provision(failure="error")
-    top = _top(ps, thin_lv)
-    lid, block = _find(ps, top, chunk)
-    if block >= 0:
-        assert lid is not None
-        layer = _layer(ps, lid)
-        if layer["ndev"] - layer["hidden"].get(chunk, 0) == 1:
-            return Provision(block)
-    if pool_used_blocks(pool) >= pool_total_blocks(vg, pool):
+    layers = ps["layers"]
+    top = thin_lv.extra.get("top")
+    if top not in layers:
+        top = _top(ps, thin_lv)
+    lid = top
+    layer = layers[lid]
+    block = layer["map"].get(chunk)
+    while block is None:
+        lid = layer["parent"]
+        if lid is None:
+            block = UNMAPPED
+            break
+        layer = layers[lid]
+        block = layer["map"].get(chunk)
+    if block >= 0 and layer["ndev"] - layer["hidden"].get(chunk, 0) == 1:
+        return Provision(block)
+    if ps["free"]:
+        new = ps["free"].pop()
+    elif ps["hwm"] < pool_total_blocks(vg, pool):
+        new = ps["hwm"]
+        ps["hwm"] += 1
+    else:
         return _no_space(state, vg, pool, ps)
     ps["queued_since"] = None
-    new = _alloc_block(ps)
-    top_layer = _layer(ps, top)
+    top_layer = layers[top]
     if lid is not None and lid != top:
-        anc = _layer(ps, lid)
-        anc["hidden"][chunk] = anc["hidden"].get(chunk, 0) + 1
+        layer["hidden"][chunk] = layer["hidden"].get(chunk, 0) + 1
         top_layer["over"][chunk] = lid
     top_layer["map"][chunk] = new
+    extra = thin_lv.extra
     if block < 0:
-        thin_lv.extra["mapped"] = mapped_count(thin_lv) + 1
-    thin_lv.extra["own_tree"] = True
+        extra["mapped"] = extra.get("mapped", 0) + 1
+    extra["own_tree"] = True
     return Provision(new, True, block if block >= 0 else None)
 
 
@@ -347,7 +357,9 @@ def cow_snapshots_of(vg: VG, origin_lv: LV) -> list[LV]:
 
 
 def _cow_map(lv: LV) -> dict[int, int]:
-    return _int_keys(lv.extra.setdefault("cow", {}))
+    cow: dict[int, int] = lv.extra.setdefault("cow", {})
+    _int_keys(cow)
+    return cow
 
 
 def cow_exception_count(lv: LV) -> int:

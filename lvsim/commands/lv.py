@@ -320,7 +320,7 @@ def resize(ctx: Ctx, mode: str) -> int:
         raise LvmError(f"Logical volume {lv_name} not found in volume group {vg_name}.")
     devices = args.pos[1:]
     check_pvs(ctx, vg, devices)
-    if lv.kind != "linear":
+    if lv.kind != "linear" or lv.role:
         from lvsim.commands import thin
 
         return thin.resize_lv(ctx, mode, vg, lv)
