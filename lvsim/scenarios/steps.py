@@ -1,8 +1,8 @@
 """Higher-level steps as the command lines they stand for.
 
 Every step that does something becomes one or more `Command`s: the same argv `lvsim run` executes
-is what `lvsim render` writes into bash.  Commands marked `host` (mktemp, mkdir, cp, cat, ...) work
-on the host's files and run as plain processes; every other command goes to the backend (the
+is what `lvsim render` writes into bash.  Host commands (HOST_COMMANDS: mktemp, mkdir, cp, cat, ...)
+work on the host's files and run as plain processes; every other command goes to the backend (the
 simulator or real LVM), which is where LVM, dd, mkfs, mount, kpartx, dmsetup and rsync live.
 """
 
@@ -16,6 +16,8 @@ from typing import Any
 from lvsim.scenarios.loader import ScenarioError, Step, Where, substitute
 from lvsim.units import parse_size
 
+# Commands that work on the host's files (never LVM's business): run as plain processes.
+HOST_COMMANDS = frozenset({"mktemp", "mkdir", "rmdir", "cp", "cat", "diff", "test"})
 # dd block sizes tried for a write, largest first: the first that divides offset and size is used.
 DD_BLOCK_SIZES = (4 << 20, 1 << 20, 64 << 10, 4 << 10, 512)
 
@@ -26,7 +28,11 @@ class Command:
 
     argv: tuple[str, ...]
     stdin: str = ""
-    host: bool = False
+
+    @property
+    def host(self) -> bool:
+        """True for a host file command (mktemp, cp, ...), False for one the backend runs."""
+        return self.argv[0] in HOST_COMMANDS
 
     @property
     def cmdline(self) -> str:
@@ -83,15 +89,15 @@ def commands(step: Step, values: Mapping[str, str]) -> list[Command]:
     if kind == "umount":
         return [Command(("umount", sub(body)))]
     if kind == "mktemp":
-        return [Command(("mktemp", "-d"), host=True)]
+        return [Command(("mktemp", "-d"))]
     if kind == "mkdir":
-        return [Command(("mkdir", "-p", sub(body)), host=True)]
+        return [Command(("mkdir", "-p", sub(body)))]
     if kind == "rmdir":
-        return [Command(("rmdir", sub(body)), host=True)]
+        return [Command(("rmdir", sub(body)))]
     if kind == "write_file":
-        return [Command(("cp", "/dev/stdin", sub(body["path"])), sub(body["content"]), host=True)]
+        return [Command(("cp", "/dev/stdin", sub(body["path"])), sub(body["content"]))]
     if kind == "copy":
-        return [Command(("cp", "-a", sub(body["from"]), sub(body["to"])), host=True)]
+        return [Command(("cp", "-a", sub(body["from"]), sub(body["to"])))]
     if kind == "rsync":
         delete = ("--delete",) if body.get("delete") else ()
         return [Command(("rsync", "-aq", *delete, sub(body["from"]), sub(body["to"])))]
@@ -126,7 +132,7 @@ def _assert_commands(body: Mapping[str, Any], sub: Any) -> list[Command]:
         return []
     path = sub(body["file"])
     if "absent" in body:
-        return [Command(("test", "!", "-e", path), host=True)]
+        return [Command(("test", "!", "-e", path))]
     if "same_as" in body:
-        return [Command(("diff", "-r", path, sub(body["same_as"])), host=True)]
-    return [Command(("cat", path), host=True)]
+        return [Command(("diff", "-r", path, sub(body["same_as"])))]
+    return [Command(("cat", path))]
