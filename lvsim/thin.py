@@ -433,18 +433,28 @@ def before_delete(ctx: Ctx, vg: VG, lv: LV) -> None:
 
 
 def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
-    """Activate or deactivate an LV together with what it depends on."""
-    lv.active = on
-    if lv.kind == "thin" and on and lv.pool in vg.lvs:
-        vg.lvs[lv.pool].active = True
+    """Activate or deactivate an LV as LVM does.
+
+    A COW snapshot is changed through its origin (lvchange asks first), and an origin takes
+    all its snapshots along.  A thin volume needs only the pool's -tpool layer, so the pool LV
+    itself keeps its state.
+    """
+    from lvsim.errors import LvmError
+
     if lv.kind == "cow" and lv.origin in vg.lvs:
-        vg.lvs[lv.origin].active = on
-    if lv.kind in ("linear", "thin") and not on:
-        for snap in cow_snapshots_of(vg, lv):
-            snap.active = False
-    if lv.kind == "linear" and on:
-        for snap in cow_snapshots_of(vg, lv):
-            snap.active = True
+        origin = vg.lvs[lv.origin]
+        if ctx.command == "lvchange":
+            others = len(cow_snapshots_of(vg, origin)) - 1
+            more = f" and {others} other snapshot(s)" if others else ""
+            if not ctx.args.has("yes") and not ctx.console.prompt(
+                f"Change of snapshot {vg.name}/{lv.name} will also change its origin "
+                f"{vg.name}/{origin.name}{more}. Proceed? [y/n]: "
+            ):
+                raise LvmError(f"Logical volume {vg.name}/{lv.name} not changed.")
+        lv = origin
+    lv.active = on
+    for snap in cow_snapshots_of(vg, lv):
+        snap.active = on
 
 
 def overprovisioning_warnings(ctx: Ctx, vg: VG, lv: LV) -> None:

@@ -898,7 +898,7 @@ def convert_to_pool(ctx: Ctx, target: str) -> int:
                 f"Insufficient free space: {params.meta_extents} extents needed, but only {avail} available"
             )
         pool = build_pool(ctx, vg, name, lv, params.meta_extents, params, [])
-    pool.active = True
+    pool.active = lv.active
     handle_spare(ctx, vg, 0, [], args.get("poolmetadataspare") is not False)
     vg.seqno += 1
     if meta_lv:
