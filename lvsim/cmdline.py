@@ -105,6 +105,8 @@ class CommandSpec:
     options: dict[str, str | None]
     # per-command value-type overrides, e.g. lvextend's signed --size
     types: dict[str, str] = field(default_factory=dict)
+    # raw: no LVM option parsing; every argument is positional (dd, blkdiscard parse their own)
+    raw: bool = False
 
     def all_options(self) -> dict[str, str | None]:
         return {**COMMON_OPTIONS, **self.options}
@@ -247,6 +249,8 @@ CONVERTERS: dict[str, Callable[[str], object]] = {
 
 def parse(spec: CommandSpec, argv: Sequence[str]) -> Args:
     """Parse argv (without the command name) like getopt_long with LVM's option table."""
+    if spec.raw:
+        return Args({}, list(argv), [])
     options = spec.all_options()
     shorts = {s: long for long, s in options.items() if s}
     opts: dict[str, list[object]] = {}

@@ -34,6 +34,13 @@ class DeviceError(OSError):
         self.done = done
 
 
+class MappingError(DeviceError):
+    """A failure below the device (thin pool out of space, invalid snapshot).
+
+    A buffered writer does not see it at write time, only when it syncs.
+    """
+
+
 def _err(code: int, path: str) -> OSError:
     return OSError(code, os.strerror(code), path)
 
@@ -54,7 +61,10 @@ class Device:
 
     def write(self, offset: int, payload: Payload) -> None:
         """Write payload at offset; raises DeviceError (with `done`) on failure."""
-        length = len(payload)
+        self.put(offset, len(payload), data.store_of(self.state).describe(payload))
+
+    def put(self, offset: int, length: int, rels: list[Extent]) -> None:
+        """Write content given as relative extents (see `describe`) at offset."""
         if self.is_file or not length:
             return
         if self.lv is not None and (not self.lv.writable or self.lv.kind == "thin-pool"):
@@ -62,13 +72,8 @@ class Device:
         room = max(0, self.size - offset)
         if room < length:
             if room:
-                self.write(
-                    offset,
-                    payload[:room] if not isinstance(payload, data.Generated) else _head(payload, room),
-                )
+                self.put(offset, room, rels)
             raise DeviceError(errno.ENOSPC, room)
-        store = data.store_of(self.state)
-        rels = store.describe(payload)
         if self.lv is None:
             _disk_put(self.state, self.disk, offset, length, rels)
         else:
@@ -111,10 +116,6 @@ class Device:
                 thin.discard(self.state, vg, lv, c)
             return
         _linear_put(self.state, vg, lv, offset, length, [])
-
-
-def _head(payload: data.Generated, n: int) -> data.Generated:
-    return data.Generated(n, payload.stream, payload.start)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +209,7 @@ def discard(state: State, device: str, offset: int, length: int) -> None:
 # Routing: relative extents in and out of disks, linear LVs, thin LVs and COW snapshots
 
 
-def _clip(rels: list[Extent], lo: int, hi: int, base: int) -> list[Extent]:
+def clip(rels: list[Extent], lo: int, hi: int, base: int = 0) -> list[Extent]:
     """The relative extents inside [lo, hi), moved so that lo lands on base."""
     out = []
     for s, e, k, a, b in rels:
@@ -220,7 +221,7 @@ def _clip(rels: list[Extent], lo: int, hi: int, base: int) -> list[Extent]:
 
 
 def _disk_put(state: State, disk: str, offset: int, length: int, rels: list[Extent]) -> None:
-    data.content(state, disk).put(offset, offset + length, _clip(rels, 0, length, offset))
+    data.content(state, disk).put(offset, offset + length, clip(rels, 0, length, offset))
 
 
 def _disk_get(state: State, disk: str, offset: int, length: int) -> list[Extent]:
@@ -249,7 +250,7 @@ def _pieces(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[tupl
 
 def _linear_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> None:
     for disk, disk_off, lo, hi in _pieces(state, vg, lv, offset, length):
-        data.content(state, disk).put(disk_off, disk_off + hi - lo, _clip(rels, lo, hi, disk_off))
+        data.content(state, disk).put(disk_off, disk_off + hi - lo, clip(rels, lo, hi, disk_off))
 
 
 def _linear_get(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[Extent]:
@@ -298,7 +299,7 @@ def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list
             waited += thin.NO_SPACE_TIMEOUT
             prov = thin.provision(state, vg, lv, c)
         if not prov.ok:
-            raise DeviceError(errno.ENOSPC, lo - offset)
+            raise MappingError(errno.ENOSPC, lo - offset)
         _, base = thin.pool_block_location(state, vg, pool, prov.block)
         if prov.new and hi - lo < size:
             if prov.copy_from is not None:
@@ -307,7 +308,7 @@ def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list
             elif pool.zero:
                 _linear_put(state, vg, tdata, base, size, [])
         start = base + lo - c * size
-        _linear_put(state, vg, tdata, start, hi - lo, _clip(rels, lo - offset, hi - offset, 0))
+        _linear_put(state, vg, tdata, start, hi - lo, clip(rels, lo - offset, hi - offset, 0))
     return waited
 
 
@@ -359,16 +360,16 @@ def _snapshot_put(state: State, vg: VG, snap: LV, offset: int, length: int, rels
         fresh = thin.cow_lookup(state, vg, snap, c) is None
         where = thin.cow_exception(state, vg, snap, c)
         if where is None:
-            raise DeviceError(errno.EIO, lo - offset)
+            raise MappingError(errno.EIO, lo - offset)
         if fresh and hi - lo < size:
             _linear_put(state, vg, snap, where * size, size, _origin_get(state, vg, origin, c * size, size))
         start = where * size + lo - c * size
-        _linear_put(state, vg, snap, start, hi - lo, _clip(rels, lo - offset, hi - offset, 0))
+        _linear_put(state, vg, snap, start, hi - lo, clip(rels, lo - offset, hi - offset, 0))
 
 
 def _snapshot_get(state: State, vg: VG, snap: LV, offset: int, length: int) -> list[Extent]:
     if thin.cow_invalid(snap):
-        raise DeviceError(errno.EIO)
+        raise MappingError(errno.EIO)
     origin = vg.lvs[snap.origin]
     size = snap.chunk_size
     out: list[Extent] = []

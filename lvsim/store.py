@@ -68,6 +68,9 @@ def transaction(path: Path) -> Iterator[State]:
         state = load(path)
         before = json.dumps(state.to_json(), separators=(",", ":"))
         yield state
+        from lvsim import data
+
+        data.flush(state, path.with_name(path.name + ".blobs"))
         after = json.dumps(state.to_json(), separators=(",", ":"))
         if after != before:
             _write_atomic(path, after)
