@@ -165,6 +165,49 @@ def demo(var: VarOpt = None) -> None:
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command()
+def render(
+    scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of one in scenarios/.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the script here.")] = None,
+    var: VarOpt = None,
+) -> None:
+    """Render a scenario as an audited bash script (checked on the simulator first)."""
+    from lvsim import scenarios
+    from lvsim.render import RenderError, render_file
+
+    try:
+        script = render_file(str(scenarios.find(scenario)), _parse_vars(var or []))
+    except RenderError as exc:
+        _die(str(exc).replace("\n", "\nlvsim: "), 2)
+    if output is None:
+        sys.stdout.write(script)
+        return
+    output.write_text(script)
+    output.chmod(0o755)
+    typer.echo(f"{output}: rendered from {scenario}", err=True)
+
+
+@app.command()
+def plan(
+    scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of one in scenarios/.")],
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    var: VarOpt = None,
+) -> None:
+    """Predict a scenario on the simulator: each command, the state after it, and warnings."""
+    from lvsim import plan as planner
+    from lvsim import scenarios
+
+    if fmt not in ("text", "json"):
+        _die(f"--format must be text or json, not {fmt!r}", 2)
+    try:
+        loaded = scenarios.load(scenarios.find(scenario), _parse_vars(var or []))
+    except scenarios.ScenarioError as exc:
+        _die(str(exc).replace("\n", "\nlvsim: "), 2)
+    result = planner.make_plan(planner.simulate(loaded))
+    sys.stdout.write(planner.format_json(result) if fmt == "json" else planner.format_text(result))
+    raise typer.Exit(1 if result["failure"] else 0)
+
+
 def main() -> None:
     os.environ.setdefault("COLUMNS", "100")
     app()
