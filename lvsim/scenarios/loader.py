@@ -174,10 +174,18 @@ def _schema_messages(data: Any, file: str, root: yaml.Node | None) -> list[str]:
     messages = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         path = list(error.absolute_path)
-        line = _line_of(root, path)
+        extra = _extra_keys(error)
+        line = _line_of(root, [*path, extra[0]] if extra else path)
         at = "/".join(map(str, path)) or "top level"
         messages.append(f"{file}:{line}: {at}: {_explain(error)}")
     return messages
+
+
+def _extra_keys(error: jsonschema.ValidationError) -> list[str]:
+    """The keys an additionalProperties error is about."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    return sorted(set(error.instance) - set(error.schema.get("properties", {})))
 
 
 def _explain(error: jsonschema.ValidationError) -> str:
@@ -191,9 +199,9 @@ def _explain(error: jsonschema.ValidationError) -> str:
                 return f"needs one of: {', '.join(kinds)}"
             if len(present) > 1:
                 return f"has more than one of {', '.join(present)} (one per step)"
-    if error.validator == "additionalProperties" and isinstance(instance, dict):
+    extra = _extra_keys(error)
+    if extra:
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(instance) - set(allowed))
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(allowed)})"
     if error.validator == "oneOf" and error.context:
         return jsonschema.exceptions.best_match(error.context).message

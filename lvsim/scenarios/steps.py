@@ -9,7 +9,7 @@ simulator or real LVM), which is where LVM, dd, mkfs, mount, kpartx, dmsetup and
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,40 @@ def commands(step: Step, values: Mapping[str, str]) -> list[Command]:
     if kind == "assert":
         return _assert_commands(body, sub)
     return []
+
+
+# The program each higher-level step runs (run and expect_failure name theirs).
+KIND_TOOLS = {
+    "write": "dd",
+    "mount": "mount",
+    "umount": "umount",
+    "mktemp": "mktemp",
+    "mkdir": "mkdir",
+    "rmdir": "rmdir",
+    "write_file": "cp",
+    "copy": "cp",
+    "rsync": "rsync",
+}
+
+
+def tools(steps: Sequence[Step]) -> set[str]:
+    """The programs a scenario's steps run (report asserts run lvs/vgs/pvs, file asserts host tools)."""
+    found: set[str] = set()
+    for step in steps:
+        body = step.body
+        if step.kind in ("run", "expect_failure"):
+            found.add(shlex.split(body)[0] if isinstance(body, str) else str(body[0]))
+        elif step.kind == "mkfs":
+            found.add(f"mkfs.{body['type']}")
+        elif step.kind == "assert":
+            target = next((k for k in ("lv", "vg", "pv") if k in body), None)
+            if target:
+                found.add(f"{target}s")
+            elif "file" in body:
+                found.add("test" if "absent" in body else "diff" if "same_as" in body else "cat")
+        elif step.kind in KIND_TOOLS:
+            found.add(KIND_TOOLS[step.kind])
+    return found
 
 
 def _write(body: Mapping[str, Any], sub: Any, where: Where) -> Command:
