@@ -251,8 +251,10 @@ def test_cow_snapshot_sizes() -> None:
     res = s2.run("lvcreate -s -L 8M -c 1M vg/lv")
     assert res.rc == 3
     assert res.stderr.startswith("  Chunk size must be a power of 2 in the range 4K to 512K.\n")
+    s2.ok("lvremove -f vg/S")
     res = s2.ok("lvextend -L +200M vg/o50")
     assert res.stdout.startswith("  Reached maximum COW size 104.00 MiB (26 extents).\n")
+    assert s2.lv("o50").le_count == 26
 
 
 def test_lvconvert_to_thin_pool() -> None:
