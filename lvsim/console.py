@@ -42,6 +42,10 @@ class Console:
     def warn(self, msg: str) -> None:
         self._err.append(f"  WARNING: {msg}\n")
 
+    def read_all(self) -> str:
+        """The rest of stdin (for tools that read a script, like sfdisk)."""
+        return self._stdin.read()
+
     def prompt(self, question: str) -> bool:
         """yes_no_prompt: the question on stderr without newline; the answer is read from stdin.
 

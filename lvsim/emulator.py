@@ -18,7 +18,7 @@ from lvsim.console import Console
 from lvsim.errors import ENO_SUCH_CMD, LvmError
 from lvsim.model import State
 
-COMMAND_MODULES = ("pv", "vg", "lv", "thin", "report", "losetup", "data")
+COMMAND_MODULES = ("pv", "vg", "lv", "thin", "report", "losetup", "data", "fs", "dm")
 
 
 @dataclass
@@ -86,6 +86,9 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
         console.error("No such command.  Try 'lvm help'.")
         return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
     spec, handler = entry
+    from lvsim import devmap, fs
+
+    fs.sync_mounts(state)  # what the kernel's writeback has done by now
     try:
         args = parse(spec, rest)
         rc = handler(Ctx(state, console, args, name))
@@ -95,4 +98,5 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
         for line in exc.lines:
             console.error(line)
         rc = exc.rc
+    devmap.refresh(state)
     return Outcome(rc, console.stdout, console.stderr)
