@@ -186,7 +186,9 @@ def test_cli_run_real_backend_refuses_without_root(tmp_path: Path) -> None:
 def test_cli_demo_shows_the_pool() -> None:
     result = cli.invoke(app, ["demo"])
     assert "== scenario thin-provisioning" in result.output
-    assert "Thin pool datavg/datalv: 640.00 MiB" in result.output
-    for lv in ("test1", "test2", "test3"):
-        assert f"  {lv}  " in result.output
-    assert "virtual 960.00 MiB (150% of the pool)" in result.output
+    assert result.exit_code == 0, result.output
+    assert "Thin pool datavg/datalv: 800.00 MiB, 28.00% used" in result.output
+    for lv, used in (("test1", "128.00 MiB"), ("test2", "64.00 MiB"), ("test3", "32.00 MiB")):
+        assert f"  {lv:<16}   320.00 MiB {used:>12}  " in result.output
+    assert "█ used 224.00 MiB   ░ free 576.00 MiB   | pool size 800.00 MiB" in result.output
+    assert "virtual 960.00 MiB (120% of the pool)" in result.output

@@ -189,7 +189,8 @@ class Runner:
 
     def _compare(self, step: Step, what: str, actual: str, op: str, want: str) -> None:
         ok = _holds(actual, op, want)
-        self._say(f"   assert {what} {op} {want}: {'ok' if ok else 'FAILED'}")
+        shown = want if "\n" not in want and len(want) <= 60 else repr(want[:60])
+        self._say(f"   assert {what} {op} {shown}: {'ok' if ok else 'FAILED'}")
         if not ok:
             raise self._fail(step, f"assertion failed: {what} is {actual!r}, expected {op} {want!r}")
 
