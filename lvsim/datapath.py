@@ -78,7 +78,11 @@ class Device:
             _disk_put(self.state, self.disk, offset, length, rels)
         else:
             assert self.vg is not None
-            self.waited += _put(self.state, self.vg, self.lv, self.layer, offset, length, rels)
+            before = self.state.clock
+            try:
+                _put(self.state, self.vg, self.lv, self.layer, offset, length, rels)
+            finally:
+                self.waited += self.state.clock - before
 
     def read(self, offset: int, length: int) -> bytes:
         """Read up to length bytes at offset (fewer at the end of the device)."""
@@ -264,18 +268,17 @@ def _chunks(offset: int, length: int, chunk: int) -> range:
     return range(offset // chunk, (offset + length - 1) // chunk + 1) if length else range(0)
 
 
-def _put(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int, rels: list[Extent]) -> float:
-    """Write relative extents to an LV; returns the simulated seconds spent queued."""
-    if layer or lv.kind not in ("thin", "cow"):
-        if not layer:
-            _copy_on_write(state, vg, lv, offset, length)
-        _linear_put(state, vg, lv, offset, length, rels)
-        return 0.0
-    if lv.kind == "cow":
+def _put(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int, rels: list[Extent]) -> None:
+    """Write relative extents to an LV (queueing on a full pool advances `state.clock`)."""
+    if lv.kind == "cow" and not layer:
         _snapshot_put(state, vg, lv, offset, length, rels)
-        return 0.0
-    _copy_on_write(state, vg, lv, offset, length)
-    return _thin_put(state, vg, lv, offset, length, rels)
+        return
+    if not layer:
+        _copy_on_write(state, vg, lv, offset, length)
+    if lv.kind == "thin" and not layer:
+        _thin_put(state, vg, lv, offset, length, rels)
+    else:
+        _linear_put(state, vg, lv, offset, length, rels)
 
 
 def _get(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int) -> list[Extent]:
@@ -286,17 +289,15 @@ def _get(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int) -> 
     return _linear_get(state, vg, lv, offset, length)
 
 
-def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> float:
+def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> None:
     pool = vg.lvs[lv.pool]
     tdata = vg.lvs[pool.data_lv]
     size = pool.chunk_size
-    waited = 0.0
     for c in _chunks(offset, length, size):
         lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
         prov = thin.provision(state, vg, lv, c)
         if prov.failure == "queue":
             state.clock += thin.NO_SPACE_TIMEOUT
-            waited += thin.NO_SPACE_TIMEOUT
             prov = thin.provision(state, vg, lv, c)
         if not prov.ok:
             raise MappingError(errno.ENOSPC, lo - offset)
@@ -309,7 +310,6 @@ def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list
                 _linear_put(state, vg, tdata, base, size, [])
         start = base + lo - c * size
         _linear_put(state, vg, tdata, start, hi - lo, clip(rels, lo - offset, hi - offset, 0))
-    return waited
 
 
 def _thin_get(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[Extent]:

@@ -69,10 +69,10 @@ _POWERS = "KMGTPEZY"
 def parse_dd_number(text: str) -> int:
     """coreutils dd's parse_integer: digits, an optional suffix, and `x` products."""
     head, x, rest = text.partition("x")
-    m = re.fullmatch(r"(\d+)([cwb]|([kKMGTPEZY])(B|iB)?)?", head)
-    if not m:
+    m = re.fullmatch(r"(\d*)([cwb]|([kKMGTPEZY])(B|iB)?)?", head)
+    if not m or not (m.group(1) or m.group(2)):
         raise ValueError(text)
-    value = int(m.group(1))
+    value = int(m.group(1) or 1)
     if m.group(2) in _MULT:
         value *= _MULT[m.group(2)]
     elif m.group(3):

@@ -1,0 +1,196 @@
+"""The content store and the data path: reads return what was written, snapshots are point in time."""
+
+from __future__ import annotations
+
+import json
+import random
+import shlex
+from pathlib import Path
+
+import pytest
+
+from backends.sim import SimBackend
+from lvsim import data, datapath, store, thin, usage
+from lvsim.data import Content, Generated
+from lvsim.model import Disk, MiB, State
+
+
+def setup(cmds: list[str], disk_mib: int = 400) -> tuple[SimBackend, State]:
+    b = SimBackend()
+    disk = b.add_disk(disk_mib * MiB)
+    for cmd in ["pvcreate DISK", "vgcreate vg DISK", *cmds]:
+        res = b.run(shlex.split(cmd.replace("DISK", disk)))
+        assert res.rc == 0, (cmd, res.stderr)
+    return b, b.state
+
+
+def test_content_matches_a_bytearray_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "_LOAD", 4)  # many small blocks: splits and cross-block writes
+    rng = random.Random(7)
+    store = data.Store()
+    content = Content()
+    model = bytearray(1 << 16)
+    for _ in range(3000):
+        off = rng.randrange(0, 1 << 16)
+        n = rng.randrange(0, (1 << 16) - off + 1) if rng.random() < 0.05 else rng.randrange(0, 300)
+        n = min(n, (1 << 16) - off)
+        if rng.random() < 0.3:
+            payload: data.Payload = Generated(n)
+            model[off : off + n] = bytes(n)
+        else:
+            raw = rng.randbytes(n)
+            payload = raw
+            model[off : off + n] = raw
+        rels = store.describe(payload)
+        content.put(off, off + n, datapath.clip(rels, 0, n, off))
+    got = store.materialise([(s, e, k, a, b) for s, e, k, a, b in content.extents(0, 1 << 16)], 1 << 16)
+    assert got == bytes(model)
+    again = Content.decode(content.encode())
+    assert list(again.extents(0, 1 << 16)) == list(content.extents(0, 1 << 16))
+
+
+def test_generated_data_costs_one_extent_per_write() -> None:
+    b, state = setup(["lvcreate -L 100M -n lin vg"])
+    dev = datapath.open_device(state, "/dev/vg/lin", write=True)
+    for i in range(100):
+        dev.write(i * MiB, data.urandom(state, 4096))
+    dev.write(0, data.zeros(100 * MiB))  # zeroes punch holes
+    dev.write(0, data.urandom(state, 100 * MiB))
+    assert len(data.store_of(state).contents["/dev/loop0"]) == 1
+    assert b.read("/dev/vg/lin", 5 * MiB, 4) != bytes(4)
+
+
+def test_write_then_read_through_linear_and_mapper_names() -> None:
+    b, state = setup(["lvcreate -L 8M -n my-lv vg"])
+    b.write("/dev/vg/my-lv", 100, b"hello")
+    assert b.read("/dev/vg/my-lv", 98, 9) == b"\0\0hello\0\0"
+    assert b.read("/dev/mapper/vg-my--lv", 100, 5) == b"hello"
+    pv = state.pvs["/dev/loop0"]
+    seg = state.vgs["vg"].lvs["my-lv"].segments[0]
+    disk_off = pv.pe_start + seg.pe_start * state.vgs["vg"].extent_size + 100
+    assert b.read("/dev/loop0", disk_off, 5) == b"hello"
+    assert b.read("/dev/vg/my-lv", 8 * MiB - 2, 10) == bytes(2)  # short at the end
+
+
+def test_thin_chunk_allocation_trace() -> None:
+    """lvm-semantics §5.3: the VM trace of a 52 MiB thin with 64 KiB chunks."""
+    b, state = setup(["lvcreate -L 100M -T vg/pool", "lvcreate -V 50M -T vg/pool -n t1"])
+    vg = state.vgs["vg"]
+
+    def used() -> int:
+        return usage.pool_data_usage(state, vg, vg.lvs["pool"])[0]
+
+    b.write("/dev/vg/t1", 0, b"a" * 4096)
+    assert used() == 1
+    b.write("/dev/vg/t1", 4096, b"b" * 4096)
+    assert used() == 1
+    b.write("/dev/vg/t1", 65536, b"c" * 512)
+    assert used() == 2
+    b.write("/dev/vg/t1", 126976, b"d" * 8192)
+    assert used() == 3
+    assert b.read("/dev/vg/t1", 0, 20 * MiB)[:8192] == b"a" * 4096 + b"b" * 4096
+    assert used() == 3
+    datapath.write(state, "/dev/vg/t1", 100 * 65536, data.zeros(65536))
+    assert used() == 4
+    datapath.write(state, "/dev/vg/t1", 10 * MiB, data.urandom(state, 10 * MiB))
+    assert used() == 164
+    assert b.read("/dev/vg/t1", 65536, 1024) == b"c" * 512 + bytes(512)  # zeroed rest of chunk
+    b.discard("/dev/vg/t1", 0, 4096)
+    assert used() == 164
+    b.discard("/dev/vg/t1", 0, 65536)
+    assert used() == 163
+    assert b.read("/dev/vg/t1", 0, 4) == bytes(4)
+
+
+def test_thin_snapshot_reads_point_in_time_data() -> None:
+    b, _state = setup(["lvcreate -L 100M -T vg/pool", "lvcreate -V 20M -T vg/pool -n th"])
+    b.write("/dev/vg/th", 0, b"old" * 1000)
+    assert b.run(shlex.split("lvcreate -s vg/th -n s1 -kn")).rc == 0
+    b.write("/dev/vg/th", 3, b"NEW")
+    assert b.read("/dev/vg/s1", 0, 9) == b"oldoldold"
+    assert b.read("/dev/vg/th", 0, 9) == b"oldNEWold"
+    b.write("/dev/vg/s1", 0, b"S")
+    assert b.read("/dev/vg/s1", 0, 4) == b"Sldo"
+    assert b.read("/dev/vg/th", 0, 4) == b"oldN"
+
+
+def test_classic_snapshot_is_point_in_time_and_counts_exceptions() -> None:
+    b, state = setup(["lvcreate -L 100M -n lv vg"])
+    b.write("/dev/vg/lv", 0, b"before" * 2000)
+    assert b.run(shlex.split("lvcreate -s -L 20M -n s1 vg/lv")).rc == 0
+    vg = state.vgs["vg"]
+    datapath.write(state, "/dev/vg/lv", 0, data.urandom(state, 1282 * 4096))
+    assert thin.cow_exception_count(vg.lvs["s1"]) == 1282
+    assert b.read("/dev/vg/s1", 0, 12) == b"beforebefore"
+    assert b.read("/dev/vg/s1", 1282 * 4096, 8) == bytes(8)
+    b.write("/dev/vg/s1", 2000 * 4096, b"x")
+    assert thin.cow_exception_count(vg.lvs["s1"]) == 1283
+    assert b.read("/dev/vg/lv", 2000 * 4096, 1) == b"\0"
+    assert b.read("/dev/mapper/vg-lv-real", 0, 6) != b"before"
+
+
+def test_snapshot_overflow_invalidates_it_and_origin_keeps_working() -> None:
+    b, state = setup(["lvcreate -L 8M -n lin vg", "lvcreate -s -L 8M -n snap vg/lin"])
+    datapath.write(state, "/dev/vg/lin", 0, data.urandom(state, 8 * MiB))
+    assert thin.cow_invalid(state.vgs["vg"].lvs["snap"])
+    with pytest.raises(OSError) as err:
+        b.read("/dev/vg/snap", 0, 4096)
+    assert err.value.strerror == "Input/output error"
+    b.write("/dev/vg/lin", 0, b"ok")
+    assert b.read("/dev/vg/lin", 0, 2) == b"ok"
+
+
+def test_thin_pool_full_errors_at_once_or_after_the_queue_timeout() -> None:
+    _b, state = setup(
+        [
+            "lvcreate -L 20M --thinpool pe vg --errorwhenfull y",
+            "lvcreate -V 40M -T vg/pe -n t",
+            "lvcreate -L 20M --thinpool pq vg",
+            "lvcreate -V 40M -T vg/pq -n q",
+        ]
+    )
+    clock = state.clock
+    with pytest.raises(datapath.MappingError) as err:
+        datapath.write(state, "/dev/vg/t", 0, data.urandom(state, 30 * MiB))
+    assert (err.value.errno, err.value.done, state.clock) == (28, 20 * MiB, clock)
+    dev = datapath.open_device(state, "/dev/vg/q", write=True)
+    with pytest.raises(datapath.MappingError):
+        dev.write(0, data.urandom(state, 30 * MiB))
+    assert (dev.waited, state.clock) == (60.0, clock + 60.0)
+
+
+def test_inactive_and_missing_devices() -> None:
+    b, state = setup(["lvcreate -L 8M -n a vg", "lvcreate -L 8M -n b vg", "lvchange -an vg/b"])
+    with pytest.raises(FileNotFoundError):
+        b.read("/dev/vg/b", 0, 1)
+    with pytest.raises(OSError) as err:
+        datapath.open_device(state, "/dev/vg/b", write=True, direct=True)
+    assert err.value.strerror == "Invalid argument"  # /dev/vg exists: O_CREAT made a tmpfs file
+    b.run(shlex.split("lvchange -an vg/a"))
+    with pytest.raises(FileNotFoundError):
+        b.write("/dev/vg/b", 0, b"x")
+
+
+def test_read_only_lv_refuses_writes() -> None:
+    b, _state = setup(["lvcreate -L 8M -n ro vg", "lvchange -pr vg/ro"])
+    with pytest.raises(OSError) as err:
+        b.write("/dev/vg/ro", 0, b"x" * 512)
+    assert err.value.strerror == "Operation not permitted"
+
+
+def test_state_round_trip_with_inline_and_file_blobs(tmp_path: Path) -> None:
+    path = tmp_path / "state"
+    big = random.Random(1).randbytes(data.INLINE_BLOB + 1)
+    with store.transaction(path) as state:
+        state.disks["/dev/vdb"] = Disk("/dev/vdb", 64 * MiB)
+        datapath.write(state, "/dev/vdb", 0, b"small")
+        datapath.write(state, "/dev/vdb", MiB, big)
+        datapath.write(state, "/dev/vdb", 8 * MiB, data.urandom(state, MiB))
+        expect = datapath.read(state, "/dev/vdb", 8 * MiB, MiB)
+    raw = json.loads(path.read_text())
+    assert len(path.read_text()) < 4096
+    assert any(v.startswith("file:") for v in raw["extra"]["data"]["blobs"].values())
+    with store.transaction(path) as state:
+        assert datapath.read(state, "/dev/vdb", 0, 5) == b"small"
+        assert datapath.read(state, "/dev/vdb", MiB, len(big)) == big
+        assert datapath.read(state, "/dev/vdb", 8 * MiB, MiB) == expect
