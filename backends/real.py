@@ -1,0 +1,447 @@
+"""RealBackend: the real LVM tools on loop devices, as root, fenced off from the rest of the host.
+
+Safety rules (issue 4 §2):
+
+* It refuses to start unless it runs as root and device-mapper works (`/dev/mapper/control` exists
+  and `dmsetup version` succeeds).
+* Everything it makes lives in a private work directory (`mkdtemp`): sparse backing files attached
+  with `losetup -f --show`, and a private LVM system directory.  LVM runs with
+  `LVM_SYSTEM_DIR=<workdir>/etc`, whose lvm.conf holds only a device filter accepting exactly this
+  backend's loop devices, so LVM cannot see (let alone change) any other device or VG on the host;
+  its metadata backups and archives also stay in the work directory.
+* Every VG made by `vgcreate` through `run()` gets the tag `lvsim` at creation (`--addtag lvsim` is
+  appended to the command line).  The tag is visible: in `vg_tags`, and it makes the VG metadata
+  longer, which shows in `vg_mda_free`/`pv_mda_free` (508.00k instead of 508.50k).  So runs that must
+  match the simulator byte for byte (golden transcripts, differential tests) pass `tag_vgs=False`;
+  they are still confined by the device filter.  The names of the VGs seen on its devices are
+  recorded after each vg* command.
+* `close()` removes everything it made: unmounts file systems on its LVs, deactivates its VGs,
+  removes any device-mapper device stacked only on its loop devices, the /dev/VG node directories,
+  the loop devices and the files.  It runs on normal exit, on exceptions (context manager), on
+  SIGINT/SIGTERM (signal handlers) and at interpreter exit (atexit).  A small reaper process watches
+  the backend's process and runs the same clean-up if the process dies without doing it (SIGKILL).
+
+Data access (`write`, `read`, `discard`) goes through `dd` with O_DIRECT and `blkdiscard`, so
+offsets and lengths must be multiples of 512 bytes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from backends.base import Backend, Result
+
+TAG = "lvsim"
+WORKDIR_PREFIX = "lvsim-real-"
+# Commands through which a VG can appear, disappear or be renamed: the VG record is refreshed after them.
+VG_COMMANDS = {"vgcreate", "vgrename", "vgsplit", "vgmerge", "vgremove", "vgimportclone"}
+COMMAND_TIMEOUT = 600.0
+
+
+class RealBackendUnavailable(RuntimeError):
+    """The machine cannot run real LVM safely (not root, or no device-mapper)."""
+
+
+def check_prerequisites() -> None:
+    """Raise RealBackendUnavailable with a clear reason unless root and device-mapper are available."""
+    if os.geteuid() != 0:
+        raise RealBackendUnavailable("RealBackend needs root (it attaches loop devices and runs LVM)")
+    if not os.path.exists("/dev/mapper/control"):
+        raise RealBackendUnavailable("RealBackend needs device-mapper: /dev/mapper/control does not exist")
+    for tool in ("dmsetup", "losetup", "lvm", "dd", "blkdiscard"):
+        if shutil.which(tool) is None:
+            raise RealBackendUnavailable(f"RealBackend needs {tool!r} on PATH")
+    proc = subprocess.run(["dmsetup", "version"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RealBackendUnavailable(
+            f"RealBackend needs device-mapper: `dmsetup version` failed: {proc.stderr}"
+        )
+
+
+def _lvm_conf(loops: Sequence[str]) -> str:
+    accept = "".join(f'"a|^{re.escape(loop)}$|", ' for loop in loops)
+    return f'devices {{\n    filter = [ {accept}"r|.*|" ]\n    global_filter = [ {accept}"r|.*|" ]\n}}\n'
+
+
+def _command_name(argv: Sequence[str]) -> str:
+    if not argv:
+        return ""
+    name = os.path.basename(argv[0])
+    if name == "lvm" and len(argv) > 1:
+        return argv[1]
+    return name
+
+
+class _Workdir:
+    """What one backend made, found again from its work directory alone (used by the reaper too)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.disks = path / "disks"
+        self.etc = path / "etc"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "LC_ALL": "C",
+            "LVM_SYSTEM_DIR": str(self.etc),
+            "LVM_SUPPRESS_FD_WARNINGS": "1",
+        }
+
+    def loops(self) -> list[str]:
+        """Loop devices attached to this work directory's backing files, in name order."""
+        proc = subprocess.run(
+            ["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        prefix = str(self.disks) + "/"
+        found = []
+        for line in proc.stdout.splitlines():
+            name, _, back = line.partition(" ")
+            if back.startswith(prefix):
+                found.append(name)
+        return sorted(found, key=lambda n: int(re.sub(r"\D", "", n) or 0))
+
+    def write_lvm_conf(self, loops: Sequence[str]) -> None:
+        self.etc.mkdir(parents=True, exist_ok=True)
+        tmp = self.etc / "lvm.conf.tmp"
+        tmp.write_text(_lvm_conf(loops))
+        tmp.replace(self.etc / "lvm.conf")
+
+    def lvm(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["lvm", *args],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            check=False,
+            timeout=COMMAND_TIMEOUT,
+        )
+
+    def vgs(self) -> list[str]:
+        """Names of the VGs LVM sees through this work directory's filter (only its own devices)."""
+        if not (self.etc / "lvm.conf").exists():
+            return []
+        proc = self.lvm("vgs", "--noheadings", "-o", "vg_name")
+        return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+    def cleanup(self, known_vgs: Sequence[str] = ()) -> None:
+        """Remove every mount, dm device, VG node, loop device and file made through this work directory."""
+        loops = self.loops()
+        if loops:
+            self.write_lvm_conf(loops)
+        vgs = sorted(set(known_vgs) | set(self.vgs() if loops else []))
+        ours = _owned_dm_devices(loops)
+        _unmount(ours)
+        for vg in vgs:
+            self.lvm("vgchange", "-an", vg)
+        _remove_dm_devices(_owned_dm_devices(loops))
+        for vg in vgs:
+            _remove_vg_nodes(vg)
+        for loop in loops:
+            subprocess.run(["losetup", "-d", loop], capture_output=True, check=False)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _sys_block(dev: str) -> str:
+    """The /sys/block name (loop3, dm-4) of a block device path, or "" if it is not a block device."""
+    try:
+        rdev = os.stat(dev).st_rdev
+    except OSError:
+        return ""
+    return os.path.basename(os.path.realpath(f"/sys/dev/block/{os.major(rdev)}:{os.minor(rdev)}"))
+
+
+def _leaves(block: str, seen: set[str] | None = None) -> set[str]:
+    """The bottom devices (e.g. loop3) under a block device name (e.g. dm-4), via /sys/block/*/slaves."""
+    seen = set() if seen is None else seen
+    if block in seen:
+        return set()
+    seen.add(block)
+    try:
+        slaves = os.listdir(f"/sys/block/{block}/slaves")
+    except OSError:
+        slaves = []
+    if not slaves:
+        return {block}
+    result: set[str] = set()
+    for slave in slaves:
+        result |= _leaves(slave, seen)
+    return result
+
+
+def _owned_dm_devices(loops: Sequence[str]) -> list[str]:
+    """dm-N names of every device-mapper device stacked only on the given loop devices."""
+    ours = {_sys_block(loop) for loop in loops}
+    if not ours:
+        return []
+    owned = []
+    for block in sorted(os.listdir("/sys/block")):
+        if block.startswith("dm-"):
+            leaves = _leaves(block)
+            if leaves and leaves <= ours:
+                owned.append(block)
+    return owned
+
+
+def _unmount(dm_blocks: Sequence[str]) -> None:
+    """Lazily unmount every mount whose source is one of these dm devices."""
+    devnums = set()
+    for block in dm_blocks:
+        with contextlib.suppress(OSError):
+            devnums.add(Path(f"/sys/block/{block}/dev").read_text().strip())
+    if not devnums:
+        return
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split() for line in f]
+    for fields in reversed(mounts):
+        if fields[2] in devnums:
+            subprocess.run(["umount", "-l", fields[4]], capture_output=True, check=False)
+
+
+def _remove_dm_devices(dm_blocks: Sequence[str]) -> None:
+    """Remove dm devices, holders first, resuming suspended ones; a few passes for stacked devices."""
+    pending = list(dm_blocks)
+    for _ in range(len(pending) + 1):
+        if not pending:
+            return
+        left = []
+        for block in pending:
+            try:
+                name = Path(f"/sys/block/{block}/dm/name").read_text().strip()
+            except OSError:
+                continue  # already gone
+            if os.listdir(f"/sys/block/{block}/holders"):
+                left.append(block)
+                continue
+            subprocess.run(["dmsetup", "resume", name], capture_output=True, check=False)
+            proc = subprocess.run(["dmsetup", "remove", "--force", name], capture_output=True, check=False)
+            if proc.returncode != 0:
+                left.append(block)
+        pending = left
+
+
+def _remove_vg_nodes(vg: str) -> None:
+    """Remove /dev/VG when it holds only dangling links (LVM makes them itself when udev is absent)."""
+    vgdir = Path("/dev") / vg
+    if not vgdir.is_dir() or vgdir.is_symlink():
+        return
+    for entry in vgdir.iterdir():
+        if entry.is_symlink() and not entry.exists():
+            entry.unlink()
+    with contextlib.suppress(OSError):
+        vgdir.rmdir()
+
+
+def _reaper_main(workdir: str) -> None:
+    """Wait until the backend's process closes our stdin (it exited or died), then clean up after it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while sys.stdin.buffer.read(4096):
+        pass
+    path = Path(workdir)
+    if path.exists():
+        _Workdir(path).cleanup()
+
+
+class RealBackend(Backend):
+    """Real LVM on sparse files attached as loop devices in a private work directory (root only)."""
+
+    name = "real"
+
+    def __init__(self, base_dir: str | None = None, *, tag_vgs: bool = True) -> None:
+        check_prerequisites()
+        self.tag_vgs = tag_vgs
+        self._closed = False
+        self._proc: subprocess.Popen[str] | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=base_dir))
+        self._wd = _Workdir(self.workdir)
+        self._wd.disks.mkdir()
+        self._wd.write_lvm_conf([])
+        self.loops: list[str] = []
+        self.vgs: set[str] = set()
+        self._previous_handlers: dict[int, object] = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # only the main thread may set handlers
+                self._previous_handlers[sig] = signal.signal(sig, self._on_signal)
+        atexit.register(self.close)
+        root = str(Path(__file__).resolve().parent.parent)
+        self._reaper = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; sys.path.insert(0, sys.argv[1]); from backends.real import _reaper_main; "
+                "_reaper_main(sys.argv[2])",
+                root,
+                str(self.workdir),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    # -- the Backend interface -------------------------------------------------------------------
+
+    def add_disk(self, size: int) -> str:
+        self._check_open()
+        backing = self._wd.disks / f"disk{len(self.loops)}.img"
+        with open(backing, "wb") as f:
+            f.truncate(size)
+        proc = subprocess.run(
+            ["losetup", "-f", "--show", str(backing)], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"losetup -f --show {backing} failed: {proc.stderr.strip()}")
+        loop = proc.stdout.strip()
+        self.loops.append(loop)
+        self._wd.write_lvm_conf(self.loops)
+        return loop
+
+    def run(self, argv: Sequence[str], stdin: str = "") -> Result:
+        self._check_open()
+        argv = tuple(argv)
+        if not argv:
+            raise ValueError("empty command line")
+        name = _command_name(argv)
+        actual = list(argv)
+        if name == "vgcreate" and self.tag_vgs:
+            actual += ["--addtag", TAG]
+        self._proc = subprocess.Popen(
+            actual,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            encoding="utf-8",
+            errors="replace",
+            env=self._wd.env(),
+        )
+        try:
+            stdout, stderr = self._proc.communicate(stdin, timeout=COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            stdout, stderr = self._proc.communicate()
+            stderr += f"\nlvsim: killed after {COMMAND_TIMEOUT:.0f} s\n"
+        rc = self._proc.returncode
+        self._proc = None
+        if name in VG_COMMANDS and rc == 0:
+            self.vgs |= set(self._wd.vgs())
+        return Result(argv=argv, rc=rc, stdout=stdout, stderr=stderr)
+
+    def write(self, device: str, offset: int, data: bytes) -> None:
+        self._check_device(device, offset, len(data))
+        if not data:
+            return
+        self._dd(
+            ["if=/dev/stdin", f"of={device}", f"bs={len(data)}", "count=1", f"seek={offset}"],
+            ["iflag=fullblock", "oflag=direct,seek_bytes", "conv=notrunc"],
+            data,
+        )
+
+    def read(self, device: str, offset: int, length: int) -> bytes:
+        self._check_device(device, offset, length)
+        if not length:
+            return b""
+        out = self._dd(
+            [f"if={device}", f"bs={length}", "count=1", f"skip={offset}"],
+            ["iflag=direct,skip_bytes,fullblock"],
+            b"",
+        )
+        if len(out) != length:
+            raise RuntimeError(f"short read from {device}: {len(out)} of {length} bytes")
+        return out
+
+    def discard(self, device: str, offset: int, length: int) -> None:
+        self._check_device(device, offset, length)
+        proc = subprocess.run(
+            ["blkdiscard", "-o", str(offset), "-l", str(length), device],
+            capture_output=True,
+            text=True,
+            env=self._wd.env(),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise OSError(f"blkdiscard {device} failed: {proc.stderr.strip()}")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._proc is not None:  # interrupted mid-command: let LVM finish before tearing down
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(timeout=COMMAND_TIMEOUT)
+            self._wd.cleanup(sorted(self.vgs))
+        finally:
+            atexit.unregister(self.close)
+            for sig, handler in self._previous_handlers.items():
+                with contextlib.suppress(ValueError, TypeError):
+                    signal.signal(sig, handler)  # type: ignore[arg-type]
+            if self._reaper.stdin is not None:
+                self._reaper.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._reaper.wait(timeout=60)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.close()
+        previous = self._previous_handlers.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("RealBackend is closed")
+
+    def _check_device(self, device: str, offset: int, length: int) -> None:
+        """Only this backend's loop devices and the dm devices stacked on them may be read or written."""
+        self._check_open()
+        if offset % 512 or length % 512:
+            raise ValueError(f"offset and length must be multiples of 512 (O_DIRECT): {offset}, {length}")
+        block = _sys_block(device)
+        if block in {_sys_block(loop) for loop in self.loops}:
+            return
+        if block.startswith("dm-") and block in _owned_dm_devices(self.loops):
+            return
+        raise PermissionError(f"{device} was not made by this RealBackend")
+
+    def _dd(self, operands: list[str], flags: list[str], data: bytes) -> bytes:
+        proc = subprocess.run(
+            ["dd", *operands, *flags, "status=none"],
+            input=data,
+            capture_output=True,
+            env=self._wd.env(),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise OSError(f"dd {' '.join(operands)} failed: {proc.stderr.decode(errors='replace').strip()}")
+        return proc.stdout
+
+
+def wait_for_cleanup(workdir: str | Path, timeout: float = 120.0) -> bool:
+    """Wait until a (possibly killed) backend's work directory is gone; True if it is."""
+    deadline = time.monotonic() + timeout
+    while Path(workdir).exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Boot a throwaway VM (virtme-ng, Debian's kernel, software emulation) and run CMD... inside it as root.
+#
+#   vm/run.sh CMD [ARG...]
+#
+# The guest sees the host's file system read-only, with the repository made writable by an overlay
+# that vanishes with the VM; vm/out/ is shared read-write to bring results out. Inside, CMD runs from
+# the repository root after vm/guest.sh has loaded the loop and device-mapper modules. The exit code is
+# CMD's. Environment: LVSIM_VM_TIMEOUT (seconds, default 1800), LVSIM_VM_MEMORY (default 2G),
+# LVSIM_KERNEL (default: the newest /boot/vmlinuz-*).
+set -Eeuo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/vm/out"
+
+die() { echo "vm/run.sh: $*" >&2; exit 2; }
+
+[[ $# -gt 0 ]] || die "usage: vm/run.sh CMD [ARG...]"
+
+vng=""
+if [[ -x "$root/.venv/bin/vng" ]]; then
+    vng="$root/.venv/bin/vng"
+elif command -v vng >/dev/null 2>&1; then
+    vng=$(command -v vng)
+fi
+[[ -n $vng ]] || die "vng (virtme-ng) not found: run 'make venv' (it is in the test extras) or 'pip install virtme-ng'"
+command -v qemu-system-x86_64 >/dev/null 2>&1 \
+    || die "qemu-system-x86_64 not found: run 'bash vm/provision.sh --host' (Debian package qemu-system-x86)"
+
+kernel=${LVSIM_KERNEL:-}
+if [[ -z $kernel ]]; then
+    kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null | sort -V | tail -n 1)
+fi
+[[ -n $kernel && -r $kernel ]] \
+    || die "no readable kernel in /boot (vmlinuz-*): run 'bash vm/provision.sh --host' (linux-image-amd64)"
+version=${kernel##*/vmlinuz-}
+[[ -d /lib/modules/$version ]] || die "kernel $kernel has no modules in /lib/modules/$version"
+
+mkdir -p "$out"
+guest_cmd="bash $(printf '%q' "$root/vm/guest.sh") $(printf '%q ' "$@")"
+
+status=0
+timeout -k 30 "${LVSIM_VM_TIMEOUT:-1800}" \
+    "$vng" --disable-kvm --run "$kernel" --user root --memory "${LVSIM_VM_MEMORY:-2G}" \
+    --rwdir "$out" -- "$guest_cmd 2>&1" || status=$?
+if [[ $status -eq 124 ]]; then
+    echo "vm/run.sh: the VM did not finish within ${LVSIM_VM_TIMEOUT:-1800} s and was killed" >&2
+fi
+exit "$status"
