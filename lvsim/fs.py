@@ -16,6 +16,7 @@ in the mount-point directory and unmounting (or `sync_mounts`) captures it back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -340,10 +341,8 @@ def sync_mount(state: State, mount: dict[str, Any]) -> None:
     dev = devmap.resolve(state, mount["source"])
     fs = probe(state, dev) if dev else None
     if fs is not None:
-        try:
+        with contextlib.suppress(OSError, NoSpace):  # writeback errors reach no command
             capture(state, fs, mount["target"])
-        except (OSError, NoSpace):
-            pass  # writeback errors are not reported to whoever happens to run next
 
 
 def sync_mounts(state: State) -> None:

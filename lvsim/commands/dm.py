@@ -240,14 +240,23 @@ def sfdisk(ctx: Ctx) -> int:
             created = True
         fields = _parse_line(line)
         last = parts[-1]["start"] + parts[-1]["size"] if parts else GRAIN
-        start = _parse_size(fields["start"]) if fields.get("start") else -(-last // GRAIN) * GRAIN
-        room = sectors - start
-        size = _parse_size(fields["size"]) if fields.get("size", "+") != "+" else room
+        try:
+            start = _parse_size(fields["start"]) if fields.get("start") else -(-last // GRAIN) * GRAIN
+            room = sectors - start
+            size = _parse_size(fields["size"]) if fields.get("size", "+") != "+" else room
+            ptype_text = fields.get("type", "L")
+            ptype = TYPES.get(ptype_text.upper()) or int(ptype_text, 16)
+        except ValueError:
+            raise _fail(
+                f"sfdisk: {part_name(device, len(parts) + 1)}: failed to parse script line", 1
+            ) from None
         size = min(size, room)
-        ptype_text = fields.get("type", "L")
-        ptype = TYPES.get(ptype_text.upper())
-        if ptype is None:
-            ptype = int(ptype_text, 16)
+        if len(parts) == 4 or size <= 0 or not 0 < ptype < 256:
+            raise _fail(
+                f"sfdisk: {part_name(device, len(parts) + 1)}: Failed to add #{len(parts) + 1} partition: "
+                "Invalid argument",
+                1,
+            )
         boot = fields.get("bootable", "") in ("*", "yes", "bootable") or "bootable" in fields
         parts.append({"start": start, "size": size, "type": ptype, "boot": boot})
         name = TYPE_NAMES.get(ptype, "unknown")
