@@ -95,6 +95,7 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
     except LvmError as exc:
         if exc.raw:
             console.raw_err(exc.raw + "\n")
+        console.raw_out(exc.stdout)
         for line in exc.lines:
             console.error(line)
         rc = exc.rc

@@ -11,11 +11,12 @@ ECMD_FAILED = 5
 class LvmError(Exception):
     """A command failure: `lines` go to stderr (each indented by two spaces), then exit with `rc`."""
 
-    def __init__(self, *lines: str, rc: int = ECMD_FAILED, raw: str = "") -> None:
+    def __init__(self, *lines: str, rc: int = ECMD_FAILED, raw: str = "", stdout: str = "") -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
         self.rc = rc
         self.raw = raw  # a line printed first, unindented (glibc getopt's messages)
+        self.stdout = stdout  # text for stdout (the usage LVM shows with a syntax error)
 
 
 class ArgError(Exception):

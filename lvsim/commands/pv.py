@@ -9,12 +9,22 @@ from lvsim.errors import ECMD_FAILED, EINVALID_CMD_LINE, LvmError
 from lvsim.model import MDA_START, PE_START, PV, PV_MIN_SIZE, MiB, State
 from lvsim.units import SECTOR
 
+# Commands with a single syntax: LVM shows it after a syntax error.
+SINGLE_USAGE = {
+    "pvcreate": "pvcreate PV ...",
+    "pvremove": "pvremove PV ...",
+}
+
 
 def no_syntax(command_name: str) -> LvmError:
-    return LvmError(
-        f"No command with matching syntax recognised.  Run '{command_name} --help' for more information.",
-        rc=EINVALID_CMD_LINE,
-    )
+    """LVM's answer to a command line that fits none of the command's syntaxes."""
+    lines = [
+        f"No command with matching syntax recognised.  Run '{command_name} --help' for more information."
+    ]
+    usage = SINGLE_USAGE.get(command_name)
+    if usage:
+        lines.append("Correct command syntax is:")
+    return LvmError(*lines, rc=EINVALID_CMD_LINE, stdout=f"  {usage}\n\n" if usage else "")
 
 
 def create_pv(
