@@ -21,7 +21,7 @@ from typing import Any
 
 import jinja2
 
-from lvsim import __version__, emulator
+from lvsim import __version__, devmap, emulator
 from lvsim.cmdline import parse
 from lvsim.errors import ArgError, LvmError
 from lvsim.model import State
@@ -60,17 +60,25 @@ def runtime(var: str) -> str:
     return f"{OPEN}{var}{CLOSE}"
 
 
+def _literal(text: str) -> str:
+    """shlex quoting; text with $ or a backquote is double-quoted with those escaped instead, so
+    that shellcheck does not take it for an expansion that was meant to happen."""
+    if "$" in text or "`" in text:
+        return '"' + re.sub(r'([$`"\\])', r"\\\1", text) + '"'
+    return shlex.quote(text)
+
+
 def shell_word(text: str) -> Shell:
-    """One shell word: literal parts single-quoted, run-time values as "${var}"."""
+    """One shell word: literal parts quoted, run-time values as "${var}"."""
     parts: list[str] = []
     pos = 0
     for match in _RUNTIME.finditer(text):
         if match.start() > pos:
-            parts.append(shlex.quote(text[pos : match.start()]))
+            parts.append(_literal(text[pos : match.start()]))
         parts.append(f'"${{{match.group(1)}}}"')
         pos = match.end()
     if pos < len(text) or not parts:
-        parts.append(shlex.quote(text[pos:]))
+        parts.append(_literal(text[pos:]))
     return Shell("".join(parts))
 
 
@@ -248,6 +256,8 @@ def _lvm_undo(rec: Executed, device_word: Mapping[str, str]) -> list[Shell]:
     old_lvs, new_lvs = _visible_lvs(before), _visible_lvs(after)
     for (vg, lv), _kind in reversed(list(old_lvs.items())):
         if (vg, lv) not in new_lvs:
+            pop(f"kpartx:/dev/{vg}/{lv}")
+            pop(f"kpartx:/dev/mapper/{dm_name(vg, lv)}")
             pop(f"lv:{vg}/{lv}")
     for vg in reversed(list(before.vgs)):
         if vg not in after.vgs:
@@ -459,31 +469,20 @@ def _disk_params(sc: Scenario) -> list[DiskParam]:
 
 
 def _new_devices(sim: Simulation) -> tuple[list[str], list[str], list[str]]:
-    """VGs, LVs (vg/lv) and device-mapper names the scenario creates, for the preflight."""
+    """VGs, LVs (vg/lv) and device-mapper devices the scenario creates, for the preflight."""
     vgs: list[str] = []
     lvs: list[str] = []
     dms: list[str] = []
 
-    def add(items: list[str], item: str) -> None:
-        if item not in items:
-            items.append(item)
+    def add(items: list[str], new: Iterable[str]) -> None:
+        items.extend(item for item in new if item not in items)
 
     for rec in sim.records:
-        for vg in rec.after.vgs.values():
-            if vg.name not in sim.start.vgs:
-                add(vgs, vg.name)
-            old = rec.before.vgs.get(vg.name)
-            for lv in vg.lvs.values():
-                if old is not None and lv.name in old.lvs:
-                    continue
-                if lv.visible:
-                    add(lvs, f"{vg.name}/{lv.name}")
-                add(dms, dm_name(vg.name, lv.name))
-                if lv.kind == "thin-pool":
-                    add(dms, dm_name(vg.name, lv.name, "tpool"))
-                if lv.kind == "cow":
-                    add(dms, dm_name(vg.name, lv.name, "cow"))
-                    add(dms, dm_name(vg.name, lv.origin, "real"))
+        add(vgs, (vg for vg in rec.after.vgs if vg not in sim.start.vgs))
+        old_lvs = _visible_lvs(rec.before)
+        add(lvs, (f"{vg}/{lv}" for vg, lv in _visible_lvs(rec.after) if (vg, lv) not in old_lvs))
+        old_dms = {d.name for d in devmap.devices(rec.before)}
+        add(dms, (d.name for d in devmap.devices(rec.after) if d.name not in old_dms))
     return vgs, lvs, dms
 
 

@@ -1,0 +1,376 @@
+"""lvsim render: audited scripts, shellcheck-clean, equivalent to `lvsim run`, and leak-free on failure.
+
+The rendered scripts run here against the simulator's command shims (`lvsim shims DIR`), with a
+PATH that holds only the shims and a short list of harmless host tools, so that no script can reach a
+real LVM, mount or losetup even when the tests run as root.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from backends.sim import SimBackend
+from lvsim import devmap, emulator, fs, render, store
+from lvsim.cli import app
+from lvsim.model import State
+from lvsim.scenarios import Runner, load
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+HOST_TOOLS = (
+    "bash",
+    "env",
+    "mktemp",
+    "rm",
+    "rmdir",
+    "mkdir",
+    "cat",
+    "cp",
+    "diff",
+    "truncate",
+    "mkfifo",
+    "bc",
+)
+HOST_TOOLS += ("awk", "rsync", "test")
+INJECTABLE_HOST_TOOLS = ("mktemp", "mkdir", "rmdir", "cp", "rsync", "truncate")
+READ_ONLY = {"lvs", "vgs", "pvs", "blkid", "lvm"}
+LV_FIELDS = (
+    "vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,origin,data_percent,metadata_percent,snap_percent"
+)
+VG_FIELDS = "vg_name,pv_count,lv_count,snap_count,vg_size,vg_free,vg_extent_count,vg_free_count"
+
+BASIC = """\
+name: render-basic
+description: |
+  A thin pool, a thin volume, a classic snapshot sized with lvs and bc, an expected failure and a
+  temporary directory: each step kind whose undo the script must get right.
+vars:
+  vg: testvg
+  pool: pool0
+  pct: 20
+disks:
+  pv1: 256M
+  pv2: 128M
+steps:
+  - run: vgcreate ${vg} ${disk.pv1} ${disk.pv2}
+  - run: lvcreate -L 100M --thinpool ${pool} ${vg}
+  - run: lvcreate -V 80M -T ${vg}/${pool} -n thin1
+  - run: lvcreate -L 40M -n lin ${vg}
+  - run: lvs --noheadings --units m --nosuffix -o lv_size ${vg}/lin
+    save: {var: linsize, strip_suffix: ".00"}
+  - compute: {var: snapsize, expr: "${linsize} * ${pct} / 100"}
+  - assert: {var: snapsize, op: "==", value: 8}
+  - title: a snapshot sized with bc
+    run: lvcreate -s -n snap -L ${snapsize}m ${vg}/lin
+  - expect_failure: lvcreate -L 10G -n huge ${vg}
+    expect_stderr_contains: insufficient
+  - mktemp: dir
+  - run: lvremove -f ${vg}/snap
+  - assert: {lv: "${vg}/snap", absent: true}
+  - rmdir: ${dir}
+"""
+
+
+def write_scenario(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def render_path(path: Path, tmp_path: Path, **overrides: str) -> Path:
+    script = tmp_path / f"{path.stem}.sh"
+    script.write_text(render.render_file(str(path), overrides))
+    return script
+
+
+# -- the simulated host ---------------------------------------------------------------------------
+
+
+def host_env(tmp_path: Path, shims: Path) -> dict[str, str]:
+    """An environment whose PATH has the shims, then a few host tools, and nothing else."""
+    safe = tmp_path / "hostbin"
+    safe.mkdir(exist_ok=True)
+    for tool in HOST_TOOLS:
+        real = shutil.which(tool)
+        if real and not (safe / tool).exists():
+            (safe / tool).symlink_to(real)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    return {
+        "PATH": f"{shims}:{safe}",
+        "LVSIM_STATE": str(tmp_path / "state" / "state"),
+        "LVSIM_ALLOW_NONROOT": "1",
+        "TMPDIR": str(tmp),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+    }
+
+
+def make_shims(tmp_path: Path) -> Path:
+    shims = tmp_path / "shims"
+    result = CliRunner().invoke(app, ["shims", str(shims)])
+    assert result.exit_code == 0, result.output
+    return shims
+
+
+def run_script(script: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(script), *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def saved_state(env: dict[str, str]) -> State:
+    return store.load(Path(env["LVSIM_STATE"]))
+
+
+def reports(state: State) -> dict[str, object]:
+    """lvs -a and vgs as JSON reports, read from a state."""
+    out = {}
+    for kind, fields in (("lv", LV_FIELDS), ("vg", VG_FIELDS)):
+        argv = [f"{kind}s", "--reportformat", "json", "--units", "b", "-o", fields]
+        if kind == "lv":
+            argv.insert(1, "-a")
+        outcome = emulator.run(state, argv)
+        assert outcome.rc == 0, outcome.stderr
+        out[kind] = json.loads(outcome.stdout)["report"][0][kind]
+    return out
+
+
+def run_on_sim(path: Path) -> State:
+    """What `lvsim run` does on the simulator: the final state."""
+    backend = SimBackend()
+    runner = Runner(load(path), backend, io.StringIO())
+    try:
+        assert runner.run(), runner.out.getvalue()
+    finally:
+        runner.remove_tempdirs()
+    return backend.state
+
+
+def leftovers(state: State) -> list[str]:
+    """Everything a failed, unwound run must not leave: LVs, VGs, PVs, loop devices, dm devices, mounts."""
+    found = [f"lv {vg.name}/{lv}" for vg in state.vgs.values() for lv in vg.lvs]
+    found += [f"vg {vg}" for vg in state.vgs] + [f"pv {pv}" for pv in state.pvs]
+    found += [f"loop {d.path}" for d in state.disks.values() if d.backing_file]
+    found += [f"dm {d.name}" for d in devmap.devices(state)]
+    found += [f"mount {m}" for m in fs.mounts(state)]
+    return found
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenarios_render_shellcheck_clean(path: Path, tmp_path: Path) -> None:
+    script = render_path(path, tmp_path)
+    result = subprocess.run([str(SHELLCHECK), str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == ""
+
+
+def test_script_header_and_safety_settings(tmp_path: Path) -> None:
+    text = render_path(write_scenario(tmp_path, BASIC), tmp_path, pool="tpool").read_text()
+    lines = text.splitlines()
+    assert lines[0] == "#!/usr/bin/env bash"
+    assert "set -Eeuo pipefail" in lines
+    assert lines[1].startswith("# render-basic: rendered by lvsim ")
+    assert "#   pool = tpool" in lines and "#   vg = testvg" in lines
+    assert "#   pv1: at least 256.00m, $PV1" in lines
+    assert "trap on_exit EXIT" in text and "trap 'on_err" in text
+    assert "LVSIM_ALLOW_NONROOT" in text
+    subprocess.run([str(SHELLCHECK), str(tmp_path / "scenario.sh")], check=True)
+
+
+def test_undo_stack_follows_creation_and_removal(tmp_path: Path) -> None:
+    text = render_path(write_scenario(tmp_path, BASIC), tmp_path).read_text()
+    body = text[text.index("log 'step 1/") :]
+    pushes = [line.strip() for line in body.splitlines() if line.strip().startswith("undo_p")]
+    assert pushes == [
+        'undo_push pv:"${disk_pv1}" -- pvremove -y "${disk_pv1}"',
+        'undo_push pv:"${disk_pv2}" -- pvremove -y "${disk_pv2}"',
+        "undo_push vg:testvg -- vgremove -f testvg",
+        "undo_push lv:testvg/pool0 -- lvremove -f testvg/pool0",
+        "undo_push lv:testvg/thin1 -- lvremove -f testvg/thin1",
+        "undo_push lv:testvg/lin -- lvremove -f testvg/lin",
+        "undo_push lv:testvg/snap -- lvremove -f testvg/snap",
+        'undo_push "dir:$v_dir" -- rmdir -- "$v_dir"',
+        "undo_pop kpartx:/dev/testvg/snap",
+        "undo_pop kpartx:/dev/mapper/testvg-snap",
+        "undo_pop lv:testvg/snap",
+        'undo_pop dir:"${v_dir}"',
+    ]
+    # the expected failure creates nothing, so pushes nothing
+    failing = body[body.index("lvcreate -L 10G") :].splitlines()[1]
+    assert failing.strip().startswith("check_contains err")
+    assert "need_new lv testvg/pool0 testvg/thin1 testvg/lin testvg/snap" in text
+    assert "testvg-snap-cow" in text and "testvg-lin-real" in text
+
+
+@pytest.mark.parametrize(
+    ("vg", "lv", "override", "culprit"),
+    [
+        ("x; rm -rf /", "data", {}, "${vg} = 'x; rm -rf /'"),
+        ("testvg", "data", {"vg": "$(reboot)"}, "${vg} = '$(reboot)'"),
+        ("testvg", "snapshot1", {}, "${lv} = 'snapshot1'"),
+        ("testvg", "a b", {}, "${lv} = 'a b'"),
+    ],
+)
+def test_bad_names_are_refused_naming_the_variable(
+    tmp_path: Path, vg: str, lv: str, override: dict[str, str], culprit: str
+) -> None:
+    scenario = write_scenario(
+        tmp_path,
+        f"""\
+        name: bad-name
+        description: a name LVM refuses
+        vars:
+          vg: {json.dumps(vg)}
+          lv: {json.dumps(lv)}
+        disks:
+          pv1: 64M
+        steps:
+          - run: [vgcreate, "${{vg}}", "${{disk.pv1}}"]
+          - run: [lvcreate, -L, 8M, -n, "${{lv}}", "${{vg}}"]
+        """,
+    )
+    with pytest.raises(render.RenderError) as exc:
+        render.render_file(str(scenario), override)
+    assert culprit in str(exc.value)
+    assert "nothing rendered" in str(exc.value)
+    out = tmp_path / "out.sh"
+    args = ["render", str(scenario), "-o", str(out)] + [f"--var={k}={v}" for k, v in override.items()]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert culprit in result.output
+    assert not out.exists()
+
+
+def test_values_are_quoted_and_survive_the_shell(tmp_path: Path) -> None:
+    scenario = write_scenario(
+        tmp_path,
+        """\
+        name: quoting
+        description: values full of shell syntax stay data
+        vars:
+          vg: qvg
+          text: "it's $HOME `id` \\"x\\" ; rm -rf / *"
+        disks:
+          pv1: 64M
+        steps:
+          - run: vgcreate ${vg} ${disk.pv1}
+          - mktemp: dir
+          - write_file: {path: "${dir}/a file", content: "${text}"}
+          - assert: {file: "${dir}/a file", equals: "${text}"}
+        """,
+    )
+    script = render_path(scenario, tmp_path)
+    env = host_env(tmp_path, make_shims(tmp_path))
+    result = run_script(script, env, "--loop")
+    assert result.returncode == 0, result.stderr
+    (written,) = Path(env["TMPDIR"]).glob("tmp.*/a file")
+    assert written.read_text() == 'it\'s $HOME `id` "x" ; rm -rf / *'
+
+
+def test_dry_run_prints_every_command_and_changes_nothing(tmp_path: Path) -> None:
+    script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
+    env = host_env(tmp_path, make_shims(tmp_path))
+    result = run_script(script, env, "--dry-run", "--loop")
+    assert result.returncode == 0, result.stderr
+    assert not Path(env["LVSIM_STATE"]).exists()
+    logged = [line.split(": + ", 1)[1] for line in result.stderr.splitlines() if ": + " in line]
+    assert logged == [
+        "truncate -s 268435456 \\<loop-dir\\>/pv1.img",
+        "losetup -f --show \\<loop-dir\\>/pv1.img",
+        "truncate -s 134217728 \\<loop-dir\\>/pv2.img",
+        "losetup -f --show \\<loop-dir\\>/pv2.img",
+        "vgcreate testvg \\<pv1\\> \\<pv2\\>",
+        "lvcreate -L 100M --thinpool pool0 testvg",
+        "lvcreate -V 80M -T testvg/pool0 -n thin1",
+        "lvcreate -L 40M -n lin testvg",
+        "lvs --noheadings --units m --nosuffix -o lv_size testvg/lin",
+        "lvcreate -s -n snap -L \\<snapsize\\>m testvg/lin",
+        "lvcreate -L 10G -n huge testvg",
+        "mktemp -d",
+        "lvremove -f testvg/snap",
+        "lvs --noheadings -o lv_name testvg/snap",
+        "rmdir \\<dir\\>",
+    ]
+    assert "preflight (dry run, not checked): running as root" in result.stderr
+
+
+def test_disks_must_be_given_without_loop(tmp_path: Path) -> None:
+    script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
+    env = host_env(tmp_path, make_shims(tmp_path))
+    env["PATH"] += f":{Path(shutil.which('blockdev') or '/sbin/blockdev').parent}"
+    result = run_script(script, env)
+    assert result.returncode != 0
+    assert "disk pv1: give --disk pv1=DEVICE, set PV1, or use --loop" in result.stderr
+    assert not Path(env["LVSIM_STATE"]).exists()
+    result = run_script(script, env, "--disk", "nosuch=/dev/sdz")
+    assert result.returncode != 0
+    assert "no disk named nosuch" in result.stderr
+
+
+def test_preflight_refuses_leftovers_before_changing_anything(tmp_path: Path) -> None:
+    script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
+    env = host_env(tmp_path, make_shims(tmp_path))
+    first = run_script(script, env, "--loop")
+    assert first.returncode == 0, first.stderr
+    before = Path(env["LVSIM_STATE"]).read_text()
+    again = run_script(script, env, "--loop")
+    assert again.returncode != 0
+    assert "preflight: vg testvg already exists" in again.stderr
+    assert Path(env["LVSIM_STATE"]).read_text() == before
+
+
+def test_missing_tool_fails_the_preflight(tmp_path: Path) -> None:
+    script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
+    shims = make_shims(tmp_path)
+    (shims / "lvremove").unlink()
+    env = host_env(tmp_path, shims)
+    result = run_script(script, env, "--loop")
+    assert result.returncode != 0
+    assert "required tools not found: lvremove" in result.stderr
+    assert not Path(env["LVSIM_STATE"]).exists()
+
+
+# -- equivalence and failure injection ------------------------------------------------------------
+
+
+def _scenario_cases() -> list[object]:
+    return [pytest.param(p, id=p.stem) for p in SCENARIOS]
+
+
+@pytest.mark.parametrize("path", _scenario_cases())
+def test_script_under_shims_ends_like_lvsim_run(path: Path, tmp_path: Path) -> None:
+    script = render_path(path, tmp_path)
+    env = host_env(tmp_path, make_shims(tmp_path))
+    result = run_script(script, env, "--loop")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert reports(saved_state(env)) == reports(run_on_sim(path))
+
+
+def test_basic_script_ends_like_lvsim_run(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path, BASIC)
+    script = render_path(path, tmp_path)
+    env = host_env(tmp_path, make_shims(tmp_path))
+    result = run_script(script, env, "--loop")
+    assert result.returncode == 0, result.stderr
+    assert reports(saved_state(env)) == reports(run_on_sim(path))
+    assert "done; the scenario leaves" in result.stderr
