@@ -409,7 +409,7 @@ def fs_uuid(state: State) -> str:
 # mkfs.xfs
 
 XFS_MAX_LOG_BLOCKS = 521728
-XFS_AG_MAX_BLOCKS = (1 << 30) // 4096 - 1  # 1 TiB AGs of 4 KiB blocks, less one
+XFS_AG_MAX_BLOCKS = (1 << 40) // 4096 - 1  # 1 TiB AGs of 4 KiB blocks, less one
 XFS_AG_MIN_BLOCKS = 16 * MiB // 4096
 
 
