@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from collections.abc import Collection
 from typing import Any
 
 from lvsim import devmap, fs
@@ -84,14 +85,21 @@ def _size_1letter(nbytes: int) -> str:
     return number + (unit[0] if unit != "B" else "B")
 
 
-def part_name(device: str, n: int) -> str:
+def part_name(device: str, n: int, maps: Collection[str] = ()) -> str:
+    """fdisk_partname: 'p' after a trailing digit; for /dev/mapper names an existing kpartx map, else -partN."""
+    if device.startswith("/dev/mapper/"):
+        base = device[len("/dev/mapper/") :]
+        for name in (f"{base}{n}", f"{base}p{n}"):
+            if name in maps:
+                return f"/dev/mapper/{name}"
+        return f"{device}-part{n}"
     return f"{device}{'p' if device[-1:].isdigit() else ''}{n}"
 
 
-def _table_text(device: str, parts: list[dict[str, Any]]) -> str:
+def _table_text(device: str, parts: list[dict[str, Any]], maps: Collection[str]) -> str:
     rows = [
         [
-            part_name(device, i + 1),
+            part_name(device, i + 1, maps),
             "*" if p["boot"] else "",
             str(p["start"]),
             str(p["start"] + p["size"] - 1),
@@ -163,6 +171,7 @@ def sfdisk(ctx: Ctx) -> int:
     if dev is None:
         raise _fail(f"sfdisk: cannot open {device}: No such file or directory", 1)
     table = read_table(state, dev)
+    maps = devmap.dm_state(state)["parts"].keys()
     if dump:
         if table is None:
             raise _fail(f"sfdisk: {device}: does not contain a recognized partition table", 1)
@@ -173,7 +182,7 @@ def sfdisk(ctx: Ctx) -> int:
             if p["size"]:
                 boot = ", bootable" if p["boot"] else ""
                 out(
-                    f"{part_name(device, i + 1)} : start={p['start']:>12}, size={p['size']:>12}, type={p['type']:x}{boot}\n"
+                    f"{part_name(device, i + 1, maps)} : start={p['start']:>12}, size={p['size']:>12}, type={p['type']:x}{boot}\n"
                 )
         return 0
     sectors = dev.size // SECTOR
@@ -190,7 +199,7 @@ def sfdisk(ctx: Ctx) -> int:
     if listing:
         out(header + old)
         if table is not None:
-            out("\n" + _table_text(device, table["parts"]))
+            out("\n" + _table_text(device, table["parts"], maps))
         return 0
     if any(m for m in fs.mounts(state) if (d := devmap.resolve(state, m["source"])) and d.base == dev.base):
         raise _fail(
@@ -203,7 +212,7 @@ def sfdisk(ctx: Ctx) -> int:
         )
     out("Checking that no-one is using this disk right now ... OK\n\n" + header + old)
     if table is not None:
-        out("\nOld situation:\n\n" + _table_text(device, table["parts"]))
+        out("\nOld situation:\n\n" + _table_text(device, table["parts"], maps))
     out("\n")
     state.counter += 1
     disk_id = int.from_bytes(hashlib.sha256(f"lvsim-disk-{state.counter}".encode()).digest()[:4], "little")
@@ -248,12 +257,12 @@ def sfdisk(ctx: Ctx) -> int:
             ptype = TYPES.get(ptype_text.upper()) or int(ptype_text, 16)
         except ValueError:
             raise _fail(
-                f"sfdisk: {part_name(device, len(parts) + 1)}: failed to parse script line", 1
+                f"sfdisk: {part_name(device, len(parts) + 1, maps)}: failed to parse script line", 1
             ) from None
         size = min(size, room)
         if len(parts) == 4 or size <= 0 or not 0 < ptype < 256:
             raise _fail(
-                f"sfdisk: {part_name(device, len(parts) + 1)}: Failed to add #{len(parts) + 1} partition: "
+                f"sfdisk: {part_name(device, len(parts) + 1, maps)}: Failed to add #{len(parts) + 1} partition: "
                 "Invalid argument",
                 1,
             )
@@ -261,15 +270,15 @@ def sfdisk(ctx: Ctx) -> int:
         parts.append({"start": start, "size": size, "type": ptype, "boot": boot})
         name = TYPE_NAMES.get(ptype, "unknown")
         out(
-            f"{part_name(device, len(parts))}: Created a new partition {len(parts)} of type '{name}' "
+            f"{part_name(device, len(parts), maps)}: Created a new partition {len(parts)} of type '{name}' "
             f"and of size {human_size(size * SECTOR)}.\n"
         )
     if not created:
         out(f">>> Created a new DOS (MBR) disklabel with disk identifier 0x{disk_id:08x}.\n")
-    out(f"{part_name(device, len(parts) + 1)}: Done.\n\n")
+    out(f"{part_name(device, len(parts) + 1, maps)}: Done.\n\n")
     out(f"New situation:\nDisklabel type: dos\nDisk identifier: 0x{disk_id:08x}\n")
     if any(p["size"] for p in parts):
-        out("\n" + _table_text(device, parts))
+        out("\n" + _table_text(device, parts, maps))
     fs.wipe_super(state, dev)
     write_table(
         state, dev, disk_id, parts + [{"start": 0, "size": 0, "type": 0, "boot": False}] * (4 - len(parts))

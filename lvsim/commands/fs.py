@@ -302,13 +302,22 @@ class Ext4Geometry:
         return [g * bpg + self.first_block for g in range(1, self.groups) if _has_super(g)]
 
     def meta(self) -> list[list[int]]:
-        """Regions mke2fs writes (with lazy inode tables): group headers, bitmaps, root, journal."""
+        """Regions mke2fs writes (inode tables are lazy): group 0's superblock, descriptors and
+        reserved descriptors, the backup superblocks, each flex group's bitmaps, the root and
+        lost+found directories behind the inode tables, and the journal."""
         bs, bpg = self.block_size, self.block_size * 8
-        regions = [[0, (self.first_block + 2 + 4) * bs]]
-        regions += [[b * bs, 2 * bs] for b in self.backups()]
+        gdpb = bs // 64
+        gdt = -(-self.groups // gdpb)
+        reserved = min(bs // 4, -(-min(2**32, self.blocks * 1024) // bpg // gdpb) - gdt)
+        regions = [[0, (self.first_block + 1 + gdt + reserved) * bs]]
+        regions += [[b * bs, (1 + gdt) * bs] for b in self.backups()]
+        itable = self.inodes // self.groups * 256 // bs
         for flex in range(0, self.groups, 16):
-            start = (flex * bpg + self.first_block + 2) * bs
-            regions.append([start, (2 * min(16, self.groups - flex) + 1) * bs])
+            start = (flex * bpg + self.first_block + 1 + gdt + reserved) * bs
+            count = min(16, self.groups - flex)
+            regions.append([start, (2 * count + 1) * bs])
+            if flex == 0:
+                regions.append([start + (2 * count + itable * count) * bs, 13 * bs])
         middle = (self.groups - 1) // 2 * bpg + self.first_block + 2 * bpg // 3
         regions.append([middle * bs, self.journal * bs])
         return sorted(regions)
