@@ -1017,3 +1017,21 @@ def blkid(ctx: Ctx) -> int:
         else:
             out(f"{name}: " + " ".join(f'{k}="{v}"' for k, v in tags) + "\n")
     return rc
+
+
+# ---------------------------------------------------------------------------------------------
+# rsync: the host's own, on the mount points the shim materialised
+
+
+@command(_raw("rsync"))
+def rsync(ctx: Ctx) -> int:
+    """Run the host's rsync (mounts were just written back by the emulator, so trees are current)."""
+    real = next(
+        (p for p in ("/usr/bin/rsync", "/bin/rsync", "/usr/local/bin/rsync") if os.access(p, os.X_OK)), None
+    )
+    if real is None:
+        raise _fail("rsync: command not found", 127)
+    done = subprocess.run([real, *ctx.args.pos], capture_output=True, text=True, check=False)
+    ctx.console.raw_out(done.stdout)
+    ctx.console.raw_err(done.stderr)
+    return done.returncode
