@@ -20,15 +20,11 @@ the state file, written before the state that references them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import weakref
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from lvsim.model import State
@@ -43,13 +39,15 @@ _PAGE = 64 * 1024  # the pattern stream is generated a page at a time
 Extent = tuple[int, int, int, int, int]
 
 
-@dataclass(frozen=True)
 class Generated:
     """Generated content: zeroes (stream 0), or bytes [start, start+length) of pattern `stream`."""
 
-    length: int
-    stream: int = 0
-    start: int = 0
+    __slots__ = ("length", "start", "stream")
+
+    def __init__(self, length: int, stream: int = 0, start: int = 0) -> None:
+        self.length = length
+        self.stream = stream
+        self.start = start
 
     def __len__(self) -> int:
         return self.length
@@ -73,6 +71,8 @@ _table: list[int] = []
 
 def pattern_bytes(stream: int, offset: int, length: int) -> bytes:
     """Bytes [offset, offset+length) of pattern stream `stream`."""
+    import hashlib
+
     if not _table:
         _table.append(int.from_bytes(hashlib.shake_128(b"lvsim pattern").digest(_PAGE), "little"))
     out = bytearray()
@@ -123,6 +123,18 @@ class Content:
                 blocks.append(_block(new))
                 keys.append(new[0][0])
             return
+        last = blocks[-1]
+        if start >= last[1][-1]:  # past everything stored: append
+            if new:
+                if _joins(_row(last, len(last[0]) - 1), new[0]):
+                    last[1][-1] = new[0][1]
+                    new = new[1:]
+                for row in new:
+                    for c, col in enumerate(last):
+                        col.append(row[c])
+                if len(last[0]) > 2 * _LOAD:
+                    self._split(len(blocks) - 1)
+            return
         i = max(bisect_right(keys, start) - 1, 0)
         self._trim_following(i, end)
         cols = blocks[i]
@@ -152,10 +164,14 @@ class Content:
             return
         keys[i] = s_col[0]
         if len(s_col) > 2 * _LOAD:
-            blocks[i + 1 : i + 1] = [[col[_LOAD:] for col in cols]]
-            keys.insert(i + 1, s_col[_LOAD])
-            for col in cols:
-                del col[_LOAD:]
+            self._split(i)
+
+    def _split(self, i: int) -> None:
+        cols = self._blocks[i]
+        self._blocks.insert(i + 1, [col[_LOAD:] for col in cols])
+        self._keys.insert(i + 1, cols[0][_LOAD])
+        for col in cols:
+            del col[_LOAD:]
 
     def _trim_following(self, i: int, end: int) -> None:
         """Drop or cut the parts of blocks after block i that lie before `end`."""
@@ -181,12 +197,12 @@ class Content:
             for c, col in enumerate(block):
                 cols[c].extend(col)
         raw = b"".join(c.tobytes() for c in cols)
-        return base64.b64encode(zlib.compress(raw)).decode()
+        return _pack(raw)
 
     @classmethod
     def decode(cls, text: str) -> Content:
         flat = array("q")
-        flat.frombytes(zlib.decompress(base64.b64decode(text)))
+        flat.frombytes(_unpack(text))
         n = len(flat) // 5
         content = cls()
         for lo in range(0, n, _LOAD):
@@ -200,6 +216,20 @@ class Content:
         for cols in self._blocks:
             ids.update(a for k, a in zip(cols[2], cols[3], strict=True) if k == LITERAL)
         return ids
+
+
+def _pack(raw: bytes) -> str:
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.compress(raw)).decode()
+
+
+def _unpack(text: str) -> bytes:
+    import base64
+    import zlib
+
+    return zlib.decompress(base64.b64decode(text))
 
 
 def _block(rows: list[Extent]) -> list[array[int]]:
@@ -296,7 +326,9 @@ def store_of(state: State) -> Store:
 def content(state: State, disk: str) -> Content:
     """The content of a disk (created empty)."""
     found = store_of(state).content(disk)
-    state.disks[disk].data = disk
+    entry = state.disks[disk]
+    if entry.data is None:
+        entry.data = disk
     return found
 
 
@@ -315,7 +347,7 @@ def _decode(raw: dict[str, object]) -> Store:
         if value.startswith("file:"):
             store.blobs.files[blob] = value[5:]
         else:
-            store.blobs.data[blob] = zlib.decompress(base64.b64decode(value))
+            store.blobs.data[blob] = _unpack(value)
     store.blobs.next = int(raw.get("next_blob", 1))  # type: ignore[call-overload]
     return store
 
@@ -345,7 +377,7 @@ def flush(state: State, blob_dir: Path | None = None) -> None:
             directory = str(blob_dir.resolve())
             blobs[str(blob)] = "file:" + name
         else:
-            blobs[str(blob)] = base64.b64encode(zlib.compress(raw)).decode()
+            blobs[str(blob)] = _pack(raw)
     store.blobs.directory = directory
     if not disks and not store.streams and "data" not in state.extra:
         return
@@ -360,6 +392,8 @@ def flush(state: State, blob_dir: Path | None = None) -> None:
 
 def _write_blob(directory: Path, raw: bytes) -> str:
     """Write a content-addressed blob once (atomically); return its file name."""
+    import hashlib
+
     name = hashlib.sha256(raw).hexdigest()
     path = directory / name
     if not path.exists():

@@ -289,10 +289,19 @@ def _get(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int) -> 
     return _linear_get(state, vg, lv, offset, length)
 
 
+def _one_segment(state: State, vg: VG, lv: LV) -> tuple[data.Content, int] | None:
+    """For a linear LV on a single segment: its disk's content and the disk offset of byte 0."""
+    if len(lv.segments) != 1:
+        return None
+    seg = lv.segments[0]
+    return data.content(state, seg.pv), state.pvs[seg.pv].pe_start + (seg.pe_start - seg.le_start) * vg.extent_size
+
+
 def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> None:
     pool = vg.lvs[lv.pool]
     tdata = vg.lvs[pool.data_lv]
     size = pool.chunk_size
+    direct = _one_segment(state, vg, tdata) if len(rels) <= 1 else None
     for c in _chunks(offset, length, size):
         lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
         prov = thin.provision(state, vg, lv, c)
@@ -309,7 +318,17 @@ def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list
             elif pool.zero:
                 _linear_put(state, vg, tdata, base, size, [])
         start = base + lo - c * size
-        _linear_put(state, vg, tdata, start, hi - lo, clip(rels, lo - offset, hi - offset, 0))
+        if direct is None:
+            _linear_put(state, vg, tdata, start, hi - lo, clip(rels, lo - offset, hi - offset, 0))
+            continue
+        content, at = direct[0], direct[1] + start
+        new: list[Extent] = []
+        if rels:
+            s, e, k, a, b = rels[0]
+            s2, e2 = max(s, lo - offset), min(e, hi - offset)
+            if s2 < e2:
+                new.append((at + s2 - lo + offset, at + e2 - lo + offset, k, a, b + s2 - s))
+        content.put(at, at + hi - lo, new)
 
 
 def _thin_get(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[Extent]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,9 +69,9 @@ def transaction(path: Path) -> Iterator[State]:
         state = load(path)
         before = json.dumps(state.to_json(), separators=(",", ":"))
         yield state
-        from lvsim import data
-
-        data.flush(state, path.with_name(path.name + ".blobs"))
+        data = sys.modules.get("lvsim.data")  # device content, if this run touched any
+        if data is not None:
+            data.flush(state, path.with_name(path.name + ".blobs"))
         after = json.dumps(state.to_json(), separators=(",", ":"))
         if after != before:
             _write_atomic(path, after)

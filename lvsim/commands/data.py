@@ -12,13 +12,17 @@ from __future__ import annotations
 import errno
 import os
 import re
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from lvsim import data, datapath
 from lvsim.cmdline import CommandSpec
-from lvsim.data import Extent
 from lvsim.emulator import Ctx, command
 from lvsim.errors import LvmError
+
+if TYPE_CHECKING:
+    from lvsim.data import Extent
+    from lvsim.datapath import Device
+
+# lvsim.data and lvsim.datapath are imported when a command runs: every shim loads this module.
 
 SECTOR = 512
 _RATE = 1.0e9  # simulated bytes per second
@@ -146,21 +150,21 @@ def transfer_line(nbytes: int, seconds: float) -> str:
 # dd
 
 
-@dataclass
 class DdArgs:
     """dd's operands."""
 
-    infile: str = ""
-    outfile: str = ""
-    ibs: int = 512
-    obs: int = 512
-    count: int | None = None
-    skip: int = 0
-    seek: int = 0
-    iflags: set[str] = field(default_factory=set)
-    oflags: set[str] = field(default_factory=set)
-    conv: set[str] = field(default_factory=set)
-    status: str = ""
+    def __init__(self) -> None:
+        self.infile = ""
+        self.outfile = ""
+        self.ibs = 512
+        self.obs = 512
+        self.count: int | None = None
+        self.skip = 0
+        self.seek = 0
+        self.iflags: set[str] = set()
+        self.oflags: set[str] = set()
+        self.conv: set[str] = set()
+        self.status = ""
 
 
 def parse_dd(argv: list[str]) -> DdArgs:
@@ -221,18 +225,21 @@ class _Stop(Exception):
         self.stats = stats
 
 
-@dataclass
 class _Input:
     """Where dd reads from: a generator, a simulated device, or bytes (a file, stdin)."""
 
-    name: str
-    size: int | None  # None: endless
-    device: datapath.Device | None = None
-    raw: bytes = b""
-    blob: int = 0
-    stream: int = 0
+    def __init__(
+        self, name: str, size: int | None, device: Device | None = None, blob: int = 0, stream: int = 0
+    ) -> None:
+        self.name = name
+        self.size = size  # None: endless
+        self.device = device
+        self.blob = blob
+        self.stream = stream
 
     def extents(self, offset: int, length: int) -> list[Extent]:
+        from lvsim import data
+
         if self.device is not None:
             return self.device.describe(offset, length)
         if self.blob:
@@ -243,6 +250,8 @@ class _Input:
 
 
 def _open_input(ctx: Ctx, args: DdArgs) -> _Input:
+    from lvsim import data, datapath
+
     name = args.infile
     store = data.store_of(ctx.state)
     if name in _GENERATED:
@@ -265,22 +274,32 @@ def _open_input(ctx: Ctx, args: DdArgs) -> _Input:
                 raw = f.read()
         except OSError as exc:
             raise _Stop(f"dd: failed to open {_quoteaf(name)}: {exc.strerror}", stats=False) from None
-    return _Input(name or "standard input", len(raw), raw=raw, blob=store.blobs.add(raw) if raw else 0)
+    return _Input(name or "standard input", len(raw), blob=store.blobs.add(raw) if raw else 0)
 
 
-@dataclass
 class _Output:
     """Where dd writes to."""
 
-    name: str
-    device: datapath.Device | None = None
-    fd: int | None = None
-    stdout: bool = False
-    full: bool = False  # /dev/full
-    null: bool = False
+    def __init__(
+        self,
+        name: str,
+        device: Device | None = None,
+        fd: int | None = None,
+        stdout: bool = False,
+        full: bool = False,
+        null: bool = False,
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.fd = fd
+        self.stdout = stdout
+        self.full = full  # /dev/full
+        self.null = null
 
 
 def _open_output(ctx: Ctx, args: DdArgs, start: int) -> _Output:
+    from lvsim import datapath
+
     name = args.outfile
     if not name or name in ("/dev/stdout", "/dev/fd/1"):
         return _Output(name or "standard output", stdout=True)
@@ -307,6 +326,8 @@ def _open_output(ctx: Ctx, args: DdArgs, start: int) -> _Output:
 
 def _write_record(ctx: Ctx, out: _Output, offset: int, rels: list[Extent], n: int, direct: bool) -> None:
     """One write(2) of n bytes; raises DeviceError with the bytes written."""
+    from lvsim import data, datapath
+
     if out.null:
         return
     if out.full:
@@ -326,6 +347,8 @@ def _write_record(ctx: Ctx, out: _Output, offset: int, rels: list[Extent], n: in
 
 @command(CommandSpec("dd", {}, raw=True))
 def dd(ctx: Ctx) -> int:
+    from lvsim import datapath
+
     args = parse_dd(ctx.args.pos)
     skip = args.skip if "skip_bytes" in args.iflags else args.skip * args.ibs
     seek = args.seek if "seek_bytes" in args.oflags else args.seek * args.obs
@@ -493,7 +516,7 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
     return opts, pos
 
 
-def _busy(dev: datapath.Device) -> bool:
+def _busy(dev: Device) -> bool:
     """Whether something holds the device open exclusively (dm on a PV, a mount, a pool)."""
     state = dev.state
     if dev.lv is not None:
@@ -508,6 +531,8 @@ def _busy(dev: datapath.Device) -> bool:
 
 @command(CommandSpec("blkdiscard", {}, raw=True))
 def blkdiscard(ctx: Ctx) -> int:
+    from lvsim import data, datapath
+
     opts, pos = _getopt(ctx.args.pos)
     offset, length, step = 0, 1 << 64, 0
     mode, force, verbose = "discard", False, False

@@ -1,0 +1,229 @@
+"""`make bench`: how fast the simulator is where users feel it, against the project's goals.
+
+Parts (each runs in its own interpreter, so peak memory is its own):
+  shim   `lvs` through a command shim on a VG with 50 LVs, against `python3 -c pass` (goal <= 2x)
+  scale  a 1 PiB thin volume (64 KiB chunks), 1,000,000 random 64 KiB writes of generated data
+         through lvsim.datapath, 1,000 thin snapshots, then `lvs` (goal < 20 s and < 1 GiB)
+  thins  10,000 thin volumes in one pool: `lvs` of the VG through a shim (goal < 2 s)
+
+Prints a table and writes bench/results/latest.json.  A part that cannot run yet (a missing
+command or module) is reported as "not measurable yet" with the reason.
+
+    python bench/run.py [--quick] [PART...]     # --quick: 1/100 of the scale writes and snapshots
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lvsim import data, datapath, emulator, store  # noqa: E402
+from lvsim.model import GiB, MiB, State, TiB  # noqa: E402
+
+Result = dict[str, Any]
+
+
+class NotYet(Exception):
+    """The part depends on something that has not landed."""
+
+
+def _run(state: State, cmd: str) -> emulator.Outcome:
+    out = emulator.run(state, shlex.split(cmd))
+    if out.rc == 2 and "No such command" in out.stderr:
+        raise NotYet(f"`{cmd.split()[0]}` is not emulated yet")
+    if out.rc != 0:
+        raise RuntimeError(f"{cmd}: rc={out.rc}: {out.stderr.strip()}")
+    return out
+
+
+def _new_state(disk_size: int) -> State:
+    state = State()
+    from lvsim.model import Disk
+
+    state.disks["/dev/vdb"] = Disk("/dev/vdb", disk_size)
+    _run(state, "pvcreate /dev/vdb")
+    _run(state, "vgcreate vg /dev/vdb")
+    return state
+
+
+def _save(state: State, path: Path) -> None:
+    with store.transaction(path) as saved:
+        saved.__dict__.update(state.__dict__)
+
+
+def _shim_times(state_path: Path, argv: list[str], runs: int) -> list[float]:
+    shims = state_path.parent / "shims"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from lvsim.cli import main; main()",
+            "shims",
+            str(shims),
+            "--state",
+            str(state_path),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run([str(shims / argv[0]), *argv[1:]], capture_output=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{argv}: rc={proc.returncode}: {proc.stderr.decode().strip()}")
+    return times
+
+
+def part_shim(quick: bool) -> Result:
+    runs = 7 if quick else 21
+    state = _new_state(64 * GiB)
+    for i in range(50):
+        _run(state, f"lvcreate -L 8M -n lv{i} vg")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state"
+        _save(state, path)
+        lvs = statistics.median(_shim_times(path, ["lvs", "vg"], runs))
+    base = statistics.median(
+        _timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)) for _ in range(runs)
+    )
+    ratio = lvs / base
+    return {
+        "measured": f"lvs {lvs * 1000:.0f} ms, python -c pass {base * 1000:.0f} ms: {ratio:.2f}x",
+        "goal": "<= 2x",
+        "pass": ratio <= 2.0,
+        "lvs_s": lvs,
+        "python_s": base,
+        "ratio": ratio,
+    }
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def part_scale(quick: bool) -> Result:
+    writes, snapshots = (10_000, 10) if quick else (1_000_000, 1_000)
+    chunk = 64 * 1024
+    start = time.perf_counter()
+    state = _new_state(128 * GiB)
+    _run(state, "lvcreate -L 100G -T vg/pool --chunksize 64k")
+    _run(state, "lvcreate -V 1P -T vg/pool -n big")
+    dev = datapath.open_device(state, "/dev/vg/big", write=True)
+    rng = random.Random(1)
+    chunks = dev.size // chunk
+    for _ in range(writes):
+        dev.write(rng.randrange(chunks) * chunk, data.urandom(state, chunk))
+    t_writes = time.perf_counter() - start
+    for i in range(snapshots):
+        _run(state, f"lvcreate -s vg/big -n s{i}")
+    t_snaps = time.perf_counter() - start - t_writes
+    out = _run(state, "lvs vg")
+    total = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    stored = len(data.store_of(state).contents["/dev/vdb"])
+    lines = out.stdout.count("\n")
+    return {
+        "measured": (
+            f"{total:.1f} s (writes {t_writes:.1f}, snapshots {t_snaps:.1f}, lvs {total - t_writes - t_snaps:.1f}),"
+            f" peak {peak / MiB:.0f} MiB"
+        ),
+        "goal": "< 20 s and < 1 GiB",
+        "pass": total < 20 and peak < GiB,
+        "writes": writes,
+        "snapshots": snapshots,
+        "wall_s": total,
+        "writes_s": t_writes,
+        "snapshots_s": t_snaps,
+        "peak_bytes": peak,
+        "stored_extents": stored,
+        "lvs_lines": lines,
+    }
+
+
+def part_thins(quick: bool) -> Result:
+    count = 1_000 if quick else 10_000
+    state = _new_state(4 * TiB)
+    _run(state, "lvcreate -L 1T -T vg/pool")
+    start = time.perf_counter()
+    for i in range(count):
+        _run(state, f"lvcreate -V 1G -T vg/pool -n t{i}")
+    build = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state"
+        _save(state, path)
+        lvs = statistics.median(_shim_times(path, ["lvs", "vg"], 3))
+    return {
+        "measured": f"lvs of {count} thins {lvs:.2f} s (building them took {build:.0f} s)",
+        "goal": "< 2 s",
+        "pass": lvs < 2.0,
+        "thins": count,
+        "lvs_s": lvs,
+        "build_s": build,
+    }
+
+
+PARTS: dict[str, Callable[[bool], Result]] = {"shim": part_shim, "scale": part_scale, "thins": part_thins}
+
+
+def _child(name: str, quick: bool) -> None:
+    try:
+        result = PARTS[name](quick)
+    except NotYet as exc:
+        result = {"measured": "not measurable yet", "note": str(exc), "pass": None}
+    except (ImportError, AttributeError) as exc:
+        result = {"measured": "not measurable yet", "note": f"{exc.__class__.__name__}: {exc}", "pass": None}
+    print(json.dumps(result))
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if args[:1] == ["--child"]:
+        _child(args[1], "--quick" in args)
+        return 0
+    quick = "--quick" in args
+    names = [a for a in args if a in PARTS] or list(PARTS)
+    results: dict[str, Result] = {}
+    for name in names:
+        cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "LC_ALL": "C"}
+        )
+        try:
+            results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            results[name] = {"measured": "failed", "note": tail, "pass": False}
+    width = max(len(r["measured"]) for r in results.values())
+    print(f"{'part':<6} {'measured':<{width}}  {'goal':<20} result")
+    for name, r in results.items():
+        verdict = {True: "pass", False: "FAIL", None: "n/a"}[r["pass"]]
+        print(f"{name:<6} {r['measured']:<{width}}  {r.get('goal', ''):<20} {verdict}")
+        if r.get("note"):
+            print(f"{'':<6} ({r['note']})")
+    out = ROOT / "bench" / "results" / "latest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"time": time.time(), "quick": quick, "results": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
