@@ -160,24 +160,41 @@ def part_scale(quick: bool) -> Result:
 
 
 def part_thins(quick: bool) -> Result:
+    """lvs over many thins; they are cloned from one lvcreate'd thin (10,000 lvcreates take too long)."""
+    import dataclasses
+
+    from lvsim import thin
+
     count = 1_000 if quick else 10_000
     state = _new_state(4 * TiB)
     _run(state, "lvcreate -L 1T -T vg/pool")
-    start = time.perf_counter()
-    for i in range(count):
-        _run(state, f"lvcreate -V 1G -T vg/pool -n t{i}")
-    build = time.perf_counter() - start
+    _run(state, "lvcreate -V 1G -T vg/pool -n t0")
+    vg = state.vgs["vg"]
+    pool, first = vg.lvs["pool"], vg.lvs["t0"]
+    for i in range(1, count - 1):
+        lv = dataclasses.replace(
+            first,
+            name=f"t{i}",
+            uuid=state.new_uuid(),
+            thin_id=i + 1,
+            transaction_id=pool.transaction_id,
+            extra={},
+        )
+        pool.transaction_id += 1
+        vg.lvs[lv.name] = lv
+        thin.attach_thin(pool, lv)
+    create = _timed(lambda: _run(state, f"lvcreate -V 1G -T vg/pool -n t{count - 1}"))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "state"
         _save(state, path)
         lvs = statistics.median(_shim_times(path, ["lvs", "vg"], 3))
     return {
-        "measured": f"lvs of {count} thins {lvs:.2f} s (building them took {build:.0f} s)",
+        "measured": f"lvs of {count} thins {lvs:.2f} s (lvcreate of the last one {create:.2f} s)",
         "goal": "< 2 s",
         "pass": lvs < 2.0,
         "thins": count,
         "lvs_s": lvs,
-        "build_s": build,
+        "last_lvcreate_s": create,
     }
 
 

@@ -21,7 +21,6 @@ the state file, written before the state that references them.
 from __future__ import annotations
 
 import os
-import weakref
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
@@ -309,18 +308,24 @@ class Store:
         return found
 
 
-_live: dict[int, tuple[weakref.ref[State], Store]] = {}
+class LiveData(dict[str, object]):
+    """``state.extra["data"]``: the saved (JSON) form as dict items, the live `Store` beside it.
+
+    JSON sees only the items; a deep copy of the state (a what-if plan) copies the live store.
+    """
+
+    store: Store | None = None
 
 
 def store_of(state: State) -> Store:
     """The live content store of `state`, decoded from ``state.extra["data"]`` on first use."""
-    entry = _live.get(id(state))
-    if entry is not None and entry[0]() is state:
-        return entry[1]
-    store = _decode(state.extra.get("data") or {})
-    key = id(state)
-    _live[key] = (weakref.ref(state, lambda _ref: _live.pop(key, None)), store)
-    return store
+    raw = state.extra.get("data")
+    if isinstance(raw, LiveData) and raw.store is not None:
+        return raw.store
+    live = LiveData(raw or {})
+    live.store = _decode(live)
+    state.extra["data"] = live
+    return live.store
 
 
 def content(state: State, disk: str) -> Content:
@@ -354,10 +359,10 @@ def _decode(raw: dict[str, object]) -> Store:
 
 def flush(state: State, blob_dir: Path | None = None) -> None:
     """Write the live contents into ``state.extra["data"]`` (large blobs into files in blob_dir)."""
-    entry = _live.get(id(state))
-    if entry is None or entry[0]() is not state:
+    live = state.extra.get("data")
+    if not isinstance(live, LiveData) or live.store is None:
         return
-    store = entry[1]
+    store = live.store
     for path in [p for p in store.contents if p not in state.disks]:
         del store.contents[path]
     disks = {path: c.encode() for path, c in store.contents.items() if len(c)}
@@ -379,15 +384,13 @@ def flush(state: State, blob_dir: Path | None = None) -> None:
         else:
             blobs[str(blob)] = _pack(raw)
     store.blobs.directory = directory
-    if not disks and not store.streams and "data" not in state.extra:
-        return
-    state.extra["data"] = {
-        "streams": store.streams,
-        "next_blob": store.blobs.next,
-        "blobdir": directory,
-        "disks": disks,
-        "blobs": blobs,
-    }
+    live.clear()
+    if disks or store.streams:
+        live.update(
+            streams=store.streams, next_blob=store.blobs.next, blobdir=directory, disks=disks, blobs=blobs
+        )
+    else:
+        del state.extra["data"]
 
 
 def _write_blob(directory: Path, raw: bytes) -> str:

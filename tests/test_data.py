@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import shlex
+from copy import deepcopy
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,14 @@ def test_state_round_trip_with_inline_and_file_blobs(tmp_path: Path) -> None:
         assert datapath.read(state, "/dev/vdb", 0, 5) == b"small"
         assert datapath.read(state, "/dev/vdb", MiB, len(big)) == big
         assert datapath.read(state, "/dev/vdb", 8 * MiB, MiB) == expect
+
+
+def test_a_deep_copy_of_the_state_keeps_its_own_content() -> None:
+    b, state = setup(["lvcreate -L 8M -n lin vg"])
+    b.write("/dev/vg/lin", 0, b"before")
+    copy = deepcopy(state)
+    b.write("/dev/vg/lin", 0, b"after!")
+    assert datapath.read(copy, "/dev/vg/lin", 0, 6) == b"before"
+    assert json.loads(json.dumps(state.to_json()))["extra"]["data"] == {}  # not flushed: nothing saved yet
+    data.flush(state)
+    assert State.from_json(json.loads(json.dumps(state.to_json()))).extra["data"]["disks"]
