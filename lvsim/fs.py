@@ -58,7 +58,7 @@ class Filesystem:
         return str(self.sb["label"])
 
     def tree(self, state: State) -> Tree:
-        raw = b"".join(_read(state, self.dev, off, length) for off, length in self.sb["index"])
+        raw = b"".join(read_at(state, self.dev, off, length) for off, length in self.sb["index"])
         return json.loads(raw[: self.sb["index_len"]]) if raw else {}
 
 
@@ -66,13 +66,13 @@ class Filesystem:
 # Raw I/O on a (possibly partition-offset) device
 
 
-def _read(state: State, dev: Device, offset: int, length: int) -> bytes:
+def read_at(state: State, dev: Device, offset: int, length: int) -> bytes:
     from lvsim import datapath
 
     return datapath.read(state, dev.base, dev.offset + offset, length)
 
 
-def _write(state: State, dev: Device, offset: int, payload: Payload) -> None:
+def write_at(state: State, dev: Device, offset: int, payload: Payload) -> None:
     from lvsim import datapath
 
     datapath.write(state, dev.base, dev.offset + offset, payload)
@@ -82,7 +82,7 @@ def fill(state: State, dev: Device, offset: int, length: int) -> None:
     """Write metadata-like (non-zero) bytes over a region, allocating what a thin device would."""
     from lvsim import data
 
-    _write(state, dev, offset, data.urandom(state, length))
+    write_at(state, dev, offset, data.urandom(state, length))
 
 
 def discard(state: State, dev: Device, offset: int, length: int) -> None:
@@ -100,7 +100,10 @@ def probe(state: State, dev: Device) -> Filesystem | None:
     """The filesystem on `dev`, if its superblock is intact."""
     if dev.size < SB_OFFSET + SB_SIZE:
         return None
-    raw = _read(state, dev, SB_OFFSET, SB_SIZE)
+    try:
+        raw = read_at(state, dev, SB_OFFSET, SB_SIZE)
+    except OSError:  # an invalidated snapshot, a failed pool
+        return None
     if not raw.startswith(MAGIC):
         return None
     try:
@@ -114,13 +117,13 @@ def write_super(state: State, fs: Filesystem) -> None:
     raw = MAGIC + json.dumps(fs.sb, separators=(",", ":")).encode()
     if len(raw) > SB_SIZE:
         raise ValueError("superblock overflow")
-    _write(state, fs.dev, SB_OFFSET, raw.ljust(SB_SIZE, b"\0"))
+    write_at(state, fs.dev, SB_OFFSET, raw.ljust(SB_SIZE, b"\0"))
 
 
 def wipe_super(state: State, dev: Device) -> None:
     """Destroy a filesystem signature (what wipefs or a new partition table does)."""
     if probe(state, dev) is not None:
-        _write(state, dev, SB_OFFSET, b"\0" * SB_SIZE)
+        write_at(state, dev, SB_OFFSET, b"\0" * SB_SIZE)
 
 
 def make(
@@ -195,12 +198,12 @@ def _write_extents(state: State, fs: Filesystem, extents: Extents, data: bytes) 
     for off, length in extents:
         chunk = data[pos : pos + length]
         if chunk:
-            _write(state, fs.dev, off, chunk)
+            write_at(state, fs.dev, off, chunk)
         pos += length
 
 
 def read_file(state: State, fs: Filesystem, entry: dict[str, Any]) -> bytes:
-    data = b"".join(_read(state, fs.dev, off, length) for off, length in entry.get("ext", []))
+    data = b"".join(read_at(state, fs.dev, off, length) for off, length in entry.get("ext", []))
     return data[: entry.get("size", 0)]
 
 

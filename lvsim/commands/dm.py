@@ -23,7 +23,7 @@ from typing import Any
 
 from lvsim import devmap, fs
 from lvsim.cmdline import CommandSpec
-from lvsim.commands.fs import Usage, _fail, getopt, human_size
+from lvsim.commands.fs import Usage, _fail, c_argv, getopt, human_size
 from lvsim.commands.losetup import attach
 from lvsim.devmap import DM_MAJOR, Device
 from lvsim.emulator import Ctx, command
@@ -54,7 +54,10 @@ def read_table(state: State, dev: Device) -> dict[str, Any] | None:
     """The dos partition table on a device: {"id": disk id, "parts": [{start, size, type, boot}]}."""
     if dev.size < SECTOR:
         return None
-    raw = fs._read(state, dev, 0, SECTOR)
+    try:
+        raw = fs.read_at(state, dev, 0, SECTOR)
+    except OSError:
+        return None
     if len(raw) < SECTOR or raw[510:512] != b"\x55\xaa":
         return None
     parts = []
@@ -72,7 +75,7 @@ def write_table(state: State, dev: Device, disk_id: int, parts: list[dict[str, A
         entry = bytes([0x80 if p["boot"] else 0, 0xFE, 0xFF, 0xFF, p["type"], 0xFE, 0xFF, 0xFF])
         raw[446 + 16 * i : 462 + 16 * i] = entry + struct.pack("<II", p["start"], p["size"])
     raw[510:512] = b"\x55\xaa"
-    fs._write(state, dev, 0, bytes(raw))
+    fs.write_at(state, dev, 0, bytes(raw))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +163,7 @@ def _parse_line(line: str) -> dict[str, str]:
 @command(CommandSpec("sfdisk", {}, raw=True))
 def sfdisk(ctx: Ctx) -> int:
     state, out = ctx.state, ctx.console.raw_out
-    args = ctx.args.pos
+    args = c_argv(ctx)
     listing = "-l" in args or "--list" in args
     dump = "-d" in args or "--dump" in args
     devices = [a for a in args if not a.startswith("-")]
@@ -332,7 +335,7 @@ Usage:
 def kpartx(ctx: Ctx) -> int:
     state, out = ctx.state, ctx.console.raw_out
     try:
-        opts, pos = getopt("kpartx", ctx.args.pos, "rvfgdaulp:t:snV")
+        opts, pos = getopt("kpartx", c_argv(ctx), "rvfgdaulp:t:snV")
     except Usage:
         out(KPARTX_USAGE)
         return 1
@@ -453,7 +456,7 @@ def _info(state: State, dev: devmap.DmDev) -> str:
 @command(CommandSpec("dmsetup", {}, raw=True))
 def dmsetup(ctx: Ctx) -> int:
     state, out = ctx.state, ctx.console.raw_out
-    args = [a for a in ctx.args.pos if not a.startswith("-")]
+    args = [a for a in c_argv(ctx) if not a.startswith("-")]
     if not args:
         raise _fail(
             "dmsetup: Please specify a command.\nUsage:\n\ndmsetup\n"

@@ -6,6 +6,7 @@ LVM 2.03.16 platform), taken from the real tools run on loop devices.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Sequence
@@ -200,12 +201,21 @@ def getopt(prog: str, argv: Sequence[str], spec: str) -> tuple[list[tuple[str, s
     return opts, pos
 
 
+def c_argv(ctx: Ctx) -> list[str]:
+    """The arguments as a C program receives them: each ends at its first NUL."""
+    return [a.split("\0", 1)[0] for a in ctx.args.pos]
+
+
 def _raw(spec_name: str) -> CommandSpec:
     return CommandSpec(spec_name, {}, raw=True)
 
 
 def _fail(text: str, rc: int) -> LvmError:
     return LvmError(rc=rc, raw=text)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror or "" if isinstance(exc, OSError) else "No space left on device"
 
 
 def _mounted(state: State, dev: Device) -> dict[str, Any] | None:
@@ -347,7 +357,7 @@ def _backups_text(backups: list[int]) -> str:
 def mkfs_ext4(ctx: Ctx) -> int:
     try:
         opts, pos = getopt(
-            "mkfs.ext4", ctx.args.pos, "b:cC:d:e:E:fFg:G:i:I:jJ:KL:m:M:nN:o:O:qr:s:St:T:U:vVz:D"
+            "mkfs.ext4", c_argv(ctx), "b:cC:d:e:E:fFg:G:i:I:jJ:KL:m:M:nN:o:O:qr:s:St:T:U:vVz:D"
         )
     except Usage as exc:
         raise _fail(
@@ -398,7 +408,10 @@ def mkfs_ext4(ctx: Ctx) -> int:
     now = ctx.state.clock
     root = {"t": "d", "mode": 0o755, "uid": 0, "gid": 0, "mtime": int(now * 1e9)}
     tree = {".": root, "lost+found": {**root, "mode": 0o700}}
-    fs.make(ctx.state, dev, sb, geo.meta(), tree, not nodiscard)
+    try:
+        fs.make(ctx.state, dev, sb, geo.meta(), tree, not nodiscard)
+    except (OSError, fs.NoSpace) as exc:
+        raise _fail(f"mkfs.ext4: {_reason(exc)} while writing out and closing file system", 1) from None
     return 0
 
 
@@ -501,7 +514,7 @@ def xfs_report(name: str, geo: XfsGeometry) -> str:
 def mkfs_xfs(ctx: Ctx) -> int:
     state = ctx.state
     try:
-        opts, pos = getopt("mkfs.xfs", ctx.args.pos, "b:c:d:fi:KL:l:m:n:Np:qr:s:CV")
+        opts, pos = getopt("mkfs.xfs", c_argv(ctx), "b:c:d:fi:KL:l:m:n:Np:qr:s:CV")
     except Usage as exc:
         raise _fail(f"{exc}\n{XFS_USAGE}".rstrip("\n"), 1) from None
     flags = dict(opts)
@@ -555,7 +568,10 @@ def mkfs_xfs(ctx: Ctx) -> int:
     }
     root = {"t": "d", "mode": 0o755, "uid": 0, "gid": 0, "mtime": int(state.clock * 1e9)}
     sized = Device(dev.path, dev.base, dev.offset, geo.blocks * 4096, dev.name, dev.lv)
-    fs.make(state, sized, sb, geo.meta(), {".": root}, "K" not in flags)
+    try:
+        fs.make(state, sized, sb, geo.meta(), {".": root}, "K" not in flags)
+    except (OSError, fs.NoSpace) as exc:
+        raise _fail(f"mkfs.xfs: pwrite failed: {_reason(exc)}", 1) from None
     if "q" not in flags:
         ctx.console.raw_out(xfs_report(pos[0], geo))
     return 0
@@ -604,7 +620,7 @@ def _list_mounts(ctx: Ctx) -> int:
 def mount(ctx: Ctx) -> int:
     state = ctx.state
     try:
-        opts, pos = getopt("mount", ctx.args.pos, "aBcfFhilL:Mno:O:rRsS:t:T:U:vVw")
+        opts, pos = getopt("mount", c_argv(ctx), "aBcfFhilL:Mno:O:rRsS:t:T:U:vVw")
     except Usage as exc:
         raise _fail(f"{exc}\nTry 'mount --help' for more information.", 1) from None
     verbose = any(o == "v" for o, _ in opts)
@@ -633,6 +649,10 @@ def mount(ctx: Ctx) -> int:
     shown = dev.path
     if any(m["target"] == target and _same(state, m["source"], dev) for m in fs.mounts(state)):
         raise _mount_error(target, f"{shown} already mounted on {target}.")
+    try:
+        fs.read_at(state, dev, fs.SB_OFFSET, fs.SB_SIZE)
+    except OSError:
+        raise _mount_error(target, f"can't read superblock on {shown}.") from None
     found = fs.probe(state, dev)
     ro = "rw" not in options[options.index("ro") :] if "ro" in options else False
     if found is None or fstype not in ("auto", found.type):
@@ -650,7 +670,13 @@ def mount(ctx: Ctx) -> int:
         ctx.console.raw_err(f"mount: {target}: WARNING: source write-protected, mounted read-only.\n")
         ro = True
     stash = fs.stash_dir(target) if os.listdir(target) else ""
-    fs.materialise(state, found, target)
+    try:
+        fs.materialise(state, found, target)
+    except OSError:
+        fs.clear_dir(target)
+        if stash:
+            fs.restore_dir(target, stash)
+        raise _mount_error(target, f"can't read superblock on {shown}.") from None
     if not ro:
         found.sb["clean"] = False
         fs.write_super(state, found)
@@ -696,9 +722,10 @@ def unmount(state: State, m: dict[str, Any]) -> None:
     if m["ro"]:
         _bind_readonly(m["target"], False)
     elif found is not None and dev is not None:
-        fs.capture(state, found, m["target"])
-        found.sb["clean"] = True
-        fs.write_super(state, found)
+        with contextlib.suppress(OSError, fs.NoSpace):  # lost writes, as on a failed device
+            fs.capture(state, found, m["target"])
+            found.sb["clean"] = True
+            fs.write_super(state, found)
     if os.path.isdir(m["target"]):
         fs.clear_dir(m["target"])
         if m["stash"]:
@@ -712,7 +739,7 @@ def unmount(state: State, m: dict[str, Any]) -> None:
 @command(_raw("umount"))
 def umount(ctx: Ctx) -> int:
     try:
-        opts, pos = getopt("umount", ctx.args.pos, "aAcdfhilnO:qrRt:vV")
+        opts, pos = getopt("umount", c_argv(ctx), "aAcdfhilnO:qrRt:vV")
     except Usage as exc:
         raise _fail(f"{exc}\nTry 'umount --help' for more information.", 1) from None
     if not pos:
@@ -768,7 +795,7 @@ Phase 7 - verify and correct link counts...
 def xfs_repair(ctx: Ctx) -> int:
     state, err = ctx.state, ctx.console.raw_err
     try:
-        opts, pos = getopt("xfs_repair", ctx.args.pos, "c:dfl:LPm:no:r:t:vVe")
+        opts, pos = getopt("xfs_repair", c_argv(ctx), "c:dfl:LPm:no:r:t:vVe")
     except Usage as exc:
         raise _fail(f"{exc}\n{XFS_REPAIR_USAGE}", 1) from None
     flags = dict(opts)
@@ -825,11 +852,12 @@ def xfs_repair(ctx: Ctx) -> int:
             lsn="Maximum metadata LSN (1:2) is ahead of log (1:2).\nFormat log to cycle 4.\n" if zero else "",
         )
     )
-    if zero:
-        fs.fill(state, dev, *found.sb["log"])
-    if dirty or zero:
-        found.sb["clean"] = True
-        fs.write_super(state, found)
+    with contextlib.suppress(OSError):  # a snapshot that overflows here is invalid afterwards
+        if zero:
+            fs.fill(state, dev, *found.sb["log"])
+        if dirty or zero:
+            found.sb["clean"] = True
+            fs.write_super(state, found)
     return 0
 
 
@@ -839,7 +867,7 @@ def xfs_repair(ctx: Ctx) -> int:
 
 def _freeze(ctx: Ctx, prog: str, xfs_only: bool) -> int:
     try:
-        opts, pos = getopt(prog, ctx.args.pos, "fuhV")
+        opts, pos = getopt(prog, c_argv(ctx), "fuhV")
     except Usage as exc:
         raise _fail(str(exc), 1) from None
     modes = [o for o, _ in opts if o in "fu"]
@@ -907,7 +935,7 @@ def human_size(nbytes: int) -> str:
 def fstrim(ctx: Ctx) -> int:
     state = ctx.state
     try:
-        opts, pos = getopt("fstrim", ctx.args.pos, "Aahl:m:no:vV")
+        opts, pos = getopt("fstrim", c_argv(ctx), "Aahl:m:no:vV")
     except Usage as exc:
         raise _fail(f"{exc}\nTry 'fstrim --help' for more information.", 1) from None
     if len(pos) != 1:
@@ -930,7 +958,10 @@ def fstrim(ctx: Ctx) -> int:
     for off, length in fs.free_extents(found, fs.used_extents(found, tree)):
         if found.type == "ext4" and found.sb.get("trimmed"):
             break
-        fs.discard(state, dev, off, length)
+        try:
+            fs.discard(state, dev, off, length)
+        except OSError:
+            raise _fail(f"fstrim: {arg}: the discard operation is not supported", 1) from None
         total += length
     if found.type == "ext4":
         found.sb["trimmed"] = True
@@ -977,7 +1008,7 @@ def all_devices(state: State) -> list[Device]:
 def blkid(ctx: Ctx) -> int:
     state = ctx.state
     try:
-        opts, pos = getopt("blkid", ctx.args.pos, "c:dghilL:n:ko:O:ps:S:t:u:U:vVw:")
+        opts, pos = getopt("blkid", c_argv(ctx), "c:dghilL:n:ko:O:ps:S:t:u:U:vVw:")
     except Usage as exc:
         raise _fail(f"{exc}\nTry 'blkid --help' for more information.", 1) from None
     fmt = next((v for o, v in reversed(opts) if o == "o"), "full")
@@ -1031,7 +1062,7 @@ def rsync(ctx: Ctx) -> int:
     )
     if real is None:
         raise _fail("rsync: command not found", 127)
-    done = subprocess.run([real, *ctx.args.pos], capture_output=True, text=True, check=False)
+    done = subprocess.run([real, *c_argv(ctx)], capture_output=True, text=True, check=False)
     ctx.console.raw_out(done.stdout)
     ctx.console.raw_err(done.stderr)
     return done.returncode
