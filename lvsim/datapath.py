@@ -133,7 +133,12 @@ def _dir_exists(state: State, directory: str) -> bool:
     if not directory.startswith("/dev/") or "/" in directory[5:]:
         return False
     vg = state.vgs.get(directory[5:])
-    return vg is not None and any(_has_node(vg, lv) and lv.visible for lv in vg.lvs.values())
+    return vg is not None and any(_has_link(vg, lv) for lv in vg.lvs.values())
+
+
+def _has_link(vg: VG, lv: LV) -> bool:
+    """Whether udev made /dev/VG/LV: active visible LVs, thin pools excepted."""
+    return lv.visible and lv.kind != "thin-pool" and _has_node(vg, lv)
 
 
 def _has_node(vg: VG, lv: LV) -> bool:
@@ -167,7 +172,7 @@ def _find(state: State, path: str) -> tuple[VG, LV, str] | None:
         layer, visible_only = "", True
     vg = state.vgs.get(vg_name)
     lv = vg.lvs.get(lv_name) if vg else None
-    if vg is None or lv is None or not _has_node(vg, lv) or (visible_only and not lv.visible):
+    if vg is None or lv is None or not (_has_link(vg, lv) if visible_only else _has_node(vg, lv)):
         return None
     if layer == "real" and not thin.cow_snapshots_of(vg, lv):
         return None
@@ -294,7 +299,9 @@ def _one_segment(state: State, vg: VG, lv: LV) -> tuple[data.Content, int] | Non
     if len(lv.segments) != 1:
         return None
     seg = lv.segments[0]
-    return data.content(state, seg.pv), state.pvs[seg.pv].pe_start + (seg.pe_start - seg.le_start) * vg.extent_size
+    return data.content(state, seg.pv), state.pvs[seg.pv].pe_start + (
+        seg.pe_start - seg.le_start
+    ) * vg.extent_size
 
 
 def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> None:
