@@ -455,6 +455,11 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     lv.active = on
     for snap in cow_snapshots_of(vg, lv):
         snap.active = on
+    if on:
+        from lvsim.commands.thin import finish_merge
+
+        for snap in [s for s in vg.lvs.values() if s.origin == lv.name and s.extra.get("merging")]:
+            finish_merge(ctx, vg, snap)
 
 
 def overprovisioning_warnings(ctx: Ctx, vg: VG, lv: LV) -> None:

@@ -340,3 +340,40 @@ def test_out_of_space_pool_refuses_new_thins() -> None:
         "  WARNING: Thin pool vg/pe is out of data space.\n"
         "  Cannot create new thin volume, free space in thin pool vg/pe reached threshold.\n"
     )
+
+
+def test_cow_merge_restores_the_origin() -> None:
+    s = Sim(300 * MiB)
+    s.ok("lvcreate -L 20M -n m vg")
+    s.b.write("/dev/vg/m", 0, b"A" * 8192)
+    s.ok("lvcreate -s -L 8M -n ms vg/m")
+    s.b.write("/dev/vg/m", 4096, b"B" * 4096)
+    s.b.write("/dev/vg/ms", 0, b"C" * 512)
+    res = s.ok("lvconvert --merge vg/ms")
+    assert res.stdout == (
+        "  Merging of volume vg/ms started.\n"
+        "  vg/m: Merged: 100.00%\n"
+        "  Merge of snapshot into logical volume vg/m has finished.\n"
+        '  Logical volume "ms" successfully removed.\n'
+    )
+    assert s.b.read("/dev/vg/m", 0, 8192) == b"C" * 512 + b"A" * 7680
+
+
+def test_delayed_thin_merge() -> None:
+    s = Sim(300 * MiB)
+    s.ok("lvcreate -L 40M -T vg/pool")
+    s.ok("lvcreate -V 20M -T vg/pool -n tv")
+    s.ok("lvcreate -s vg/tv -n tvs")
+    s.lv("tv").open_count = 1
+    res = s.ok("lvconvert --merge vg/tvs")
+    assert res.stdout == (
+        "  Delaying merge since origin volume is open.\n"
+        "  Merging of thin snapshot vg/tvs will occur on next activation of vg/tv.\n"
+    )
+    assert res.stderr == "  Logical volume vg/tv in use.\n"
+    assert not s.lv("tvs").visible
+    s.lv("tv").open_count = 0
+    s.ok("lvchange -an vg/tv")
+    s.ok("lvchange -ay vg/tv")
+    lvs = s.b.state.vgs["vg"].lvs
+    assert "tvs" not in lvs and lvs["tv"].thin_id == 2

@@ -913,7 +913,7 @@ def convert_to_pool(ctx: Ctx, target: str) -> int:
 
 
 def merge(ctx: Ctx) -> int:
-    """lvconvert --merge of a thin snapshot (immediate when the origin is not open)."""
+    """lvconvert --merge of a thin or COW snapshot; delayed while the origin is open."""
     if not ctx.args.pos:
         raise no_syntax("lvconvert")
     vg_name, lv_name = split_lv_arg(ctx.args.pos[0])
@@ -922,31 +922,74 @@ def merge(ctx: Ctx) -> int:
     if snap is None:
         raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
     origin = vg.lvs.get(snap.origin) if snap.origin else None
-    if origin is None:
+    if origin is None or snap.kind not in ("thin", "cow"):
         raise LvmError(f"Logical volume {vg.name}/{snap.name} is not a snapshot.")
-    if snap.kind == "thin":
-        if thin.cow_snapshots_of(vg, origin):
-            raise LvmError(f"Merging into the old snapshot origin {vg.name}/{origin.name} is not supported.")
-        pool = vg.lvs[origin.pool]
-        thin.detach_thin(pool, origin)
-        pool.transaction_id += 1
-        old = origin.name
-        del vg.lvs[old]
-        del vg.lvs[snap.name]
-        snap.name, snap.origin = old, origin.origin
-        snap.skip_activation, snap.active = origin.skip_activation, origin.active
-        vg.lvs[old] = snap
-        for other in vg.lvs.values():
-            if other.origin == lv_name:
-                other.origin = old
+    if snap.kind == "thin" and thin.cow_snapshots_of(vg, origin):
+        raise LvmError(f"Merging into the old snapshot origin {vg.name}/{origin.name} is not supported.")
+    full, origin_full = f"{vg.name}/{snap.name}", f"{vg.name}/{origin.name}"
+    if origin.open_count:
+        snap.extra["merging"] = True
+        snap.visible = False
         vg.seqno += 1
-        ctx.console.print(f"Volume {vg.name}/{lv_name} replaced origin {vg.name}/{old}.")
+        if snap.kind == "thin":
+            ctx.console.print("Delaying merge since origin volume is open.")
+            ctx.console.print(
+                f"Merging of thin snapshot {full} will occur on next activation of {origin_full}."
+            )
+            ctx.console.error(f"Logical volume {origin_full} in use.")
+        else:
+            ctx.console.print("Delaying merge since origin is open.")
+            ctx.console.print(f"Merging of snapshot {full} will occur on next activation of {origin_full}.")
         return 0
-    full = f"{vg.name}/{snap.name}"
+    if snap.kind == "thin":
+        finish_merge(ctx, vg, snap)
+        ctx.console.print(f"Volume {full} replaced origin {origin_full}.")
+        return 0
     ctx.console.print(f"Merging of volume {full} started.")
-    ctx.console.print(f"{vg.name}/{origin.name}: Merged: 100.00%")
-    ctx.console.print(f"Merge of snapshot into logical volume {vg.name}/{origin.name} has finished.")
-    del vg.lvs[snap.name]
-    vg.seqno += 1
+    ctx.console.print(f"{origin_full}: Merged: 100.00%")
+    ctx.console.print(f"Merge of snapshot into logical volume {origin_full} has finished.")
+    finish_merge(ctx, vg, snap)
     ctx.console.print(f'Logical volume "{snap.name}" successfully removed.')
     return 0
+
+
+def finish_merge(ctx: Ctx, vg: VG, snap: LV) -> None:
+    """Complete a merge: a thin snapshot replaces its origin; a COW snapshot's chunks go back."""
+    origin = vg.lvs[snap.origin]
+    vg.seqno += 1
+    if snap.kind == "cow":
+        _merge_cow_content(ctx, vg, snap, origin)
+        del vg.lvs[snap.name]
+        return
+    pool = vg.lvs[origin.pool]
+    thin.detach_thin(pool, origin)
+    pool.transaction_id += 1
+    old = origin.name
+    del vg.lvs[old]
+    del vg.lvs[snap.name]
+    for other in vg.lvs.values():
+        if other.origin == snap.name:
+            other.origin = old
+    snap.name, snap.origin, snap.visible = old, origin.origin, True
+    snap.skip_activation, snap.active = origin.skip_activation, origin.active
+    snap.extra.pop("merging", None)
+    vg.lvs[old] = snap
+
+
+def _merge_cow_content(ctx: Ctx, vg: VG, snap: LV, origin: LV) -> None:
+    """Copy the snapshot's exception chunks back over the origin's own data."""
+    from lvsim import datapath
+
+    size = snap.chunk_size
+    end = origin.le_count * vg.extent_size
+    for chunk in list(snap.extra.get("cow", {})):
+        offset = int(chunk) * size
+        where = thin.cow_lookup(ctx.state, vg, snap, int(chunk))
+        if where is None or offset >= end:
+            continue
+        length = min(size, end - offset)
+        content = datapath._linear_get(ctx.state, vg, snap, where * size, length)
+        if origin.kind == "thin":
+            datapath._thin_put(ctx.state, vg, origin, offset, length, content)
+        else:
+            datapath._linear_put(ctx.state, vg, origin, offset, length, content)
