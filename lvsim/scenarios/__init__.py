@@ -6,7 +6,7 @@ writes into bash).  The format is described in scenarios/README.md.
 """
 
 from lvsim.scenarios.loader import Scenario, ScenarioError, Step, load
-from lvsim.scenarios.runner import Runner, find, run
+from lvsim.scenarios.runner import Runner, find
 from lvsim.scenarios.steps import Command, commands
 
-__all__ = ["Command", "Runner", "Scenario", "ScenarioError", "Step", "commands", "find", "load", "run"]
+__all__ = ["Command", "Runner", "Scenario", "ScenarioError", "Step", "commands", "find", "load"]

@@ -88,11 +88,11 @@ class Scenario:
     vars: dict[str, str]
     disks: dict[str, str]
     steps: list[Step]
-    overrides: dict[str, str] = field(default_factory=dict)
+    root: yaml.Node | None = field(default=None, repr=False, compare=False)
 
     def where(self, *path: str | int) -> Where:
         """The file and line of the YAML node at path (e.g. "steps", 3, "run")."""
-        return Where(str(self.path), _line_of(_compose(self.path), path))
+        return Where(str(self.path), _line_of(self.root, path))
 
 
 @cache
@@ -100,11 +100,6 @@ def schema() -> dict[str, Any]:
     """The scenario JSON Schema shipped in lvsim/schema/."""
     text = resources.files("lvsim").joinpath("schema/scenario.schema.json").read_text()
     return json.loads(text)
-
-
-@cache
-def _compose(path: Path) -> yaml.Node | None:
-    return yaml.compose(path.read_text())
 
 
 def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int:
@@ -287,7 +282,7 @@ def load(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenar
         raise ScenarioError([f"{file}: cannot read: {exc.strerror}"]) from exc
     try:
         data = yaml.safe_load(text)
-        root = _compose(path)
+        root = yaml.compose(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ScenarioError([f"{file}:{line}: invalid YAML: {exc.problem}"]) from exc
@@ -327,4 +322,4 @@ def load(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenar
         Step(i, next(k for k in STEP_KINDS if k in spec), spec, Where(file, _line_of(root, ("steps", i))))
         for i, spec in enumerate(data["steps"])
     ]
-    return Scenario(path, data["name"], data["description"], values, disks, steps, overrides)
+    return Scenario(path, data["name"], data["description"], values, disks, steps, root)

@@ -226,13 +226,6 @@ def _holds(actual: str, op: str, want: str) -> bool:
     }[op]
 
 
-def run(scenario: Scenario, backend: Backend, out: TextIO) -> Runner:
-    """Run a scenario on a backend (the caller closes it); the Runner tells what happened."""
-    runner = Runner(scenario, backend, out)
-    runner.run()
-    return runner
-
-
 def find(name: str) -> Path:
     """A scenario file: a path, or the name of a scenario shipped in scenarios/."""
     path = Path(name)
