@@ -115,7 +115,8 @@ def _table_text(device: str, parts: list[dict[str, Any]], maps: Collection[str])
         if p["size"]
     ]
     head = ["Device", "Boot", "Start", "End", "Sectors", "Size", "Id", "Type"]
-    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
+    hints = [0, 0, 5, 5, 5, 5, 2, 0]  # libfdisk's column width hints
+    widths = [max(hints[c], *(len(r[c]) for r in [head, *rows])) for c in range(len(head))]
     lines = []
     for row in [head, *rows]:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
@@ -162,8 +163,10 @@ def _parse_line(line: str) -> dict[str, str]:
 
 @command(CommandSpec("sfdisk", {}, raw=True))
 def sfdisk(ctx: Ctx) -> int:
-    state, out = ctx.state, ctx.console.raw_out
+    state = ctx.state
     args = c_argv(ctx)
+    quiet = "-q" in args or "--quiet" in args
+    out = (lambda _text: None) if quiet else ctx.console.raw_out
     listing = "-l" in args or "--list" in args
     dump = "-d" in args or "--dump" in args
     devices = [a for a in args if not a.startswith("-")]
