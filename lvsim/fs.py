@@ -221,8 +221,18 @@ def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, byt
     raw = json.dumps(tree, separators=(",", ":"), sort_keys=True).encode()
     fs.sb["index"] = _allocate(fs, used, len(raw))
     fs.sb["index_len"] = len(raw)
+    fs.sb["trimmed"] = False  # ext4 forgets which groups it trimmed once blocks are freed
     _write_extents(state, fs, fs.sb["index"], raw)
     write_super(state, fs)
+
+
+def trim(state: State, fs: Filesystem) -> int:
+    """Discard all free space (fstrim, or the discard mount option); returns the bytes discarded."""
+    total = 0
+    for off, length in free_extents(fs, used_extents(fs, fs.tree(state))):
+        discard(state, fs.dev, off, length)
+        total += length
+    return total
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,17 +345,29 @@ def restore_dir(directory: str, stash: str) -> None:
     os.rmdir(stash)
 
 
+def mount_device(state: State, mount: dict[str, Any]) -> Device | None:
+    """The device a mount is on, following its LV through a rename (the mount table keeps the old name)."""
+    from lvsim import devmap
+
+    dev = devmap.resolve(state, mount["source"])
+    if dev is None and mount.get("lv_uuid"):
+        for vg in state.vgs.values():
+            for lv in vg.lvs.values():
+                if lv.uuid == mount["lv_uuid"]:
+                    return devmap.find_lv_device(state, vg.name, lv.name)
+    return dev
+
+
 def sync_mount(state: State, mount: dict[str, Any]) -> None:
     """Write a read-write mount's directory back to its device (what writeback does)."""
     if mount["ro"] or mount.get("frozen") or not os.path.isdir(mount["target"]):
         return
-    from lvsim import devmap
-
-    dev = devmap.resolve(state, mount["source"])
+    dev = mount_device(state, mount)
     fs = probe(state, dev) if dev else None
     if fs is not None:
         with contextlib.suppress(OSError, NoSpace):  # writeback errors reach no command
-            capture(state, fs, mount["target"])
+            if capture(state, fs, mount["target"]) and mount.get("discard"):
+                trim(state, fs)
 
 
 def sync_mounts(state: State) -> None:

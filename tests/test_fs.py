@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lvsim import devmap, emulator, fs
+from lvsim import devmap, emulator, fs, usage
 from lvsim.commands.fs import Ext4Geometry, XfsGeometry, human_size
 from lvsim.devmap import Device
 from lvsim.emulator import Outcome
@@ -234,4 +234,34 @@ def test_files_consume_thin_pool_chunks_and_fstrim_returns_them(sim: Sim, tmp_pa
     out = sim("fstrim", "-v", str(tmp_path))
     assert out.stdout.startswith(f"{tmp_path}: ") and out.stdout.endswith(" trimmed\n")
     assert used() <= after_mkfs + 2 * pool.chunk_size  # the 40 MiB went back to the pool
+    sim("umount", str(tmp_path))
+
+
+def test_mount_follows_a_renamed_lv_and_discard_option(sim: Sim, tmp_path: Path) -> None:
+    sim.lv("-L", "1G", "-T", "vg/pool")
+    sim("lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "thin")
+    sim("mkfs.ext4", "-q", "/dev/vg/thin")
+    sim("mount", "-o", "discard", "/dev/vg/thin", str(tmp_path))
+    sim("lvrename", "vg", "thin", "renamed")
+    (tmp_path / "f").write_bytes(os.urandom(8 * MiB))
+    sim("lvs")
+    vg = sim.state.vgs["vg"]
+    mapped = usage.thin_mapped_chunks(sim.state, vg, vg.lvs["renamed"])
+    (tmp_path / "f").unlink()
+    sim("umount", str(tmp_path))
+    assert (
+        usage.thin_mapped_chunks(sim.state, vg, vg.lvs["renamed"])
+        <= mapped - 8 * MiB // vg.lvs["pool"].chunk_size
+    )
+    assert (
+        sim("fstrim", "-v", str(tmp_path), rc=1).stderr
+        == f"fstrim: {tmp_path}: the discard operation is not supported\n"
+    )
+    sim("mount", "/dev/vg/renamed", str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["lost+found"]
+    out = sim("fstrim", "-v", str(tmp_path))
+    assert (
+        out.stdout != ""
+        and sim("fstrim", "-v", str(tmp_path)).stdout == f"{tmp_path}: 0 B (0 bytes) trimmed\n"
+    )
     sim("umount", str(tmp_path))

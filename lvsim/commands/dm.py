@@ -207,7 +207,7 @@ def sfdisk(ctx: Ctx) -> int:
         if table is not None:
             out("\n" + _table_text(device, table["parts"], maps))
         return 0
-    if any(m for m in fs.mounts(state) if (d := devmap.resolve(state, m["source"])) and d.base == dev.base):
+    if any(m for m in fs.mounts(state) if (d := fs.mount_device(state, m)) and d.base == dev.base):
         raise _fail(
             "Checking that no-one is using this disk right now ... FAILED\n\n"
             "This disk is currently in use - repartitioning is probably a bad idea.\n"

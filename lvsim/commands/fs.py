@@ -219,11 +219,11 @@ def _reason(exc: Exception) -> str:
 
 
 def _mounted(state: State, dev: Device) -> dict[str, Any] | None:
-    return next((m for m in fs.mounts(state) if _same(state, m["source"], dev)), None)
+    return next((m for m in fs.mounts(state) if _same(state, m, dev)), None)
 
 
-def _same(state: State, source: str, dev: Device) -> bool:
-    other = devmap.resolve(state, source)
+def _same(state: State, mount: dict[str, Any], dev: Device) -> bool:
+    other = fs.mount_device(state, mount)
     return other is not None and (other.base, other.offset) == (dev.base, dev.offset)
 
 
@@ -647,7 +647,7 @@ def mount(ctx: Ctx) -> int:
     if dev is None:
         raise _mount_error(target, f"special device {source} does not exist.")
     shown = dev.path
-    if any(m["target"] == target and _same(state, m["source"], dev) for m in fs.mounts(state)):
+    if any(m["target"] == target and _same(state, m, dev) for m in fs.mounts(state)):
         raise _mount_error(target, f"{shown} already mounted on {target}.")
     try:
         fs.read_at(state, dev, fs.SB_OFFSET, fs.SB_SIZE)
@@ -694,6 +694,7 @@ def mount(ctx: Ctx) -> int:
             "stash": stash,
             "frozen": False,
             "discard": "discard" in options,
+            "lv_uuid": lv.uuid if dev.lv and lv else "",
         }
     )
     if dev.lv and lv is not None:
@@ -711,19 +712,20 @@ def find_mount(state: State, arg: str) -> dict[str, Any] | None:
             return m
     dev = devmap.resolve(state, arg)
     if dev is not None:
-        return next((m for m in reversed(fs.mounts(state)) if _same(state, m["source"], dev)), None)
+        return next((m for m in reversed(fs.mounts(state)) if _same(state, m, dev)), None)
     return None
 
 
 def unmount(state: State, m: dict[str, Any]) -> None:
     """Capture a read-write mount back into its device, mark it clean, and empty the mount point."""
-    dev = devmap.resolve(state, m["source"])
+    dev = fs.mount_device(state, m)
     found = fs.probe(state, dev) if dev else None
     if m["ro"]:
         _bind_readonly(m["target"], False)
     elif found is not None and dev is not None:
         with contextlib.suppress(OSError, fs.NoSpace):  # lost writes, as on a failed device
-            fs.capture(state, found, m["target"])
+            if fs.capture(state, found, m["target"]) and m.get("discard"):
+                fs.trim(state, found)
             found.sb["clean"] = True
             fs.write_super(state, found)
     if os.path.isdir(m["target"]):
@@ -947,22 +949,18 @@ def fstrim(ctx: Ctx) -> int:
     if m is None or not os.path.isdir(arg):
         raise _fail(f"fstrim: {arg}: the discard operation is not supported", 1)
     fs.sync_mount(state, m)
-    dev = devmap.resolve(state, m["source"])
+    dev = fs.mount_device(state, m)
     found = fs.probe(state, dev) if dev else None
     if found is None or dev is None:
         raise _fail(f"fstrim: {arg}: FITRIM ioctl failed: Input/output error", 1)
     if m["ro"]:
         raise _fail(f"fstrim: {arg}: FITRIM ioctl failed: Operation not permitted", 1)
     total = 0
-    tree = found.tree(state)
-    for off, length in fs.free_extents(found, fs.used_extents(found, tree)):
-        if found.type == "ext4" and found.sb.get("trimmed"):
-            break
+    if found.type != "ext4" or not found.sb.get("trimmed"):
         try:
-            fs.discard(state, dev, off, length)
+            total = fs.trim(state, found)
         except OSError:
             raise _fail(f"fstrim: {arg}: the discard operation is not supported", 1) from None
-        total += length
     if found.type == "ext4":
         found.sb["trimmed"] = True
         fs.write_super(state, found)
