@@ -214,7 +214,6 @@ def test_mount_errors(sim: Sim, tmp_path: Path) -> None:
 
 
 def test_files_consume_thin_pool_chunks_and_fstrim_returns_them(sim: Sim, tmp_path: Path) -> None:
-
     sim.lv("-L", "1G", "-T", "vg/pool")
     sim("lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "thin")
     sim("mkfs.xfs", "-q", "/dev/vg/thin")
