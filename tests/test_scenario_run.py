@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +54,32 @@ def run(path: Path, backend: Backend, **overrides: str) -> tuple[Runner, str]:
     return runner, out.getvalue()
 
 
+FINAL_FIELDS = "vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,origin,data_percent,metadata_percent"
+
+
+def observe(path: Path, backend: Backend) -> dict[str, object]:
+    """What must be equal on every backend: exit codes, the final report, the files left in mktemp dirs."""
+    out = io.StringIO()
+    runner = Runner(load(path), backend, out)
+    runner.run()
+    files = {}
+    for name, value in runner.values.items():
+        if value in runner.tempdirs and os.path.isdir(value) and not os.path.ismount(value):
+            root = Path(value)
+            files[name] = {
+                str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
+                for f in sorted(root.rglob("*"))
+                if f.is_file()
+            }
+    runner.remove_tempdirs()
+    return {
+        "failure": runner.failure.split(": ", 1)[0],
+        "rcs": re.findall(r"^\[rc=(\d+)\]$", out.getvalue(), re.M),
+        "report": backend.report("lv", "-a", "-o", FINAL_FIELDS, "--units", "b"),
+        "files": files,
+    }
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_scenario_passes(
     path: Path, scenario_backend: Backend, request: pytest.FixtureRequest
@@ -64,6 +92,23 @@ def test_shipped_scenario_passes(
     runner, transcript = run(path, scenario_backend)
     assert runner.failure == "", transcript
     assert transcript.rstrip().endswith(f"PASSED: {path.stem}, {len(runner.scenario.steps)} steps")
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_backends_agree(path: Path) -> None:
+    """Issue 5: the same exit codes, final reports and backed-up files on the simulator and real LVM."""
+    from backends.real import RealBackend, RealBackendUnavailable
+
+    try:
+        real = RealBackend()
+    except RealBackendUnavailable as exc:
+        pytest.skip(str(exc))
+    with real:
+        on_real = observe(path, real)
+    with SimBackend() as sim:
+        on_sim = observe(path, sim)
+    assert on_sim == on_real
 
 
 def scenario(tmp_path: Path, steps: str) -> Path:
