@@ -248,15 +248,34 @@ def _remove_vg_nodes(vg: str) -> None:
         vgdir.rmdir()
 
 
+def _busy_children(workdir: _Workdir) -> list[int]:
+    """Pids of commands still running for this work directory (they carry its LVM_SYSTEM_DIR)."""
+    marker = f"LVM_SYSTEM_DIR={workdir.etc}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if marker in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                    pids.append(int(entry))
+    return pids
+
+
 def _reaper_main(workdir: str) -> None:
-    """Wait until the backend's process closes our stdin (it exited or died), then clean up after it."""
+    """Wait until the backend's process closes our stdin (it exited or died), then clean up after it.
+
+    Commands the dead process had started (an LVM command, losetup) are left to finish first, so that
+    nothing they make appears after the clean-up.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     while sys.stdin.buffer.read(4096):
         pass
-    path = Path(workdir)
-    if path.exists():
-        _Workdir(path).cleanup()
+    wd = _Workdir(Path(workdir))
+    deadline = time.monotonic() + COMMAND_TIMEOUT
+    while wd.path.exists() and _busy_children(wd) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if wd.path.exists():
+        wd.cleanup()
 
 
 class RealBackend(Backend):
@@ -304,7 +323,11 @@ class RealBackend(Backend):
         with open(backing, "wb") as f:
             f.truncate(size)
         proc = subprocess.run(
-            ["losetup", "-f", "--show", str(backing)], capture_output=True, text=True, check=False
+            ["losetup", "-f", "--show", str(backing)],
+            capture_output=True,
+            text=True,
+            env=self._wd.env(),
+            check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"losetup -f --show {backing} failed: {proc.stderr.strip()}")

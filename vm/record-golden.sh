@@ -9,9 +9,9 @@ set -Eeuo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-staging=vm/out/recorded
-rm -rf "$staging"
+staging=vm/out/recorded.$$  # private: several recordings may run at once
 mkdir -p "$staging"
+trap 'rm -rf "$staging"' EXIT
 bash vm/run.sh python -m lvsim.transcript record "$@" -o "$staging"
 shopt -s nullglob
 recorded=("$staging"/*.json)

@@ -2,6 +2,7 @@
 # Boot a throwaway VM (virtme-ng, Debian's kernel, software emulation) and run CMD... inside it as root.
 #
 #   vm/run.sh CMD [ARG...]
+#   vm/run.sh --check          # only check that a VM can be booted here (exit 0), else say why (exit 2)
 #
 # The guest sees the host's file system read-only, with the repository made writable by an overlay
 # that vanishes with the VM; vm/out/ is shared read-write to bring results out. Inside, CMD runs from
@@ -35,6 +36,8 @@ fi
     || die "no readable kernel in /boot (vmlinuz-*): run 'bash vm/provision.sh --host' (linux-image-amd64)"
 version=${kernel##*/vmlinuz-}
 [[ -d /lib/modules/$version ]] || die "kernel $kernel has no modules in /lib/modules/$version"
+
+[[ $1 == --check ]] && exit 0
 
 mkdir -p "$out"
 guest_cmd="bash $(printf '%q' "$root/vm/guest.sh") $(printf '%q ' "$@")"
