@@ -221,11 +221,19 @@ def test_cli_run_bad_scenario(tmp_path: Path) -> None:
     assert "--var wants NAME=VALUE" in result.output
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may have a real backend")
-def test_cli_run_real_backend_refuses_without_root(tmp_path: Path) -> None:
+def test_cli_run_real_backend_refusal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import backends.real
+
+    def refuse() -> None:
+        raise backends.real.RealBackendUnavailable("RealBackend needs root (it attaches loop devices)")
+
+    monkeypatch.setattr(backends.real, "check_prerequisites", refuse)
     result = cli.invoke(app, ["run", str(scenario(tmp_path, BASE)), "--backend", "real"])
     assert result.exit_code == 1
-    assert "the real backend is not available: RealBackend needs root" in result.output
+    assert "lvsim: the real backend is not available: RealBackend needs root" in result.output
+    result = cli.invoke(app, ["run", str(scenario(tmp_path, BASE)), "--backend", "foo"])
+    assert result.exit_code == 2
+    assert "lvsim: unknown backend 'foo' (sim or real)" in result.output
 
 
 def test_cli_demo_shows_the_pool() -> None:
