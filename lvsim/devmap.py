@@ -190,3 +190,19 @@ def lv_of(state: State, dev: Device) -> LV | None:
     if dev.lv is None:
         return None
     return state.vgs[dev.lv[0]].lvs[dev.lv[1]]
+
+
+def removed_by_hand(state: State, vg: VG, lv: LV) -> bool:
+    """Whether `dmsetup remove` took the LV's device away behind LVM's back (LVM then sees it inactive)."""
+    return dm_name(vg.name, lv.name) in state.extra.get("dm", {}).get("removed", [])
+
+
+def in_use_message(state: State, vg: VG, lv: LV) -> str:
+    """lv_check_not_in_use's words for an open LV: holders first, then a mounted filesystem."""
+    name = dm_name(vg.name, lv.name)
+    full = f"{vg.name}/{lv.name}"
+    if any(p["parent_name"] == name for p in state.extra.get("dm", {}).get("parts", {}).values()):
+        return f"Logical volume {full} is used by another device."
+    if any(m["name"] == name for m in state.extra.get("mounts", [])):
+        return f"Logical volume {full} contains a filesystem in use."
+    return f"Logical volume {full} in use."

@@ -50,6 +50,10 @@ UUID_MASK = "xxxxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxxxx"
 TIME_MASK = "YYYY-MM-DD hh:mm:ss +zzzz"
 _UUID_RE = re.compile(r"\b[0-9A-Za-z]{6}(?:-[0-9A-Za-z]{4}){5}-[0-9A-Za-z]{6}\b")
 _TIME_RE = re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\b")
+# device-mapper uuids of LVM devices, filesystem uuids, dos disk identifiers (also blkid's PTUUID)
+_DM_UUID_RE = re.compile(r"\bLVM-[0-9A-Za-z]{64}")
+_FS_UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_DISK_ID_RE = re.compile(r"((?:[Dd]isk identifier:? |PTUUID=\")(?:0x)?)[0-9a-f]{8}\b")
 _DD_RATE_RE = re.compile(r"copied, [0-9.e+-]+ s, [0-9.,]+ [kMGTPE]?B/s")
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kKmMgGtT]?)(?:i?B)?\s*$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -153,6 +157,9 @@ def recordings(directory: str | Path = RECORDED_DIR) -> list[Path]:
 def normalise(text: str, hostnames: Iterable[str] = HOSTNAMES) -> str:
     """Mask what legitimately differs between runs: uuids, timestamps, host names, dd timing."""
     text = _UUID_RE.sub(UUID_MASK, text)
+    text = _DM_UUID_RE.sub("LVM-" + "x" * 64, text)
+    text = _FS_UUID_RE.sub("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", text)
+    text = _DISK_ID_RE.sub(r"\g<1>xxxxxxxx", text)
     text = _TIME_RE.sub(TIME_MASK, text)
     text = _DD_RATE_RE.sub("copied, T s, R B/s", text)
     for host in sorted(set(hostnames), key=len, reverse=True):

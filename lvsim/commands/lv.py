@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lvsim import alloc
+from lvsim import alloc, devmap
 from lvsim.cmdline import Args, CommandSpec
 from lvsim.commands.pv import no_syntax
 from lvsim.emulator import Ctx, command
@@ -443,7 +443,7 @@ def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
     full = f"{vg.name}/{lv.name}"
     force = ctx.args.has("force")
     if lv.open_count:
-        raise LvmError(f"Logical volume {full} in use.")
+        raise LvmError(devmap.in_use_message(ctx.state, vg, lv))
     dependents = [d for d in vg.lvs.values() if d is not lv and (d.pool == lv.name or d.origin == lv.name)]
     snapshots = [d for d in dependents if d.kind == "cow"]
     thins = [d for d in dependents if d.kind == "thin" and d.pool == lv.name]
@@ -568,7 +568,7 @@ def rename_lv(vg: VG, lv: LV, new: str) -> None:
 
 def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     if not on and lv.open_count:
-        raise LvmError(f"Logical volume {vg.name}/{lv.name} in use.")
+        raise LvmError(devmap.in_use_message(ctx.state, vg, lv))
     try:
         from lvsim import thin
     except ImportError:

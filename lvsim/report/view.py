@@ -6,6 +6,7 @@ so a VG with thousands of LVs is indexed once, not once per field.
 
 from __future__ import annotations
 
+from lvsim import devmap
 from lvsim.model import LV, PV, VG, State
 from lvsim.units import percent_value
 
@@ -183,9 +184,9 @@ class VgView:
             return info
         if lv.role == "pmspare":
             return info
-        info.exists = lv.active
-        info.open = lv.active and lv.open_count > 0
-        if not lv.active:
+        info.exists = lv.active and not devmap.removed_by_hand(state, vg, lv)
+        info.open = info.exists and lv.open_count > 0
+        if not info.exists:
             return info
         if kind == "thin":
             pool = self.pool(lv)
