@@ -99,7 +99,8 @@ class Scenario:
 def schema() -> dict[str, Any]:
     """The scenario JSON Schema shipped in lvsim/schema/."""
     text = resources.files("lvsim").joinpath("schema/scenario.schema.json").read_text()
-    return json.loads(text)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int:
@@ -115,7 +116,7 @@ def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int:
         if child is None:
             break
         node = child
-    return node.start_mark.line + 1
+    return int(node.start_mark.line) + 1
 
 
 def references(text: str) -> Iterator[str]:
@@ -199,8 +200,8 @@ def _explain(error: jsonschema.ValidationError) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         return f"unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(allowed)})"
     if error.validator == "oneOf" and error.context:
-        return jsonschema.exceptions.best_match(error.context).message
-    return error.message
+        return str(jsonschema.exceptions.best_match(error.context).message)
+    return str(error.message)
 
 
 def _semantic_messages(data: dict[str, Any], file: str, root: yaml.Node | None) -> list[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -209,21 +210,24 @@ def _number(text: str) -> float | None:
         return None
 
 
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _holds(actual: str, op: str, want: str) -> bool:
     """Compare as numbers when both sides are numbers, else as strings."""
     if op == "contains":
         return want in actual
     a, b = _number(actual), _number(want)
-    left: Any = a if a is not None and b is not None else actual
-    right: Any = b if a is not None and b is not None else want
-    return {
-        "==": left == right,
-        "!=": left != right,
-        "<": left < right,
-        "<=": left <= right,
-        ">": left > right,
-        ">=": left >= right,
-    }[op]
+    if a is not None and b is not None:
+        return bool(COMPARISONS[op](a, b))
+    return bool(COMPARISONS[op](actual, want))
 
 
 def find(name: str) -> Path:
