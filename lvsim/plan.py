@@ -187,7 +187,7 @@ class PlanWarning:
 
 
 def _size(nbytes: int) -> str:
-    return format_size(nbytes, "h")
+    return format_size(nbytes, "h").strip()
 
 
 def _percent_allocation(argv: tuple[str, ...]) -> bool:
@@ -218,10 +218,12 @@ def warnings(sim: Simulation) -> list[PlanWarning]:
             seen.add((kind, key))
             found.append(PlanWarning(kind, message, n))
 
+    created: dict[tuple[str, str], int] = {}
     for n, rec in enumerate(sim.records, 1):
         for vg in vg_states(rec.after):
             for pool in vg.pools:
                 where = f"{vg.name}/{pool.name}"
+                created.setdefault((vg.name, pool.name), n)
                 if pool.overcommit > 1:
                     once(
                         "overcommit",
@@ -261,8 +263,8 @@ def warnings(sim: Simulation) -> list[PlanWarning]:
             found.extend(_no_snapshot_room(rec, n))
     for vg in vg_states(sim.final):
         for pool in vg.pools:
-            found.extend(_autoextend(vg, pool, len(sim.records)))
-    return found
+            found.extend(_autoextend(vg, pool, created.get((vg.name, pool.name), len(sim.records))))
+    return sorted(found, key=lambda w: w.command)
 
 
 def _no_snapshot_room(rec: Executed, n: int) -> Iterator[PlanWarning]:
