@@ -13,7 +13,7 @@ from typing import Any
 from lvsim.cmdline import Args
 from lvsim.console import Console
 from lvsim.errors import ECMD_FAILED, EINVALID_CMD_LINE, LvmError
-from lvsim.model import LV, State
+from lvsim.model import LV, PV_MIN_SIZE, State
 from lvsim.report import render
 from lvsim.report.fields import (
     FIELDS,
@@ -199,6 +199,13 @@ class Definition:
 
             self.selection = parse_selection(self, selection)
         self.types &= ~SPECIAL
+
+    def selected_columns(self) -> set[Column]:
+        """Columns the selection compares (and the special "selected" column it fills in)."""
+        used = {c for c in self.columns if c.field.name == "selected"}
+        if self.selection is not None:
+            used |= {self.columns[i] for i in self.selection.indexes()}
+        return used
 
     def _type_of(self, word: str) -> int:
         f = find_field(word, self.prefix)
@@ -399,16 +406,20 @@ class Walker:
         else:
             devices = list(state.pvs)
             if self.args.pos:
-                devices = []
+                devices, missing = [], []
                 for arg in self.args.pos:
+                    disk = state.disks.get(arg)
                     if arg in state.pvs:
                         devices.append(arg)
-                    elif arg in state.disks:
-                        self.console.error(f'Failed to find physical volume "{arg}".')
+                    elif disk is None or disk.size < PV_MIN_SIZE:
+                        reason = "device not found" if disk is None else "device is too small (pv_min_size)"
+                        self.console.error(f"Cannot use {arg}: {reason}")
                         self.rc = ECMD_FAILED
                     else:
-                        self.console.error(f"Cannot use {arg}: device not found")
-                        self.rc = ECMD_FAILED
+                        missing.append(arg)
+                for arg in missing:
+                    self.console.error(f'Failed to find physical volume "{arg}".')
+                    self.rc = ECMD_FAILED
         rows: list[Row] = []
         for device in devices:
             pv = state.pvs[device]
@@ -420,7 +431,7 @@ class Walker:
             rows += self._pv_segments(view, pv, dev)
         if self.args.has("all") and not by_vg and not self.args.pos and not segments:
             for path, disk in state.disks.items():
-                if path not in state.pvs:
+                if path not in state.pvs and disk.size >= PV_MIN_SIZE:
                     rows.append(Row(self.env, None, dev=disk))
         return rows
 
@@ -506,30 +517,29 @@ def _report(
         rows = []
     columns = definition.columns
     visible = [c.field for c in columns if not c.hidden]
+    # columns only displayed need just their text; sorted or selected columns need values too
+    used = set(definition.sort_keys) | definition.selected_columns()
+    plan = [(c.field, c.field.get, c in used, render.text_of(c.field, env)) for c in columns]
+    selection = definition.selection
+    sel_index = next((i for i, c in enumerate(columns) if c.field.name == "selected"), -1)
     table: list[list[Any]] = []
-    selected_field = any(c.field.name == "selected" for c in columns)
     for row in rows:
-        cells = [render.cell(c.field, c.field.get(row), env) for c in columns]
-        if definition.selection is not None:
-            ok = definition.selection.matches(cells)
-            if not ok and not selected_field:
+        cells = [render.cell(f, get(row), env) if need else text(get(row)) for f, get, need, text in plan]
+        if selection is not None:
+            ok = selection.matches(cells)
+            if not ok and sel_index < 0:
                 continue
-            if selected_field:
-                cells = [
-                    (("1" if ok else "0"), int(ok)) if c.field.name == "selected" else v
-                    for c, v in zip(columns, cells, strict=True)
-                ]
+            if sel_index >= 0:
+                cells[sel_index] = render.cell(columns[sel_index].field, int(ok), env)
         table.append(cells)
     buffered = not args.has("unbuffered") or args.has("sort") or json or args.has("rows")
     if buffered and definition.sort_keys:
         for column in reversed(definition.sort_keys):
             i = columns.index(column)
             f = column.field
-            table.sort(
-                key=lambda cells, i=i, f=f: render.sort_key(f, cells[i][0], cells[i][1]), reverse=column.desc
-            )
-    shown = [i for i, c in enumerate(columns) if not c.hidden]
-    texts = [[cells[i][0] for i in shown] for cells in table]
+            table.sort(key=lambda cells, i=i, f=f: render.sort_key(f, *cells[i]), reverse=column.desc)
+    shown = [(i, c in used) for i, c in enumerate(columns) if not c.hidden]
+    texts = [[cells[i][0] if need else cells[i] for i, need in shown] for cells in table]
     if json:
         out += render.json_report(JSON_NAME[base], visible, texts)
         return walker.rc

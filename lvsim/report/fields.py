@@ -17,7 +17,7 @@ from typing import Any
 
 from lvsim.model import LV, PV, VG, Disk
 from lvsim.names import dm_name
-from lvsim.report.view import ALLOC_CHARS, ST_POOL, ST_SNAP, ST_THIN, Seg, VgView
+from lvsim.report.view import ALLOC_CHARS, ST_POOL, ST_SNAP, Seg, VgView
 
 # value kinds
 STR, NUM, BIN, SIZ, PCT, TIM, STRL = range(7)
@@ -49,18 +49,22 @@ DM_MAJOR = 254
 class Env:
     """Per-run settings the getters need: the state, size units, --binary."""
 
-    __slots__ = ("binary", "state", "suffix", "units")
+    __slots__ = ("_sizes", "binary", "state", "suffix", "units")
 
     def __init__(self, state: Any, units: str = "r", suffix: bool = True, binary: bool = False) -> None:
         self.state = state
         self.units = units
         self.suffix = suffix
         self.binary = binary
+        self._sizes: dict[int, str] = {}
 
     def size(self, nbytes: int) -> str:
-        from lvsim.units import format_size
+        text = self._sizes.get(nbytes)
+        if text is None:
+            from lvsim.units import format_size
 
-        return format_size(nbytes, self.units, self.suffix)
+            text = self._sizes[nbytes] = format_size(nbytes, self.units, self.suffix)
+        return text
 
 
 class Row:
@@ -471,57 +475,54 @@ def _role(r: Row) -> list[str]:
     return ["public" if public else "private", *role]
 
 
+_HEALTH_CHAR = {"failed": "F", "out_of_data": "D", "metadata_read_only": "M"}
+
+
 def lv_attr(r: Row) -> str:
     """The 10 lv_attr characters (lv_attr_dup_with_info_and_seg_status)."""
-    lv, view = r.lv, r.view
+    lv = r.lv
     if lv is None:
         return ""
-    kind = lv.kind
-    if view.is_cow_origin(lv) or view.is_external_origin(lv):
-        c0 = "O" if view.is_merging_origin(lv) else "o"
-    elif lv.role in ("tmeta", "pmspare"):
+    view = r.view
+    name, kind, role = lv.name, lv.kind, lv.role
+    cow_origin = name in view.cows
+    if cow_origin or (kind != "thin" and name in view.thin_children):
+        c0 = "O" if view.any_merging and view.is_merging_origin(lv) else "o"
+    elif role == "tmeta" or role == "pmspare":
         c0 = "e"
     elif kind == "thin":
-        c0 = "O" if view.is_merging_origin(lv) else ("S" if view.is_merging(lv) else "V")
+        c0 = "V"
+        if view.any_merging:
+            c0 = "O" if view.is_merging_origin(lv) else ("S" if view.is_merging(lv) else "V")
     elif kind == "thin-pool":
         c0 = "t"
-    elif lv.role == "tdata":
+    elif role == "tdata":
         c0 = "T"
     elif kind == "cow":
-        c0 = "S" if view.is_merging(lv) else "s"
+        c0 = "S" if view.any_merging and view.is_merging(lv) else "s"
     else:
         c0 = "-"
     info = view.info(lv)
-    c4 = c5 = "-"
     if info.exists:
-        c4 = "I" if info.status == ST_SNAP and info.invalid else "a"
-        c5 = "o" if info.open else "-"
-    if kind in ("thin-pool", "thin"):
-        c6 = "t"
-    elif kind == "cow" or view.is_cow_origin(lv):
-        c6 = "s"
+        c45 = ("I" if info.invalid else "a") + ("o" if info.open else "-")
     else:
-        c6 = "-"
-    pool = lv if kind == "thin-pool" else view.pool(lv)
-    c7 = "z" if pool is not None and pool.zero else "-"
+        c45 = "--"
+    if kind == "thin":
+        pool = view.vg.lvs.get(lv.pool)
+        c67 = "tz" if pool is not None and pool.zero else "t-"
+    elif kind == "thin-pool":
+        c67 = "tz" if lv.zero else "t-"
+    else:
+        c67 = "s-" if kind == "cow" or cow_origin else "--"
     c8 = "-"
     if info.status == ST_POOL:
-        c8 = {"failed": "F", "out_of_data": "D", "metadata_read_only": "M"}.get(info.health, "-")
-    elif info.status == ST_THIN and info.fail:
+        c8 = _HEALTH_CHAR.get(info.health, "-")
+    elif info.fail:
         c8 = "F"
-    return "".join(
-        (
-            c0,
-            "w" if lv.writable else "r",
-            ALLOC_CHARS.get(lv.alloc, "-"),
-            "m" if lv.extra.get("minor", -1) >= 0 else "-",
-            c4,
-            c5,
-            c6,
-            c7,
-            c8,
-            "k" if lv.skip_activation else "-",
-        )
+    minor = lv.extra.get("minor", -1) if lv.extra else -1
+    return (
+        f"{c0}{'w' if lv.writable else 'r'}{ALLOC_CHARS.get(lv.alloc, '-')}{'m' if minor >= 0 else '-'}"
+        f"{c45}{c67}{c8}{'k' if lv.skip_activation else '-'}"
     )
 
 
@@ -580,10 +581,13 @@ def _kernel(r: Row, value: int) -> int:
 
 
 def _kernel_minor(r: Row) -> int:
-    lv = r.lv
+    """The minor the simulated kernel gave the LV's device (lvsim.devmap assigns them)."""
     if not _info(r).exists:
         return -1
-    return int(lv.extra.get("dm_minor", lv.extra.get("minor", 0)))
+    from lvsim import devmap
+
+    minors = devmap.dm_state(r.env.state)["minor"]
+    return int(minors.get(dm_name(r.view.vg.name, r.lv.name), 0))
 
 
 def _read_ahead(r: Row) -> Any:

@@ -5,7 +5,9 @@ Every line LVM prints goes through its logger, which prefixes two spaces.
 
 from __future__ import annotations
 
+import functools
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from lvsim.report.fields import BIN, NUM, PCT, SIZ, STR, STRL, TIM, UNDEF, Env, Field
@@ -57,6 +59,7 @@ _ONE_HUNDREDTH = _f32(0.01)
 _NEARLY_FULL = _f32(99.99)
 
 
+@functools.lru_cache(maxsize=4096)
 def percent_text(p: int) -> str:
     """dm_report_field_percent: "%.2f" of the float percentage, never 0.00 or 100.00 unless exact."""
     if 0 < p < 10_000:
@@ -91,6 +94,19 @@ def cell(field: Field, raw: Any, env: Env) -> tuple[str, Any]:
         items = sorted(raw) if field.sort_list else raw
         return field.sep.join(items), sorted(items)
     return str(raw), raw  # TIM getters return tuples; keep a fallback
+
+
+def text_of(field: Field, env: Env) -> Callable[[Any], str]:
+    """A fast raw value -> display text function for a column that is only shown."""
+    kind = field.kind
+    if kind == STR:
+        return lambda raw: raw if type(raw) is str else raw[0]
+    if kind == SIZ:
+        size = env.size
+        return lambda raw: raw[0] if type(raw) is tuple else ("" if raw is None else size(raw))
+    if kind == PCT:
+        return lambda raw: "" if raw is None else percent_text(raw)
+    return lambda raw: cell(field, raw, env)[0]
 
 
 def sort_key(field: Field, text: str, value: Any) -> Any:

@@ -183,6 +183,18 @@ class Selection:
     def matches(self, cells: list[tuple[str, Any]]) -> bool:
         return _check(self.root, cells)
 
+    def indexes(self) -> set[int]:
+        """The column indexes the selection reads."""
+        out: set[int] = set()
+        todo: list[Any] = [self.root]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, _Item):
+                out.add(node.index)
+            else:
+                todo += node.items
+        return out
+
 
 def _check(node: Any, cells: list[tuple[str, Any]]) -> bool:
     if isinstance(node, _Item):

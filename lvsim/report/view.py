@@ -61,8 +61,11 @@ class VgView:
         self.thins: dict[str, list[LV]] = {}  # pool name -> its thin volumes
         self.thin_children: dict[str, list[LV]] = {}  # origin name -> thin LVs naming it as origin
         self.owner: dict[str, LV] = {}  # _tdata/_tmeta name -> pool
+        self.any_merging = False
         for lv in vg.lvs.values():
             kind = lv.kind
+            if lv.extra and lv.extra.get("merging"):
+                self.any_merging = True
             if kind == "cow" and lv.origin:
                 self.cows.setdefault(lv.origin, []).append(lv)
             elif kind == "thin":
@@ -77,6 +80,10 @@ class VgView:
             if lv.role in ("tdata", "tmeta") and lv.name not in self.owner and lv.parent in vg.lvs:
                 self.owner[lv.name] = vg.lvs[lv.parent]
         self._infos: dict[str, LvInfo] = {}
+        from lvsim import usage
+
+        self._usage = usage  # the thin/COW accounting, imported only when a VG is reported
+        self._hand_removed = bool(state.extra.get("dm", {}).get("removed"))
         self._pool_health: dict[str, str] = {}
         self._segs: dict[str, list[Seg]] = {}
         self.extent_count = sum(state.pvs[d].pe_count for d in vg.pvs if d in state.pvs)
@@ -147,9 +154,7 @@ class VgView:
     def pool_health(self, pool: LV) -> str:
         health = self._pool_health.get(pool.name)
         if health is None:
-            from lvsim import usage
-
-            health = self._pool_health[pool.name] = usage.pool_health(self.state, self.vg, pool)
+            health = self._pool_health[pool.name] = self._usage.pool_health(self.state, self.vg, pool)
         return health
 
     # -- kernel state --------------------------------------------------------------------------
@@ -162,8 +167,7 @@ class VgView:
         return info
 
     def _make_info(self, lv: LV) -> LvInfo:
-        from lvsim import usage
-
+        usage = self._usage
         info = LvInfo()
         kind = lv.kind
         state, vg = self.state, self.vg
@@ -184,17 +188,17 @@ class VgView:
             return info
         if lv.role == "pmspare":
             return info
-        info.exists = lv.active and not devmap.removed_by_hand(state, vg, lv)
+        info.exists = lv.active and not (self._hand_removed and devmap.removed_by_hand(state, vg, lv))
         info.open = info.exists and lv.open_count > 0
         if not info.exists:
             return info
         if kind == "thin":
-            pool = self.pool(lv)
+            pool = vg.lvs.get(lv.pool)
             info.status = ST_THIN
             info.fail = pool is not None and self.pool_health(pool) == "failed"
             if not info.fail and pool is not None and pool.chunk_size:
                 chunk = pool.chunk_size
-                size = -(-self.size(lv) // chunk) * chunk
+                size = -(-lv.virtual_extents * vg.extent_size // chunk) * chunk
                 mapped = usage.thin_mapped_chunks(state, vg, lv) * chunk
                 info.data = percent_value(mapped, size) if mapped <= size else 100_000_000
         elif kind == "cow":
