@@ -17,7 +17,7 @@ from backends.base import Backend
 from backends.sim import SimBackend
 from lvsim import emulator
 from lvsim.cli import app
-from lvsim.scenarios import Runner, load
+from lvsim.scenarios import Runner, demo, load
 from lvsim.scenarios.runner import SCENARIO_DIR
 from lvsim.scenarios.steps import HOST_COMMANDS, tools
 
@@ -240,8 +240,31 @@ def test_cli_demo_shows_the_pool() -> None:
     result = cli.invoke(app, ["demo"])
     assert "== scenario thin-provisioning" in result.output
     assert result.exit_code == 0, result.output
-    assert "Thin pool datavg/datalv: 800.00 MiB, 28.00% used" in result.output
-    for lv, used in (("test1", "128.00 MiB"), ("test2", "64.00 MiB"), ("test3", "32.00 MiB")):
+    assert "Thin pool datavg/datalv: 800.00 MiB, data 28.00% used, metadata " in result.output
+    for lv, used, pct in (
+        ("test1", "128.00 MiB", 40),
+        ("test2", "64.00 MiB", 20),
+        ("test3", "32.00 MiB", 10),
+    ):
         assert f"  {lv:<16}   320.00 MiB {used:>12}  " in result.output
-    assert "█ used 224.00 MiB   ░ free 576.00 MiB   | pool size 800.00 MiB" in result.output
-    assert "virtual 960.00 MiB (120% of the pool)" in result.output
+        assert f"· {pct}%\n" in result.output
+    assert "█ used 224.00 MiB   ░ free 576.00 MiB   | pool size 800.00 MiB\n" in result.output
+    assert (
+        "the thin volumes promise 960.00 MiB, 120% of the pool: ▒ overcommitted by 160.00 MiB"
+        in result.output
+    )
+
+
+def test_demo_view_from_the_model_matches_the_report() -> None:
+    with SimBackend() as backend:
+        runner = Runner(load(SCENARIO_DIR / "thin-provisioning.yaml"), backend, io.StringIO())
+        assert runner.run(), runner.failure
+        assert demo.pools_from_model(backend) == demo.pools_from_report(backend)
+
+
+def test_demo_view_without_overcommit() -> None:
+    pool = demo.PoolView("vg", "pool", 100 << 20, 25 << 20, 5.0, [demo.ThinRow("t1", 50 << 20, 25 << 20)])
+    text = demo.render([pool])
+    assert "  [" + "█" * 15 + "░" * 45 + "|]\n" in text
+    assert "the thin volumes promise 50.00 MiB, 50% of the pool\n" in text
+    assert demo.render([]) == "No thin pools.\n"

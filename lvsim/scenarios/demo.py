@@ -10,7 +10,7 @@ from backends.base import Backend
 from lvsim.units import format_size
 
 BAR_WIDTH = 60
-REPORT_FIELDS = "vg_name,lv_name,segtype,pool_lv,lv_size,data_percent"
+REPORT_FIELDS = "vg_name,lv_name,segtype,pool_lv,lv_size,data_percent,metadata_percent"
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,13 @@ class ThinRow:
 
 @dataclass
 class PoolView:
-    """One thin pool: data size, data used, and its thin volumes (sizes in bytes)."""
+    """One thin pool: data size, data used, metadata use, and its thin volumes (sizes in bytes)."""
 
     vg: str
     name: str
     size: int
     used: int
+    meta_percent: float
     thins: list[ThinRow] = field(default_factory=list)
 
     @property
@@ -54,7 +55,11 @@ def pools_from_report(backend: Backend) -> list[PoolView]:
     rows = backend.report("lv", "-a", "-o", REPORT_FIELDS, "--units", "b", "--nosuffix")
     pools = {
         (r["vg_name"], r["lv_name"]): PoolView(
-            r["vg_name"], r["lv_name"], _bytes(r["lv_size"]), _used(_bytes(r["lv_size"]), r["data_percent"])
+            r["vg_name"],
+            r["lv_name"],
+            _bytes(r["lv_size"]),
+            _used(_bytes(r["lv_size"]), r["data_percent"]),
+            float(r["metadata_percent"] or 0),
         )
         for r in rows
         if r["segtype"] == "thin-pool"
@@ -78,7 +83,9 @@ def pools_from_model(backend: Backend) -> list[PoolView]:
     for vg in state.vgs.values():
         for pool in (lv for lv in vg.lvs.values() if lv.kind == "thin-pool"):
             used, total = usage.pool_data_usage(state, vg, pool)
-            view = PoolView(vg.name, pool.name, total * pool.chunk_size, used * pool.chunk_size)
+            meta_used, meta_total = usage.pool_metadata_usage(state, vg, pool)
+            meta = round(100 * meta_used / meta_total, 2) if meta_total else 0.0
+            view = PoolView(vg.name, pool.name, total * pool.chunk_size, used * pool.chunk_size, meta)
             for lv in vg.lvs.values():
                 if lv.kind == "thin" and lv.pool == pool.name:
                     mapped = usage.thin_mapped_chunks(state, vg, lv) * pool.chunk_size
@@ -98,7 +105,10 @@ def render(pools: Sequence[PoolView], color: bool = False) -> str:
     lines = []
     for pool in pools:
         pct = 100 * pool.used / pool.size if pool.size else 0.0
-        lines.append(f"Thin pool {pool.vg}/{pool.name}: {_size(pool.size)}, {pct:.2f}% used")
+        lines.append(
+            f"Thin pool {pool.vg}/{pool.name}: {_size(pool.size)}, data {pct:.2f}% used, "
+            f"metadata {pool.meta_percent:.2f}% used"
+        )
         lines.append(f"  {'LV':<16} {'virtual':>12} {'used':>12}  used of virtual")
         for t in pool.thins:
             share = t.used / t.virtual if t.virtual else 0.0
@@ -120,11 +130,13 @@ def render(pools: Sequence[PoolView], color: bool = False) -> str:
         lines.append(f"  [{bar}]")
         ratio = 100 * pool.virtual / pool.size if pool.size else 0.0
         lines.append(
-            f"   █ used {_size(pool.used)}   ░ free {_size(pool.size - pool.used)}   "
-            f"| pool size {_size(pool.size)}   "
-            + (f"▒ overcommitted {_size(pool.virtual - pool.size)}   " if over_w else "")
-            + f"virtual {_size(pool.virtual)} ({ratio:.0f}% of the pool)"
+            f"   {_paint('█', '32', color)} used {_size(pool.used)}   ░ free {_size(pool.size - pool.used)}"
+            f"   | pool size {_size(pool.size)}"
         )
+        promise = f"   the thin volumes promise {_size(pool.virtual)}, {ratio:.0f}% of the pool"
+        if over_w:
+            promise += f": {_paint('▒', '31', color)} overcommitted by {_size(pool.virtual - pool.size)}"
+        lines.append(promise)
         lines.append("")
     return "\n".join(lines)
 
