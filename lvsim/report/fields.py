@@ -794,6 +794,11 @@ def _monitor(r: Row) -> str:
     return ""
 
 
+def _count(n: int) -> tuple[str, int]:
+    """A count shown in a SIZE-typed column (seg_size_pe): plain digits, numeric order."""
+    return str(n), n
+
+
 def _seg_extent(r: Row, attr: str) -> int:
     return getattr(r.seg, attr) if r.seg is not None else 0
 
@@ -946,7 +951,7 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "seg_size": lambda r: (
         (r.seg.length if r.seg else r.area.count if r.area else 0) * (r.view.vg.extent_size if r.view else 0)
     ),
-    "seg_size_pe": lambda r: r.seg.length if r.seg else (r.area.count if r.area else 0),
+    "seg_size_pe": lambda r: _count(r.seg.length if r.seg else (r.area.count if r.area else 0)),
     "seg_pe_ranges": lambda r: _ranges(r, "pe"),
     "seg_le_ranges": lambda r: _ranges(r, "le"),
     "devices": lambda r: _ranges(r, "dev"),
