@@ -23,8 +23,6 @@ from lvsim.data import Extent, Payload
 from lvsim.model import LV, VG, State
 from lvsim.names import split_dm_name
 
-SECTOR = 512
-
 
 class DeviceError(OSError):
     """An I/O error; `done` bytes of the request were transferred before it."""
