@@ -328,7 +328,7 @@ class _Parser:
             node, tmp = self.or_ex(nxt, None)
             ok, after = self.op(_OP_LOG, tmp, _PE)
             if not ok:
-                raise self.error(f"Syntax error: right parenthesis expected at '{self.text[nxt:]}'")
+                raise self.error(f"Syntax error: right parenthesis expected at '{self.text[after:]}'")
             return node, after
         return self.selection(self.skip(i))
 
