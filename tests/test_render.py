@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -374,3 +376,70 @@ def test_basic_script_ends_like_lvsim_run(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert reports(saved_state(env)) == reports(run_on_sim(path))
     assert "done; the scenario leaves" in result.stderr
+
+
+def test_root_is_required_unless_allowed(tmp_path: Path) -> None:
+    """As an ordinary user the preflight stops at once; LVSIM_ALLOW_NONROOT=1 lets it go on."""
+    script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
+    home = Path(tempfile.mkdtemp(prefix="lvsim-nonroot-"))
+    try:
+        home.chmod(0o755)
+        (home / "tmp").mkdir(mode=0o777)
+        (home / "tmp").chmod(0o1777)
+        shutil.copy(script, home / "scenario.sh")
+        (home / "scenario.sh").chmod(0o755)
+        env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(home / "tmp"), "LVSIM_STATE": str(home / "state")}
+        setpriv = shutil.which("setpriv") or "setpriv"
+        as_user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        argv = [*as_user, "bash", str(home / "scenario.sh"), "--loop"]
+        refused = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        assert refused.returncode != 0
+        assert "preflight: must run as root" in refused.stderr
+        assert "tools:" not in refused.stderr
+        allowed = subprocess.run(
+            argv, env={**env, "LVSIM_ALLOW_NONROOT": "1"}, capture_output=True, text=True, check=False
+        )
+        assert "not root, allowed by LVSIM_ALLOW_NONROOT=1" in allowed.stderr
+        assert not Path(env["LVSIM_STATE"]).exists()
+    finally:
+        shutil.rmtree(home)
+
+
+def _replay_undo(log: str) -> None:
+    """Undo what a successful script left, from its own log of the undo stack."""
+    stack: list[str] = []
+    for line in log.splitlines():
+        if ": undo pushed: " in line:
+            stack.append(line.split(": undo pushed: ", 1)[1])
+        elif ": undo popped: " in line:
+            popped = line.split(": undo popped: ", 1)[1]
+            del stack[len(stack) - 1 - stack[::-1].index(popped)]
+    for command in reversed(stack):
+        subprocess.run(["bash", "-c", command], capture_output=True, check=False)
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> None:
+    from conftest import real_backend_or_skip
+
+    args = ["-o", LV_FIELDS, "--units", "b"]
+    with real_backend_or_skip(tag_vgs=False) as backend:
+        runner = Runner(load(path), backend, io.StringIO())
+        try:
+            assert runner.run(), runner.out.getvalue()
+            expected_lvs = backend.report("lv", "-a", *args)
+        finally:
+            runner.remove_tempdirs()
+    vgs = sorted({row["vg_name"] for row in expected_lvs})
+    script = render_path(path, tmp_path)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    result = run_script(script, env, "--loop")
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        lvs = subprocess.run(
+            ["lvs", "-a", "--reportformat", "json", *args, *vgs], capture_output=True, text=True, check=True
+        )
+        assert json.loads(lvs.stdout)["report"][0]["lv"] == expected_lvs
+    finally:
+        _replay_undo(result.stderr)
