@@ -459,7 +459,7 @@ def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
         ):
             raise LvmError(f"Logical volume {full} not removed.")
     for dep in [*snapshots, *thins]:
-        remove_one(ctx, vg, dep) if dep.kind == "thin" and not force else delete_lv(ctx, vg, dep)
+        remove_one(ctx, vg, dep) if dep.kind == "thin" else delete_lv(ctx, vg, dep)
     if lv.role == "pmspare" and not force and not ctx.args.has("yes"):
         if not ctx.console.prompt(
             f"Removal of pool metadata spare logical volume {full} disables automatic recovery attempts "
