@@ -73,7 +73,10 @@ def test_kpartx_names_and_dmsetup(sim: Sim) -> None:
     info = sim("dmsetup", "info", "vg-vm--disk").stdout
     assert "Open count:        2\n" in info and "Major, minor:      254, 0\n" in info
     assert info.startswith("Name:              vg-vm--disk\nState:             ACTIVE\n")
-    assert sim("lvremove", "-f", "vg/vm-disk", rc=5).stderr == "  Logical volume vg/vm-disk in use.\n"
+    assert (
+        sim("lvremove", "-f", "vg/vm-disk", rc=5).stderr
+        == "  Logical volume vg/vm-disk is used by another device.\n"
+    )
     assert sim("dmsetup", "remove", "vg-vm--disk", rc=1).stderr == BUSY.format("vg-vm--disk")
     assert sim("kpartx", "-d", "-v", "/dev/vg/vm-disk").stdout == (
         "del devmap : vg-vm--disk1\ndel devmap : vg-vm--disk2\n"

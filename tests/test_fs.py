@@ -146,7 +146,10 @@ def test_workflow1_xfs_snapshot_backup(sim: Sim, tmp_path: Path) -> None:
     assert sorted(os.listdir(snap)) == ["dir", "orders.sql"]
     assert (snap / "orders.sql").read_text() == "INSERT 1\n"
     assert (snap / "dir" / "blob").read_bytes() == (data / "dir" / "blob").read_bytes()
-    assert sim("lvremove", "-f", "vg/dbsnap", rc=5).stderr == "  Logical volume vg/dbsnap in use.\n"
+    assert (
+        sim("lvremove", "-f", "vg/dbsnap", rc=5).stderr
+        == "  Logical volume vg/dbsnap contains a filesystem in use.\n"
+    )
     assert sim("umount", "-v", str(snap)).stderr == f"umount: {snap} (/dev/mapper/vg-dbsnap) unmounted\n"
     assert os.listdir(snap) == []
     assert 'Logical volume "dbsnap" successfully removed.' in sim("lvremove", "-f", "vg/dbsnap").stdout
@@ -199,7 +202,10 @@ def test_mount_errors(sim: Sim, tmp_path: Path) -> None:
         "xfs_repair: /dev/vg/db contains a mounted and writable filesystem\n\n"
         "fatal error -- couldn't initialize XFS library\n"
     )
-    assert sim("lvchange", "-an", "vg/db", rc=5).stderr == "  Logical volume vg/db in use.\n"
+    assert (
+        sim("lvchange", "-an", "vg/db", rc=5).stderr
+        == "  Logical volume vg/db contains a filesystem in use.\n"
+    )
     sim("fsfreeze", "-f", target)
     assert (
         sim("fsfreeze", "-f", target, rc=1).stderr
