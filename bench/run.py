@@ -238,7 +238,10 @@ def main() -> int:
             print(f"{'':<6} ({r['note']})")
     out = ROOT / "bench" / "results" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"time": time.time(), "quick": quick, "results": results}, indent=2) + "\n")
+    saved = json.loads(out.read_text()) if out.exists() else {}
+    merged = {k: v for k, v in saved.get("results", {}).items() if saved.get("quick") == quick}
+    merged.update(results)
+    out.write_text(json.dumps({"time": time.time(), "quick": quick, "results": merged}, indent=2) + "\n")
     return 0
 
 
