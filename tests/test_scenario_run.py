@@ -7,13 +7,13 @@ import io
 import os
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from backends.base import Backend
+from backends.base import Backend, Result
 from backends.sim import SimBackend
 from lvsim import emulator
 from lvsim.cli import app
@@ -268,3 +268,30 @@ def test_demo_view_without_overcommit() -> None:
     assert "  [" + "█" * 15 + "░" * 45 + "|]\n" in text
     assert "the thin volumes promise 50.00 MiB, 50% of the pool\n" in text
     assert demo.render([]) == "No thin pools.\n"
+
+
+class BrokenBackend(SimBackend):
+    """A simulator whose lvcreate crashes and whose disks can be refused."""
+
+    def __init__(self, refuse_disks: bool = False) -> None:
+        super().__init__()
+        self.refuse_disks = refuse_disks
+
+    def add_disk(self, size: int) -> str:
+        if self.refuse_disks:
+            raise RuntimeError("losetup: no free loop device")
+        return super().add_disk(size)
+
+    def run(self, argv: Sequence[str], stdin: str = "") -> Result:
+        if argv[0] == "lvcreate":
+            raise KeyError("boom")
+        return super().run(argv, stdin)
+
+
+def test_backend_crashes_fail_the_step(tmp_path: Path) -> None:
+    path = scenario(tmp_path, BASE)
+    runner, transcript = run(path, BrokenBackend())
+    assert "\nFAILED: step 3" in transcript
+    assert runner.failure.startswith(f"step 3 ({path}:10): lvcreate -L 8M -n lv1 vg0: KeyError: 'boom' (at ")
+    runner, _ = run(path, BrokenBackend(refuse_disks=True))
+    assert runner.failure.startswith(f"disk d1 ({path}:6): RuntimeError: losetup: no free loop device (at ")

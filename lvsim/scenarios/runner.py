@@ -7,6 +7,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,10 @@ class Runner:
         try:
             for name, size in sc.disks.items():
                 nbytes = size_bytes(size, sc.where("disks", name))
-                device = self.backend.add_disk(nbytes)
+                try:
+                    device = self.backend.add_disk(nbytes)
+                except Exception as exc:  # e.g. losetup failing on the real backend
+                    raise StepFailed(f"disk {name} ({sc.where('disks', name)}): {_crash(exc)}") from exc
                 self.values[f"disk.{name}"] = device
                 self._say(f"   disk {name}: {device} ({format_size(nbytes, long_form=True)})")
             for step in sc.steps:
@@ -112,10 +116,8 @@ class Runner:
                 result = Result(cmd.argv, proc.returncode, proc.stdout, proc.stderr)
             else:
                 result = self.backend.run(cmd.argv, cmd.stdin)
-        except (
-            Exception
-        ) as exc:  # a backend or tool that cannot do this yet: the step fails, the run goes on reporting
-            raise self._fail(step, f"{cmd.cmdline}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # a backend or tool that cannot do this (yet): the step fails
+            raise self._fail(step, f"{cmd.cmdline}: {_crash(exc)}") from exc
         for stream in (result.stdout, result.stderr):
             if stream:
                 self.out.write(stream if stream.endswith("\n") else stream + "\n")
@@ -179,7 +181,7 @@ class Runner:
             if body.get("absent"):
                 self._say(f"   {target}: absent")
                 return
-            raise self._fail(step, f"cannot read {kind} {target}: {type(exc).__name__}: {exc}") from exc
+            raise self._fail(step, f"cannot read {kind} {target}: {_crash(exc)}") from exc
         if body.get("absent"):
             raise self._fail(step, f"{kind} {target} exists, expected it to be absent")
         if len(rows) != 1 or body["field"] not in rows[0]:
@@ -201,6 +203,13 @@ class Runner:
             if key in body:
                 want = substitute(str(body[key]), self.values, step.where)
                 self._compare(step, str(body["file"]), result.stdout, op, want)
+
+
+def _crash(exc: BaseException) -> str:
+    """An exception as one line, with where it was raised (for bugs in a backend)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _number(text: str) -> float | None:
