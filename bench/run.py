@@ -6,7 +6,8 @@ Parts (each runs in its own interpreter, so peak memory is its own):
          through lvsim.datapath, 1,000 thin snapshots, then `lvs` (goal < 20 s and < 1 GiB)
   thins  10,000 thin volumes in one pool: `lvs` of the VG through a shim (goal < 2 s)
 
-Prints a table and writes bench/results/latest.json.  A part that cannot run yet (a missing
+Prints a table and writes bench/results/latest.json (merged with the parts not run this time;
+each part gets at most TIMEOUT seconds).  A part that cannot run yet (a missing
 command or module) is reported as "not measurable yet" with the reason.
 
     python bench/run.py [--quick] [PART...]     # --quick: 1/100 of the scale writes and snapshots
@@ -35,6 +36,7 @@ from lvsim import data, datapath, emulator, store  # noqa: E402
 from lvsim.model import GiB, MiB, State, TiB  # noqa: E402
 
 Result = dict[str, Any]
+TIMEOUT = 1800  # seconds per part
 
 
 class NotYet(Exception):
@@ -221,11 +223,12 @@ def main() -> int:
     results: dict[str, Result] = {}
     for name in names:
         cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "LC_ALL": "C"}
-        )
+        env = {**os.environ, "LC_ALL": "C"}
         try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=TIMEOUT)
             results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        except subprocess.TimeoutExpired:
+            results[name] = {"measured": f"over {TIMEOUT} s", "note": "timed out", "pass": False}
         except (IndexError, ValueError):
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             results[name] = {"measured": "failed", "note": tail, "pass": False}
