@@ -31,6 +31,7 @@ from lvsim.model import LV, VG, State
 if TYPE_CHECKING:
     from lvsim.emulator import Ctx
 
+LEAF_MAPPINGS = 252  # mappings per metadata btree leaf
 NO_SPACE_TIMEOUT = 60.0  # dm_thin_pool no_space_timeout, in (simulated) seconds
 UNMAPPED = -1
 
@@ -255,6 +256,14 @@ def lookup(state: State, vg: VG, thin_lv: LV, chunk: int) -> int | None:
     return None if block < 0 else block
 
 
+def _metadata_full(state: State, vg: VG, pool: LV) -> bool:
+    """Whether a new mapping-tree leaf no longer fits in the pool's metadata (it goes read-only)."""
+    from lvsim import usage
+
+    used, total = usage.pool_metadata_usage(state, vg, pool)
+    return used + 2 > total
+
+
 def _no_space(state: State, vg: VG, pool: LV, ps: dict[str, Any]) -> Provision:
     ps["mode"] = "out_of_data"
     if pool.error_when_full or ps["error_io"]:
@@ -292,6 +301,10 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
         block = layer["map"].get(chunk)
     if block >= 0 and layer["ndev"] - layer["hidden"].get(chunk, 0) == 1:
         return Provision(block)
+    extra = thin_lv.extra
+    if block < 0 and extra.get("mapped", 0) % LEAF_MAPPINGS == 0 and _metadata_full(state, vg, pool):
+        ps["mode"] = "ro"
+        return Provision(failure="error")
     if ps["free"]:
         new = ps["free"].pop()
     elif ps["hwm"] < pool_total_blocks(vg, pool):
@@ -305,7 +318,6 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
         layer["hidden"][chunk] = layer["hidden"].get(chunk, 0) + 1
         top_layer["over"][chunk] = lid
     top_layer["map"][chunk] = new
-    extra = thin_lv.extra
     if block < 0:
         extra["mapped"] = extra.get("mapped", 0) + 1
     extra["own_tree"] = True

@@ -11,7 +11,6 @@ from lvsim.model import LV, VG, State
 
 META_BLOCK = 4096
 SPACE_MAP_ENTRIES = 16320  # space-map entries per 4 KiB bitmap block
-LEAF_MAPPINGS = 252  # mappings per btree leaf
 
 
 def pool_data_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
@@ -21,7 +20,7 @@ def pool_data_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
 
 def _tree_blocks(mapped: int) -> int:
     """Metadata blocks of one device's mapping tree: leaves of 252 mappings, plus a root above >1 leaf."""
-    leaves = max(1, -(-mapped // LEAF_MAPPINGS))
+    leaves = max(1, -(-mapped // thin.LEAF_MAPPINGS))
     return leaves + (1 if leaves > 1 else 0)
 
 
@@ -40,6 +39,8 @@ def pool_metadata_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
         if thin.has_own_tree(lv):
             used += _tree_blocks(thin.mapped_count(lv))
     used += thin.extra_metadata_blocks(pool_lv)
+    if thin.pool_mode(pool_lv) == "ro":
+        used = total  # the kernel ran out of metadata blocks
     return min(used, total), total
 
 

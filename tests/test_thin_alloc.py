@@ -181,3 +181,18 @@ def test_cow_exceptions_and_overflow() -> None:
         chunk += 1
     assert usage.cow_usage(state, vg, s1) == (5120, 5120, True)
     assert thin.cow_snapshots_of(vg, vg.lvs["lv"]) == [s1]
+
+
+def test_full_metadata_turns_the_pool_read_only() -> None:
+    cmds = ["lvcreate -L 20G -c 64k --poolmetadatasize 4M -T vg/pool", "lvcreate -V 20G -T vg/pool -n th"]
+    _, state = setup(cmds, disk_mib=21 * 1024)
+    vg = state.vgs["vg"]
+    th = vg.lvs["th"]
+    assert usage.pool_metadata_usage(state, vg, vg.lvs["pool"]) == (102 + 7 + 1 + 21 + 1, 1024)
+    chunk = 0
+    while thin.provision(state, vg, th, chunk).ok:
+        chunk += 1
+    assert usage.pool_health(state, vg, vg.lvs["pool"]) == "metadata_read_only"
+    assert usage.pool_metadata_usage(state, vg, vg.lvs["pool"]) == (1024, 1024)
+    assert chunk > 200_000
+    assert not thin.provision(state, vg, th, 0).ok
