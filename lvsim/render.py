@@ -486,6 +486,34 @@ def _new_devices(sim: Simulation) -> tuple[list[str], list[str], list[str]]:
     return vgs, lvs, dms
 
 
+@dataclass(frozen=True)
+class SpaceNeed:
+    """The extents a VG the scenario creates holds at the peak of the simulated run."""
+
+    vg: str
+    peak: int
+    extent_size: int
+    extent_text: str
+    devices: list[str]
+
+
+def _space_needs(sim: Simulation) -> list[SpaceNeed]:
+    peaks: dict[str, tuple[int, int, list[str]]] = {}
+    disk_of = {dev: name for name, dev in sim.disks.items()}
+    for rec in sim.records:
+        for vg in rec.after.vgs.values():
+            if vg.name in sim.start.vgs:
+                continue
+            used = sum(s.extents for lv in vg.lvs.values() for s in lv.segments)
+            devices = [runtime(f"disk_{disk_of[p]}") for p in vg.pvs if p in disk_of]
+            old = peaks.get(vg.name, (0, vg.extent_size, devices))
+            peaks[vg.name] = (max(old[0], used), vg.extent_size, sorted(set(old[2]) | set(devices)))
+    return [
+        SpaceNeed(vg, peak, size, format_size(size, "h").strip(), devices)
+        for vg, (peak, size, devices) in peaks.items()
+    ]
+
+
 def _tools(sc: Scenario, steps: list[StepScript], sim: Simulation, dms: list[str]) -> list[str]:
     tools = {"mktemp", "rm", "cat", "lvs", "vgs", "pvs"}
     for rec in sim.records:
@@ -535,6 +563,7 @@ def render(sc: Scenario) -> str:
         new_vgs=vgs,
         new_lvs=lvs,
         new_dms=dms,
+        space=_space_needs(sim),
     )
 
 

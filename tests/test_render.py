@@ -141,6 +141,12 @@ def saved_state(env: dict[str, str]) -> State:
     return store.load(Path(env["LVSIM_STATE"]))
 
 
+def lvm_state(env: dict[str, str]) -> dict[str, object]:
+    """The saved disks, PVs and VGs (not the bookkeeping that even a report may initialise)."""
+    raw = saved_state(env).to_json()
+    return {key: raw[key] for key in ("disks", "pvs", "vgs")}
+
+
 def reports(state: State) -> dict[str, object]:
     """lvs -a and vgs as JSON reports, read from a state."""
     out = {}
@@ -334,11 +340,11 @@ def test_preflight_refuses_leftovers_before_changing_anything(tmp_path: Path) ->
     env = host_env(tmp_path, make_shims(tmp_path))
     first = run_script(script, env, "--loop")
     assert first.returncode == 0, first.stderr
-    before = Path(env["LVSIM_STATE"]).read_text()
+    before = lvm_state(env)
     again = run_script(script, env, "--loop")
     assert again.returncode != 0
     assert "preflight: vg testvg already exists" in again.stderr
-    assert Path(env["LVSIM_STATE"]).read_text() == before
+    assert lvm_state(env) == before
 
 
 def test_missing_tool_fails_the_preflight(tmp_path: Path) -> None:
@@ -443,3 +449,33 @@ def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> N
         assert json.loads(lvs.stdout)["report"][0]["lv"] == expected_lvs
     finally:
         _replay_undo(result.stderr)
+
+
+@pytest.mark.skipif(
+    not all(Path(f"/dev/loop{i}").is_block_device() for i in (0, 1)), reason="needs /dev/loop0 and 1 nodes"
+)
+def test_given_devices_are_checked_for_the_space_the_simulation_needs(tmp_path: Path) -> None:
+    """Without --loop the disks are given; the preflight sizes them (blockdev) against the simulated peak.
+
+    The host's /dev/loop0 and /dev/loop1 nodes only satisfy `[[ -b ]]`: every command that touches
+    them is a shim, and blockdev is a stub reporting the sizes under test.
+    """
+    script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
+    env = host_env(tmp_path, make_shims(tmp_path))
+    for dev, size in (("/dev/loop0", "256M"), ("/dev/loop1", "128M")):
+        added = CliRunner().invoke(app, ["disk", "add", dev, size, "--state", env["LVSIM_STATE"]])
+        assert added.exit_code == 0, added.output
+    before = lvm_state(env)
+    stub = tmp_path / "hostbin" / "blockdev"
+    args = ("--disk", "pv1=/dev/loop0", "--disk=pv2=/dev/loop1")
+    stub.write_text("#!/bin/sh\necho $((80 * 1048576))\n")
+    stub.chmod(0o755)
+    small = run_script(script, env, *args)
+    assert small.returncode != 0
+    assert "preflight: VG testvg would have 38 extents, the scenario needs 39" in small.stderr
+    assert "the scenario was written for 268435456; sizes given as %FREE" in small.stderr
+    assert lvm_state(env) == before
+    stub.write_text("#!/bin/sh\ncase $2 in /dev/loop0) echo 268435456 ;; *) echo 134217728 ;; esac\n")
+    fits = run_script(script, env, *args)
+    assert fits.returncode == 0, fits.stderr
+    assert reports(saved_state(env)) == reports(run_on_sim(write_scenario(tmp_path, BASIC)))
