@@ -503,21 +503,35 @@ def overprovisioning_warnings(ctx: Ctx, vg: VG, lv: LV) -> None:
         thinsum += sum(t.le_count for t in thins_of(vg, other)) * ext
     if thinsum <= poolsum:
         return
+    from lvsim.commands.thin import autoextend_config
+
+    threshold, percent = autoextend_config(ctx, "thin_pool")
     vg_size = alloc.vg_extent_count(ctx.state, vg) * ext
     vg_free = alloc.vg_free_count(ctx.state, vg) * ext
     if vg_size < thinsum:
         txt, size = " and the size of whole volume group", vg_size
     elif vg_free < thinsum:
         txt, size = (" and the amount of free space in volume group" if vg_free else ""), vg_free
-    else:
+    elif threshold > 99 or not percent:
         txt, size = "", poolsum
+    else:
+        return
     target = "s" if more_pools else f" {vg.name}/{pool.name}" if pool else "s"
     shown = display_size(size) if size else "no free space in volume group"
     ctx.console.warn(
         f"Sum of all thin volume sizes ({display_size(thinsum)}) exceeds the size of thin pool{target}{txt} ({shown})."
     )
-    ctx.console.print("WARNING: You have not turned on protection against thin pools running out of space.")
-    ctx.console.print(
-        "WARNING: Set activation/thin_pool_autoextend_threshold below 100 to trigger automatic extension "
-        "of thin pools before they get full."
-    )
+    if threshold > 99 or not percent:
+        ctx.console.print(
+            "WARNING: You have not turned on protection against thin pools running out of space."
+        )
+    if threshold > 99:
+        ctx.console.print(
+            "WARNING: Set activation/thin_pool_autoextend_threshold below 100 to trigger automatic extension "
+            "of thin pools before they get full."
+        )
+    if not percent:
+        ctx.console.print(
+            "WARNING: Set activation/thin_pool_autoextend_percent above 0 to specify by how much to extend "
+            "thin pools reaching the threshold."
+        )

@@ -377,3 +377,42 @@ def test_delayed_thin_merge() -> None:
     s.ok("lvchange -ay vg/tv")
     lvs = s.b.state.vgs["vg"].lvs
     assert "tvs" not in lvs and lvs["tv"].thin_id == 2
+
+
+def test_use_policies_extends_a_full_pool() -> None:
+    from lvsim import thin
+
+    s = Sim(300 * MiB)
+    s.ok("lvcreate -L 20M -T vg/pool")
+    s.ok("lvcreate -V 40M -T vg/pool -n t")
+    vg = s.b.state.vgs["vg"]
+    for chunk in range(272):  # 85.00% of 320 chunks
+        thin.provision(s.b.state, vg, s.lv("t"), chunk)
+    assert s.ok("lvextend --use-policies vg/pool").stdout == ""
+    conf = "--config activation/thin_pool_autoextend_threshold=70"
+    res = s.ok(f"lvextend --use-policies {conf} vg/pool")
+    assert res.stdout == (
+        "  Size of logical volume vg/pool_tdata changed from 20.00 MiB (5 extents) to 28.00 MiB (7 extents).\n"
+        "  Logical volume vg/pool successfully resized.\n"
+    )
+    assert s.ok(f"lvextend --use-policies {conf} vg/pool").stdout == ""
+
+
+def test_autoextend_configured_silences_overprovisioning() -> None:
+    s = Sim(300 * MiB)
+    s.ok("lvcreate -L 20M -T vg/pool")
+    conf = "--config activation{thin_pool_autoextend_threshold=70}"
+    res = s.ok(f"lvcreate {conf} -V 40M -T vg/pool -n t")
+    assert (res.stdout, res.stderr) == ('  Logical volume "t" created.\n', "")
+
+
+def test_pool_extend_grows_metadata_with_the_estimate() -> None:
+    s = Sim(12 * GiB)
+    s.ok("lvcreate -L 4G -T vg/pool")
+    res = s.ok("lvextend -L 8G vg/pool")
+    assert res.stdout == (
+        "  Size of logical volume vg/pool_tmeta changed from 4.00 MiB (1 extents) to 8.00 MiB (2 extents).\n"
+        "  Size of logical volume vg/pool_tdata changed from 4.00 GiB (1024 extents) to 8.00 GiB (2048 extents).\n"
+        "  Logical volume vg/pool successfully resized.\n"
+    )
+    assert s.lv("lvol0_pmspare").le_count == 2

@@ -648,20 +648,8 @@ def resize_lv(ctx: Ctx, mode: str, vg: VG, lv: LV) -> int:
     devices = ctx.args.pos[1:]
     if lv.kind == "thin-pool" or lv.role == "tdata":
         pool = lv if lv.kind == "thin-pool" else vg.lvs[lv.parent]
-        tdata = vg.lvs[pool.data_lv]
         target, partial = new_extents(ctx, vg, pool, mode)
-        if target < pool.le_count:
-            raise LvmError(f"Thin pool volumes {vg.name}/{tdata.name} cannot be reduced in size yet.")
-
-        def resized() -> None:
-            pool.virtual_extents = tdata.le_count
-            thin.pool_resized(vg, pool)
-            thin.overprovisioning_warnings(ctx, vg, pool)
-
-        rc = resize_extents(ctx, mode, vg, tdata, target, partial, devices, shown=pool, after=resized)
-        if ctx.args.has("poolmetadatasize"):
-            _grow_metadata(ctx, vg, pool, devices)
-        return rc
+        return resize_pool(ctx, mode, vg, pool, target, partial, devices)
     if lv.role == "tmeta":
         target, partial = new_extents(ctx, vg, lv, mode)
         if target < lv.le_count:
@@ -709,15 +697,17 @@ def _resize_thin(ctx: Ctx, mode: str, vg: VG, lv: LV, target: int) -> int:
     return 0
 
 
-def _resize_cow(ctx: Ctx, mode: str, vg: VG, lv: LV, devices: list[str]) -> int:
+def _resize_cow(ctx: Ctx, mode: str, vg: VG, lv: LV, devices: list[str], target: int = 0) -> int:
     from lvsim.commands.lv import new_extents
 
     origin = vg.lvs[lv.origin]
-    target, partial = new_extents(ctx, vg, lv, mode)
-    arg = ctx.args.get("extents")
-    if isinstance(arg, SizeArg) and arg.percent == "ORIGIN":
-        count = -(-arg.value * origin.le_count // 100)
-        target = {"+": lv.le_count + count, "-": lv.le_count - count, "": count}[arg.sign]
+    partial = False
+    if not target:
+        target, partial = new_extents(ctx, vg, lv, mode)
+        arg = ctx.args.get("extents")
+        if isinstance(arg, SizeArg) and arg.percent == "ORIGIN":
+            count = -(-arg.value * origin.le_count // 100)
+            target = {"+": lv.le_count + count, "-": lv.le_count - count, "": count}[arg.sign]
     limit = cow_max_extents(vg, origin, lv.chunk_size or COW_DEFAULT_CHUNK)
     if target > limit:
         ctx.console.print(
@@ -727,9 +717,48 @@ def _resize_cow(ctx: Ctx, mode: str, vg: VG, lv: LV, devices: list[str]) -> int:
     return resize_extents(ctx, mode, vg, lv, target, partial, devices)
 
 
-def _grow_metadata(ctx: Ctx, vg: VG, pool: LV, devices: list[str]) -> None:
-    """--poolmetadatasize [+]SIZE on a pool: grow its _tmeta (never shrink) and the spare."""
-    tmeta = vg.lvs[pool.metadata_lv]
+def resize_pool(
+    ctx: Ctx,
+    mode: str,
+    vg: VG,
+    pool: LV,
+    target: int,
+    partial: bool,
+    devices: list[str],
+    meta_target: int = 0,
+) -> int:
+    """Grow a pool's data to `target` extents; its metadata first when asked or when it must grow.
+
+    Without --poolmetadatasize and a PV list, LVM grows the metadata to the estimate for the new
+    data size (64 bytes per chunk) when that exceeds the current metadata.
+    """
+    tdata, tmeta = vg.lvs[pool.data_lv], vg.lvs[pool.metadata_lv]
+    if target < pool.le_count:
+        raise LvmError(f"Thin pool volumes {vg.name}/{tdata.name} cannot be reduced in size yet.")
+    ext = vg.extent_size
+    if ctx.args.has("poolmetadatasize"):
+        meta_target = metadata_target(ctx, vg, tmeta)
+    elif not meta_target and not devices:
+        estimate = target * ext // pool.chunk_size * 64
+        if estimate > tmeta.le_count * ext:
+            meta_target = -(-estimate // ext)
+            if estimate % ext:
+                ctx.console.print(
+                    f"Rounding size to boundary between physical extents: {display_size(meta_target * ext)}."
+                )
+    if meta_target:
+        resize_metadata(ctx, vg, tmeta, meta_target, devices, standalone=False)
+
+    def resized() -> None:
+        pool.virtual_extents = tdata.le_count
+        thin.pool_resized(vg, pool)
+        thin.overprovisioning_warnings(ctx, vg, pool)
+
+    return resize_extents(ctx, mode, vg, tdata, target, partial, devices, shown=pool, after=resized)
+
+
+def metadata_target(ctx: Ctx, vg: VG, tmeta: LV) -> int:
+    """The _tmeta size --poolmetadatasize [+]SIZE asks for, in extents (rounded up, capped)."""
     arg = ctx.args.get("poolmetadatasize")
     assert isinstance(arg, SizeArg)
     ext = vg.extent_size
@@ -737,11 +766,16 @@ def _grow_metadata(ctx: Ctx, vg: VG, pool: LV, devices: list[str]) -> None:
     count = -(-nbytes // ext)
     if nbytes % ext:
         ctx.console.print(f"Rounding size to boundary between physical extents: {display_size(count * ext)}.")
-    target = tmeta.le_count + count if arg.sign == "+" else count
+    return tmeta.le_count + count if arg.sign == "+" else count
+
+
+def resize_metadata(ctx: Ctx, vg: VG, tmeta: LV, target: int, devices: list[str], standalone: bool) -> None:
+    """Grow a pool's _tmeta (never shrink) and the spare with it."""
+    ext = vg.extent_size
     max_ext = -(-MAX_METADATA // ext)
     if target > max_ext:
         ctx.console.print(
-            f"Reached maximum pool metadata size {display_size(max_ext * ext)} ({max_ext} extents)."
+            f"Reached maximum pool metadata size {display_size(MAX_METADATA)} ({max_ext} extents)."
         )
         target = max_ext
     cur = tmeta.le_count
@@ -758,7 +792,79 @@ def _grow_metadata(ctx: Ctx, vg: VG, pool: LV, devices: list[str]) -> None:
     )
     handle_spare(ctx, vg, 0, devices)
     vg.seqno += 1
-    ctx.console.print(f"Logical volume {full} successfully resized.")
+    if standalone:
+        ctx.console.print(f"Logical volume {full} successfully resized.")
+
+
+def autoextend_config(ctx: Ctx, kind: str) -> tuple[int, int]:
+    """activation/{kind}_autoextend_threshold and _percent, from --config (defaults 100 and 20)."""
+    import re
+
+    text = " ".join(str(v) for v in ctx.args.opts.get("config", []))
+    threshold = re.search(rf"{kind}_autoextend_threshold\s*=\s*(-?\d+)", text)
+    percent = re.search(rf"{kind}_autoextend_percent\s*=\s*(\d+)", text)
+    return (
+        int(threshold.group(1)) if threshold else AUTOEXTEND_THRESHOLD,
+        int(percent.group(1)) if percent else AUTOEXTEND_PERCENT,
+    )
+
+
+def _policy_amount(pct: int, threshold: int, amount: int) -> int:
+    """_adjust_amount: the percentage to grow by so usage drops below the threshold (0: none)."""
+    if not 50_000_000 < pct <= 100_000_000 or pct <= threshold * 1_000_000:
+        return 0
+    step = threshold * 10_000
+    needed = (pct + step - 1) // step - 100
+    return max(needed, amount)
+
+
+def use_policies(ctx: Ctx, vg: VG, lv: LV) -> int:
+    """lvextend --use-policies: what dmeventd runs when a pool or snapshot fills up."""
+    from lvsim import usage
+    from lvsim.units import percent_value
+
+    full = f"{vg.name}/{lv.name}"
+    if lv.kind not in ("thin-pool", "cow"):
+        raise LvmError("Policy-based resize is supported only for snapshot, thin pool and vdo pool volumes.")
+    kind = "thin_pool" if lv.kind == "thin-pool" else "snapshot"
+    threshold, amount = autoextend_config(ctx, kind)
+    if threshold < 50:
+        if kind == "thin_pool":
+            ctx.console.warn(
+                f"Thin pool autoextend threshold {threshold}% is set below minimum supported 50%."
+            )
+        else:
+            ctx.console.warn(
+                f"Snapshot autoextend threshold {threshold}% is set bellow minimal supported value 50%."
+            )
+        threshold = 50
+    if threshold >= 100:
+        return 0
+    if not amount:
+        segtype = "thin-pool" if kind == "thin_pool" else "snapshot"
+        raise LvmError(f"Can't extend {full} with {segtype} autoextend percent set to 0%.")
+    if lv.kind == "cow":
+        used, total, _ = usage.cow_usage(ctx.state, vg, lv)
+        grow = _policy_amount(percent_value(used, total), threshold, amount)
+        if not grow:
+            return 0
+        return _resize_cow(ctx, "extend", vg, lv, [], lv.le_count + -(-grow * lv.le_count // 100))
+    tmeta = vg.lvs[lv.metadata_lv]
+    meta_pct = percent_value(*usage.pool_metadata_usage(ctx.state, vg, lv))
+    min_threshold = (
+        100_000_000 - min(25_000_000, percent_value(4 * MiB, tmeta.le_count * vg.extent_size))
+    ) // 1_000_000
+    meta_grow = _policy_amount(meta_pct, min(min_threshold, threshold), amount)
+    meta_grow += 1 if meta_grow else 0
+    data_pct = percent_value(*usage.pool_data_usage(ctx.state, vg, lv))
+    grow = _policy_amount(data_pct, threshold, amount)
+    meta_target = tmeta.le_count + -(-meta_grow * tmeta.le_count // 100) if meta_grow else 0
+    if not grow:
+        if meta_target:
+            resize_metadata(ctx, vg, tmeta, meta_target, [], standalone=True)
+        return 0
+    target = lv.le_count + -(-grow * lv.le_count // 100)
+    return resize_pool(ctx, "extend", vg, lv, target, False, [], meta_target)
 
 
 def resize_special(ctx: Ctx, mode: str) -> int:
@@ -774,10 +880,11 @@ def resize_special(ctx: Ctx, mode: str) -> int:
     if lv is None:
         raise LvmError(f"Logical volume {lv_name} not found in volume group {vg_name}.")
     if args.has("use-policies"):
-        return 0
-    if lv.kind != "thin-pool":
-        raise LvmError(f"--poolmetadatasize can be used only with thin pools ({vg.name}/{lv.name}).")
-    _grow_metadata(ctx, vg, lv, args.pos[1:])
+        return use_policies(ctx, vg, lv)
+    if lv.kind != "thin-pool" and lv.role != "tmeta":
+        raise LvmError("--poolmetadatasize can be used only with thin pools.")
+    tmeta = lv if lv.role == "tmeta" else vg.lvs[lv.metadata_lv]
+    resize_metadata(ctx, vg, tmeta, metadata_target(ctx, vg, tmeta), args.pos[1:], standalone=True)
     return 0
 
 
