@@ -442,6 +442,8 @@ def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV]) -> int:
 def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
     full = f"{vg.name}/{lv.name}"
     force = ctx.args.has("force")
+    if lv.role in ("tdata", "tmeta"):
+        raise LvmError(f"Can't remove logical volume {full} used by a pool.")
     if lv.open_count:
         raise LvmError(devmap.in_use_message(ctx.state, vg, lv))
     dependents = [d for d in vg.lvs.values() if d is not lv and (d.pool == lv.name or d.origin == lv.name)]
