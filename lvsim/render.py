@@ -514,23 +514,17 @@ def _space_needs(sim: Simulation) -> list[SpaceNeed]:
     ]
 
 
-def _tools(sc: Scenario, steps: list[StepScript], sim: Simulation, dms: list[str]) -> list[str]:
-    tools = {"mktemp", "rm", "cat", "lvs", "vgs", "pvs"}
-    for rec in sim.records:
-        tools.add(_lvm_tool(rec.command.argv)[0] if rec.command.argv[0] == "lvm" else rec.command.argv[0])
-    text = "\n".join(line for s in steps for line in s.lines)
-    for needle, tool in (
-        ("calc ", "bc"),
-        ("compare ", "awk"),
-        ("feed ", "mkfifo"),
-        ("undo_push", "lvremove"),
-    ):
-        if needle in text:
-            tools.add(tool)
+def _tools(steps: list[StepScript], sim: Simulation, dms: list[str]) -> list[str]:
+    """Every program the script runs: the scenario's commands, the undo commands, the helpers' tools."""
+    tools = {"mktemp", "rm", "cat", "lvs", "vgs", "pvs", *(rec.command.argv[0] for rec in sim.records)}
+    lines = [line for s in steps for line in s.lines]
+    tools.update(line.split(" -- ", 1)[1].split()[0] for line in lines if line.startswith("undo_push "))
+    text = "\n".join(lines)
+    tools.update(
+        tool for needle, tool in (("calc ", "bc"), ("compare ", "awk"), ("feed ", "mkfifo")) if needle in text
+    )
     if dms:
         tools.add("dmsetup")
-    if sc.disks:
-        tools.add("pvremove")
     return sorted(tools)
 
 
@@ -559,7 +553,7 @@ def render(sc: Scenario) -> str:
         variables=sorted(sc.vars.items()),
         disks=disks,
         steps=steps,
-        tools=_tools(sc, steps, sim, dms),
+        tools=_tools(steps, sim, dms),
         new_vgs=vgs,
         new_lvs=lvs,
         new_dms=dms,
