@@ -325,9 +325,26 @@ def make_plan(sim: Simulation) -> dict[str, Any]:
             }
             for n, rec in enumerate(sim.records, 1)
         ],
+        "peaks": peaks(sim),
         "warnings": [asdict(w) for w in warnings(sim)],
         "failure": sim.failure,
     }
+
+
+def peaks(sim: Simulation) -> dict[str, dict[str, float]]:
+    """Per pool (vg/pool): the highest data%, metadata% and overcommit ratio over the run;
+    per VG: the least free space (bytes)."""
+    out: dict[str, dict[str, float]] = {}
+    for rec in sim.records:
+        for vg in vg_states(rec.after):
+            low = out.setdefault(vg.name, {"min_free": vg.free})
+            low["min_free"] = min(low["min_free"], vg.free)
+            for pool in vg.pools:
+                high = out.setdefault(f"{vg.name}/{pool.name}", {"data": 0, "metadata": 0, "overcommit": 0})
+                high["data"] = max(high["data"], pool.data_percent)
+                high["metadata"] = max(high["metadata"], pool.metadata_percent)
+                high["overcommit"] = max(high["overcommit"], round(pool.overcommit, 2))
+    return out
 
 
 def format_json(plan: dict[str, Any]) -> str:
@@ -362,6 +379,15 @@ def format_text(plan: dict[str, Any]) -> str:
             for snap, pct in vg["snapshots"].items():
                 lines.append(f"       snapshot {snap}: {pct:.2f}% used")
         lines.extend(f"       WARNING: {m}" for m in by_command.get(cmd["index"], []))
+    lines.append("\npeaks over the run:")
+    for name, peak in plan["peaks"].items():
+        if "min_free" in peak:
+            lines.append(f"  VG {name}: least free {_size(int(peak['min_free']))}")
+        else:
+            lines.append(
+                f"  pool {name}: data {peak['data']:.2f}%, metadata {peak['metadata']:.2f}%, "
+                f"overcommit {peak['overcommit']:.2f}:1"
+            )
     if plan["failure"]:
         lines.append(f"\nthe scenario FAILS on the simulator: {plan['failure']}")
     total = len(plan["warnings"])

@@ -85,6 +85,9 @@ def test_overcommit_and_pool_fill(tmp_path: Path) -> None:
     assert fill["command"] == 5 and "data will reach 87.50%" in fill["message"]
     assert "pool-data-full" not in found
     assert result["commands"][-1]["state"][0]["pools"][0]["data_percent"] == 87.5
+    peak = result["peaks"]["pvg/pool"]
+    assert peak["data"] == 87.5 and peak["overcommit"] == 2.0 and peak["metadata"] > 0
+    assert result["peaks"]["pvg"]["min_free"] == (63 - 16 - 2) * 4 << 20
 
 
 def test_pool_that_fills_up(tmp_path: Path) -> None:
