@@ -399,6 +399,7 @@ def create_pool(ctx: Ctx, vg: VG, req: Request, chunk: int) -> int:
         if data_ext <= 2 * params.meta_extents:
             raise LvmError("Not enough space for thin pool creation.")
         data_ext -= 2 * params.meta_extents
+    requested = data_ext
     had_spare = spare_of(vg) is not None
     handle_spare(ctx, vg, params.meta_extents, req.devices, args.get("poolmetadataspare") is not False)
     try:
@@ -431,10 +432,25 @@ def create_pool(ctx: Ctx, vg: VG, req: Request, chunk: int) -> int:
     if not virtual_ext:
         finish_create(ctx, vg, pool)
         return 0
+    _chunk_aligned(ctx, vg, pool, requested)
     lv = _new_thin(ctx, vg, req.lv_name or next_lv_name(vg), pool, virtual_ext)
     apply_create_flags(ctx, lv)
     finish_create(ctx, vg, lv)
     return 0
+
+
+def _chunk_aligned(ctx: Ctx, vg: VG, pool: LV, extents: int) -> None:
+    """LVM's chunk-boundary note for a thin created with its pool.
+
+    lvcreate aligns the *pool's* extent count (not the thin's virtual size, which it then
+    ignores) to chunks larger than an extent, and says so.
+    """
+    chunk = pool.chunk_size
+    if chunk <= vg.extent_size:
+        return
+    aligned = -(-extents * vg.extent_size // chunk) * chunk // vg.extent_size
+    if aligned != extents:
+        ctx.console.print(f"Rounding size ({extents} extents) up to chunk boundary size ({aligned} extents).")
 
 
 def _new_thin(ctx: Ctx, vg: VG, name: str, pool: LV, virtual_ext: int) -> LV:
