@@ -242,6 +242,69 @@ class Request:
     devices: list[str]
 
 
+# lvcreate options in LVM's argument-table order (the order its option checks report in)
+ARG_ORDER = [
+    "addtag",
+    "alloc",
+    "discards",
+    "errorwhenfull",
+    "minor",
+    "monitor",
+    "noudevsync",
+    "poolmetadatasize",
+    "poolmetadataspare",
+    "thinpool",
+    "type",
+    "activate",
+    "autobackup",
+    "chunksize",
+    "contiguous",
+    "extents",
+    "size",
+    "persistent",
+    "major",
+    "setactivationskip",
+    "ignoreactivationskip",
+    "name",
+    "permission",
+    "readahead",
+    "snapshot",
+    "thin",
+    "virtualsize",
+    "wipesignatures",
+    "zero",
+]
+LVCREATE_ARGS = set(
+    [
+        "activate",
+        "addtag",
+        "alloc",
+        "autobackup",
+        "contiguous",
+        "ignoreactivationskip",
+        "monitor",
+        "name",
+        "noudevsync",
+        "permission",
+        "persistent",
+        "readahead",
+        "setactivationskip",
+        "type",
+        "major",
+        "minor",
+    ]
+)
+SIZE_ARGS = {"extents", "size"}
+POOL_ARGS = {"poolmetadatasize", "poolmetadataspare"}
+
+
+def _check_options(ctx: Ctx, allowed: set[str], what: str) -> None:
+    """arg_outside_list_is_set: the first given option outside `allowed` is an error."""
+    for option in ARG_ORDER:
+        if ctx.args.has(option) and option not in allowed:
+            raise LvmError(f"Option --{option} {what}.", rc=EINVALID_CMD_LINE)
+
+
 def _segtype(ctx: Ctx) -> str:
     args = ctx.args
     if args.has("type"):
@@ -260,9 +323,39 @@ def parse_request(ctx: Ctx) -> Request:
     has_size = args.has("size") or args.has("extents")
     snapshot = segtype == "snapshot"
     create_pool = segtype == "thin-pool"
+    if segtype == "snapshot":
+        _check_options(
+            ctx,
+            LVCREATE_ARGS | SIZE_ARGS | {"chunksize", "snapshot", "thinpool", "virtualsize"},
+            "is unsupported with snapshots",
+        )
+        if args.has("thinpool"):
+            if args.has("type"):
+                raise LvmError("Snapshot segment type is incompatible with thin pools.")
+            _check_options(
+                ctx,
+                set(ARG_ORDER) - SIZE_ARGS - {"chunksize", "virtualsize"},
+                "is unsupported with snapshots and --thinpool",
+            )
     if segtype == "snapshot" and args.get("type") == "snapshot" and not has_size:
         raise LvmError("Snapshot segment type requires size or extents.")
+    if segtype == "thin-pool":
+        allowed = LVCREATE_ARGS | POOL_ARGS | SIZE_ARGS | {"discards", "thinpool", "chunksize", "zero"}
+        allowed -= {"major", "minor", "persistent"}
+        _check_options(ctx, allowed, "is unsupported with thin pools")
     if segtype == "thin":
+        _check_options(
+            ctx,
+            LVCREATE_ARGS
+            | POOL_ARGS
+            | SIZE_ARGS
+            | {"discards", "thinpool", "chunksize", "errorwhenfull"}
+            | {"snapshot", "thin", "virtualsize", "wipesignatures", "zero"},
+            "is unsupported with thins",
+        )
+        if not has_size:
+            only = POOL_ARGS | {"chunksize", "discards", "errorwhenfull", "zero"}
+            _check_options(ctx, set(ARG_ORDER) - only, "is supported only with thin pool creation")
         create_pool = has_size
         if not args.has("virtualsize"):
             if create_pool:
@@ -510,7 +603,7 @@ def _show_percent(p: int) -> str:
 
 def create_thin(ctx: Ctx, vg: VG, req: Request, pool: LV) -> int:
     args = ctx.args
-    for option in ("alloc", "chunksize", "contiguous", "zero"):
+    for option in ("alloc", "contiguous"):
         if args.has(option):
             raise LvmError(f"Option --{option} is only available when creating thin pool.")
     if req.devices:
