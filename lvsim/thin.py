@@ -58,6 +58,7 @@ def pool_state(pool: LV) -> dict[str, Any]:
             "mode": "rw",
             "queued_since": None,
             "error_io": False,
+            "tree": 0,
         }
     elif _DECODED.get(id(raw)) is raw:
         return raw
@@ -150,6 +151,38 @@ def has_own_tree(lv: LV) -> bool:
     return bool(lv.extra.get("own_tree", True))
 
 
+def tree_blocks(mapped: int) -> int:
+    """Metadata blocks of one device's mapping tree: leaves of 252 mappings, plus a root above >1 leaf."""
+    leaves = max(1, -(-mapped // LEAF_MAPPINGS))
+    return leaves + (1 if leaves > 1 else 0)
+
+
+def _tree_of(lv: LV) -> int:
+    return tree_blocks(mapped_count(lv)) if has_own_tree(lv) else 0
+
+
+def _set_mapping(ps: dict[str, Any], lv: LV, mapped: int, own: bool) -> None:
+    """Change a device's mapped count / own-tree flag, keeping the pool's tree-block total."""
+    before = _tree_of(lv) if "mapped" in lv.extra else 0
+    lv.extra["mapped"] = mapped
+    lv.extra["own_tree"] = own
+    if "tree" in ps:
+        ps["tree"] += _tree_of(lv) - before
+
+
+def own_tree(pool: LV, lv: LV) -> None:
+    """A device no longer shares its mapping tree (e.g. a merged snapshot that became the origin)."""
+    _set_mapping(pool_state(pool), lv, mapped_count(lv), True)
+
+
+def pool_tree_blocks(vg: VG, pool: LV) -> int:
+    """Metadata blocks of all mapping trees in the pool (kept as a running total)."""
+    ps = pool_state(pool)
+    if "tree" not in ps:
+        ps["tree"] = sum(_tree_of(lv) for lv in thins_of(vg, pool))
+    return int(ps["tree"])
+
+
 def _pool_of(vg: VG, thin_lv: LV) -> LV:
     return vg.lvs[thin_lv.pool]
 
@@ -165,8 +198,8 @@ def attach_thin(pool: LV, lv: LV) -> None:
     """Give a new thin volume an empty mapping."""
     ps = pool_state(pool)
     lv.extra["top"] = _new_layer(ps, None)
-    lv.extra["mapped"] = 0
-    lv.extra["own_tree"] = True
+    lv.extra.pop("mapped", None)
+    _set_mapping(ps, lv, 0, True)
 
 
 def attach_snapshot(pool: LV, origin: LV, snap: LV) -> None:
@@ -185,13 +218,15 @@ def attach_snapshot(pool: LV, origin: LV, snap: LV) -> None:
             hidden = _layer(ps, shadowed)["hidden"]
             hidden[chunk] = hidden.get(chunk, 0) + 1
     snap.extra["top"] = _new_layer(ps, base)
-    snap.extra["mapped"] = mapped_count(origin)
-    snap.extra["own_tree"] = False
+    snap.extra.pop("mapped", None)
+    _set_mapping(ps, snap, mapped_count(origin), False)
 
 
 def detach_thin(pool: LV, lv: LV) -> None:
     """Forget a thin device's mapping, freeing the blocks no other device references."""
     ps = pool_state(pool)
+    if "tree" in ps:
+        ps["tree"] -= _tree_of(lv)
     top = lv.extra.get("top")
     if top is None or top not in ps["layers"]:
         return
@@ -318,9 +353,7 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
         layer["hidden"][chunk] = layer["hidden"].get(chunk, 0) + 1
         top_layer["over"][chunk] = lid
     top_layer["map"][chunk] = new
-    if block < 0:
-        extra["mapped"] = extra.get("mapped", 0) + 1
-    extra["own_tree"] = True
+    _set_mapping(ps, thin_lv, extra.get("mapped", 0) + (block < 0), True)
     return Provision(new, True, block if block >= 0 else None)
 
 
@@ -350,8 +383,7 @@ def discard(state: State, vg: VG, thin_lv: LV, chunk: int) -> None:
         if hidden >= anc["ndev"]:
             _free_block(ps, block)
             anc["map"][chunk] = UNMAPPED
-    thin_lv.extra["mapped"] = mapped_count(thin_lv) - 1
-    thin_lv.extra["own_tree"] = True
+    _set_mapping(ps, thin_lv, mapped_count(thin_lv) - 1, True)
 
 
 def pool_block_location(state: State, vg: VG, pool_lv: LV, block: int) -> tuple[str, int]:

@@ -18,12 +18,6 @@ def pool_data_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
     return thin.pool_used_blocks(pool_lv), thin.pool_total_blocks(vg, pool_lv)
 
 
-def _tree_blocks(mapped: int) -> int:
-    """Metadata blocks of one device's mapping tree: leaves of 252 mappings, plus a root above >1 leaf."""
-    leaves = max(1, -(-mapped // thin.LEAF_MAPPINGS))
-    return leaves + (1 if leaves > 1 else 0)
-
-
 def pool_metadata_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
     """(used, total) 4 KiB metadata blocks of a thin pool (lvm-semantics §4.6).
 
@@ -35,10 +29,7 @@ def pool_metadata_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
     total = (tmeta.le_count * vg.extent_size // META_BLOCK) if tmeta else 0
     data_blocks = thin.pool_total_blocks(vg, pool_lv)
     used = min(4096, total // 10) + 7 + -(-total // SPACE_MAP_ENTRIES) + -(-data_blocks // SPACE_MAP_ENTRIES)
-    for lv in thin.thins_of(vg, pool_lv):
-        if thin.has_own_tree(lv):
-            used += _tree_blocks(thin.mapped_count(lv))
-    used += thin.extra_metadata_blocks(pool_lv)
+    used += thin.pool_tree_blocks(vg, pool_lv) + thin.extra_metadata_blocks(pool_lv)
     if thin.pool_mode(pool_lv) == "ro":
         used = total  # the kernel ran out of metadata blocks
     return min(used, total), total

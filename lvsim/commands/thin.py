@@ -1190,6 +1190,7 @@ def finish_merge(ctx: Ctx, vg: VG, snap: LV) -> None:
     snap.skip_activation, snap.active = origin.skip_activation, origin.active
     snap.extra.pop("merging", None)
     vg.lvs[old] = snap
+    thin.own_tree(pool, snap)
 
 
 def _merge_cow_content(ctx: Ctx, vg: VG, snap: LV, origin: LV) -> None:
