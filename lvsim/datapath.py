@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lvsim import data, thin
 from lvsim.data import Extent, Payload
@@ -56,6 +56,8 @@ class Device:
     layer: str = ""  # "", "real" (bypass COW) or "cow" (the raw COW store)
     is_file: bool = False  # a regular file dd created in /dev (tmpfs): not kept
     waited: float = 0.0  # simulated seconds spent queued on a full thin pool
+    # for a thin LV, found on the first write: its COW snapshots and where its pool's data lives
+    _thin: tuple[list[LV], tuple[data.Content, int] | None] | None = field(default=None, repr=False)
 
     def write(self, offset: int, payload: Payload) -> None:
         """Write payload at offset; raises DeviceError (with `done`) on failure."""
@@ -78,9 +80,23 @@ class Device:
             assert self.vg is not None
             before = self.state.clock
             try:
-                _put(self.state, self.vg, self.lv, self.layer, offset, length, rels)
+                if self.lv.kind == "thin" and not self.layer:
+                    self._thin_put(offset, length, rels)
+                else:
+                    _put(self.state, self.vg, self.lv, self.layer, offset, length, rels)
             finally:
                 self.waited += self.state.clock - before
+
+    def _thin_put(self, offset: int, length: int, rels: list[Extent]) -> None:
+        state, vg, lv = self.state, self.vg, self.lv
+        assert vg is not None and lv is not None
+        if self._thin is None:
+            tdata = vg.lvs[vg.lvs[lv.pool].data_lv]
+            self._thin = thin.cow_snapshots_of(vg, lv), _one_segment(state, vg, tdata)
+        snapshots, direct = self._thin
+        if snapshots:
+            _copy_on_write(state, vg, lv, offset, length)
+        _thin_put(state, vg, lv, offset, length, rels, direct)
 
     def read(self, offset: int, length: int) -> bytes:
         """Read up to length bytes at offset (fewer at the end of the device)."""
@@ -279,7 +295,8 @@ def _put(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int, rel
     if not layer:
         _copy_on_write(state, vg, lv, offset, length)
     if lv.kind == "thin" and not layer:
-        _thin_put(state, vg, lv, offset, length, rels)
+        tdata = vg.lvs[vg.lvs[lv.pool].data_lv]
+        _thin_put(state, vg, lv, offset, length, rels, _one_segment(state, vg, tdata))
     else:
         _linear_put(state, vg, lv, offset, length, rels)
 
@@ -302,11 +319,21 @@ def _one_segment(state: State, vg: VG, lv: LV) -> tuple[data.Content, int] | Non
     ) * vg.extent_size
 
 
-def _thin_put(state: State, vg: VG, lv: LV, offset: int, length: int, rels: list[Extent]) -> None:
+def _thin_put(
+    state: State,
+    vg: VG,
+    lv: LV,
+    offset: int,
+    length: int,
+    rels: list[Extent],
+    direct: tuple[data.Content, int] | None,
+) -> None:
+    """Write to a thin LV chunk by chunk; `direct` is `_one_segment` of the pool's _tdata."""
     pool = vg.lvs[lv.pool]
     tdata = vg.lvs[pool.data_lv]
     size = pool.chunk_size
-    direct = _one_segment(state, vg, tdata) if len(rels) <= 1 else None
+    if len(rels) > 1:
+        direct = None
     for c in _chunks(offset, length, size):
         lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
         prov = thin.provision(state, vg, lv, c)
