@@ -123,16 +123,19 @@ class Content:
                 keys.append(new[0][0])
             return
         last = blocks[-1]
-        if start >= last[1][-1]:  # past everything stored: append
-            if new:
-                if _joins(_row(last, len(last[0]) - 1), new[0]):
-                    last[1][-1] = new[0][1]
-                    new = new[1:]
-                for row in new:
-                    for c, col in enumerate(last):
-                        col.append(row[c])
-                if len(last[0]) > 2 * _LOAD:
-                    self._split(len(blocks) - 1)
+        s_col, e_col, k_col, a_col, b_col = last
+        if start >= e_col[-1]:  # past everything stored: append
+            for row in new:
+                if e_col[-1] == row[0] and a_col[-1] == row[3] and _joins(_row(last, -1), row):
+                    e_col[-1] = row[1]
+                    continue
+                s_col.append(row[0])
+                e_col.append(row[1])
+                k_col.append(row[2])
+                a_col.append(row[3])
+                b_col.append(row[4])
+            if len(s_col) > 2 * _LOAD:
+                self._split(len(blocks) - 1)
             return
         i = max(bisect_right(keys, start) - 1, 0)
         self._trim_following(i, end)

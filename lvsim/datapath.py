@@ -334,13 +334,15 @@ def _thin_put(
     size = pool.chunk_size
     if len(rels) > 1:
         direct = None
+    end = offset + length
     for c in _chunks(offset, length, size):
-        lo, hi = max(offset, c * size), min(offset + length, (c + 1) * size)
+        lo = c * size if c * size > offset else offset
+        hi = (c + 1) * size if (c + 1) * size < end else end
         prov = thin.provision(state, vg, lv, c)
         if prov.failure == "queue":
             state.clock += thin.NO_SPACE_TIMEOUT
             prov = thin.provision(state, vg, lv, c)
-        if not prov.ok:
+        if prov.failure:
             raise MappingError(errno.ENOSPC, lo - offset)
         _, base = thin.pool_block_location(state, vg, pool, prov.block)
         if prov.new and hi - lo < size:
@@ -357,7 +359,8 @@ def _thin_put(
         new: list[Extent] = []
         if rels:
             s, e, k, a, b = rels[0]
-            s2, e2 = max(s, lo - offset), min(e, hi - offset)
+            s2 = s if s > lo - offset else lo - offset
+            e2 = e if e < hi - offset else hi - offset
             if s2 < e2:
                 new.append((at + s2 - lo + offset, at + e2 - lo + offset, k, a, b + s2 - s))
         content.put(at, at + hi - lo, new)
