@@ -116,11 +116,6 @@ def pool_mode(pool: LV) -> str:
     return ps["mode"] if ps else "rw"
 
 
-def extra_metadata_blocks(pool: LV) -> int:
-    """Metadata blocks used beyond the formula (e.g. by direct metadata experiments)."""
-    return int(pool.extra.get("meta_extra", 0))
-
-
 def _free_block(ps: dict[str, Any], block: int) -> None:
     ps["free"].append(block)
 

@@ -29,7 +29,7 @@ def pool_metadata_usage(state: State, vg: VG, pool_lv: LV) -> tuple[int, int]:
     total = (tmeta.le_count * vg.extent_size // META_BLOCK) if tmeta else 0
     data_blocks = thin.pool_total_blocks(vg, pool_lv)
     used = min(4096, total // 10) + 7 + -(-total // SPACE_MAP_ENTRIES) + -(-data_blocks // SPACE_MAP_ENTRIES)
-    used += thin.pool_tree_blocks(vg, pool_lv) + thin.extra_metadata_blocks(pool_lv)
+    used += thin.pool_tree_blocks(vg, pool_lv)
     if thin.pool_mode(pool_lv) == "ro":
         used = total  # the kernel ran out of metadata blocks
     return min(used, total), total
