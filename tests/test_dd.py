@@ -176,3 +176,16 @@ def test_blkdiscard_frees_thin_chunks(sim: SimBackend) -> None:
     assert usage.pool_data_usage(sim.state, vg, vg.lvs["pool"])[0] == 63
     assert run(sim, "blkdiscard /dev/vg/t").rc == 0
     assert usage.pool_data_usage(sim.state, vg, vg.lvs["pool"])[0] == 0
+
+
+def test_invalid_snapshot_gives_io_errors(sim: SimBackend) -> None:
+    assert sim.run(shlex.split("lvcreate -s -L 8M -n snap vg/lin")).rc == 0
+    assert run(sim, "dd if=/dev/urandom of=/dev/vg/lin bs=1M count=8 oflag=direct").rc == 0
+    res = run(sim, "dd if=/dev/urandom of=/dev/vg/snap bs=1M count=1 oflag=direct")
+    assert res.stderr == (
+        "dd: error writing '/dev/vg/snap': Input/output error\n1+0 records in\n0+0 records out\n0 bytes copied, T\n"
+    )
+    res = run(sim, "dd if=/dev/vg/snap of=/dev/null bs=1M")
+    assert res.stderr == (
+        "dd: error reading '/dev/vg/snap': Input/output error\n0+0 records in\n0+0 records out\n0 bytes copied, T\n"
+    )
