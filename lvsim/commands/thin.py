@@ -50,6 +50,11 @@ def _round_up(value: int, unit: int) -> int:
 # Pool parameters (chunk size, metadata size)
 
 
+def estimate_metadata(data_bytes: int, chunk: int) -> int:
+    """64 bytes of metadata per data chunk, computed in sectors as LVM does (bytes)."""
+    return data_bytes // SECTOR // (chunk // SECTOR * 8) * SECTOR
+
+
 def estimate_chunk(data_bytes: int, meta_bytes: int) -> int:
     """The chunk size LVM derives from a data and a metadata size (bytes)."""
     sectors = data_bytes // SECTOR // (meta_bytes // SECTOR * 8) if meta_bytes else 0
@@ -91,12 +96,12 @@ def pool_params(
     if not meta_extents:
         if not chunk:
             chunk = DEFAULT_THIN_CHUNK
-            meta = data // chunk * 64
+            meta = estimate_metadata(data, chunk)
             while meta > OPTIMAL_METADATA and chunk < THIN_MAX_CHUNK:
                 chunk *= 2
-                meta //= 2
+                meta = meta // SECTOR // 2 * SECTOR
         else:
-            meta = data // chunk * 64
+            meta = estimate_metadata(data, chunk)
             if meta > MAX_METADATA:
                 ctx.console.warn(
                     f"Chunk size is too small for pool, suggested minimum is "
@@ -847,7 +852,7 @@ def resize_pool(
     if ctx.args.has("poolmetadatasize"):
         meta_target = metadata_target(ctx, vg, tmeta)
     elif not meta_target and not devices:
-        estimate = target * ext // pool.chunk_size * 64
+        estimate = estimate_metadata(target * ext, pool.chunk_size)
         if estimate > tmeta.le_count * ext:
             meta_target = -(-estimate // ext)
             if estimate % ext:
