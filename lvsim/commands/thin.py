@@ -316,9 +316,7 @@ def _segtype(ctx: Ctx) -> str:
         return str(args.get("type"))
     if args.has("snapshot") and not args.has("virtualsize"):
         return "snapshot"
-    if args.has("thin") or args.has("thinpool"):
-        return "thin"
-    return "sparse"
+    return "thin"  # -T, --thinpool, or -V alone (global/sparse_segtype_default is "thin")
 
 
 def parse_request(ctx: Ctx) -> Request:
@@ -371,8 +369,6 @@ def parse_request(ctx: Ctx) -> Request:
                 snapshot = True
         elif args.has("snapshot"):
             snapshot = True
-    if segtype == "sparse":
-        raise LvmError("Sparse volumes are not supported by lvsim.")
     name_vg, lv_name = split_lv_arg(args.str("name")) if args.has("name") else ("", "")
     pool_vg, pool_name = split_lv_arg(args.str("thinpool")) if args.has("thinpool") else ("", "")
     vg_name = name_vg or pool_vg
