@@ -9,6 +9,7 @@ set -Eeuo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+export LVSIM_VM_TIMEOUT=${LVSIM_VM_TIMEOUT:-14400}  # a few seconds per command on a busy machine
 staging=vm/out/recorded.$$  # private: several recordings may run at once
 mkdir -p "$staging"
 trap 'rm -rf "$staging"' EXIT
