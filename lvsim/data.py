@@ -12,10 +12,11 @@ Writing zeroes punches a hole, so generated data costs one extent per write at m
 stored content grows with data written, never with device size.  Extents live in blocks of
 parallel ``array('q')`` columns (40 bytes an extent), found by bisection.
 
-The live objects are kept beside a `State` and written into ``state.extra["data"]`` by
-`flush` (which `lvsim.store` calls before saving).  Small blobs go into the state as
-base64; large ones into write-once, content-addressed files in a blob directory beside
-the state file, written before the state that references them.
+The live `Store` rides on ``state.extra["data"]`` (a `LiveData` dict whose items are the
+saved form) and `flush`, which `lvsim.store` calls before saving, re-encodes it there.
+Small blobs go into the state as base64; large ones into write-once, content-addressed
+files in a blob directory beside the state file, written before the state that references
+them.
 """
 
 from __future__ import annotations
