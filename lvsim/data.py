@@ -91,6 +91,7 @@ class Content:
     def __init__(self) -> None:
         self._keys: list[int] = []  # first start of each block
         self._blocks: list[list[array[int]]] = []  # columns: start, end, kind, a, b
+        self._encoded: str | None = None  # the saved form, while unchanged
 
     def __len__(self) -> int:
         return sum(len(b[0]) for b in self._blocks)
@@ -117,6 +118,7 @@ class Content:
         """Make [start, end) hold exactly `new` (sorted, disjoint, inside the range; the rest is zero)."""
         if start >= end:
             return
+        self._encoded = None
         keys, blocks = self._keys, self._blocks
         if not blocks:
             if new:
@@ -195,12 +197,14 @@ class Content:
             del blocks[j], keys[j]
 
     def encode(self) -> str:
+        if self._encoded is not None:
+            return self._encoded
         cols = [array("q") for _ in range(5)]
         for block in self._blocks:
             for c, col in enumerate(block):
                 cols[c].extend(col)
-        raw = b"".join(c.tobytes() for c in cols)
-        return _pack(raw)
+        self._encoded = _pack(b"".join(c.tobytes() for c in cols))
+        return self._encoded
 
     @classmethod
     def decode(cls, text: str) -> Content:
@@ -212,6 +216,7 @@ class Content:
             hi = min(lo + _LOAD, n)
             content._blocks.append([flat[c * n + lo : c * n + hi] for c in range(5)])
             content._keys.append(flat[lo])
+        content._encoded = text
         return content
 
     def literal_ids(self) -> set[int]:
