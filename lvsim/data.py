@@ -376,8 +376,9 @@ def flush(state: State, blob_dir: Path | None = None) -> None:
         del store.contents[path]
     disks = {path: c.encode() for path, c in store.contents.items() if len(c)}
     used: set[int] = set()
-    for c in store.contents.values():
-        used |= c.literal_ids()
+    if store.blobs.data or store.blobs.files:
+        for c in store.contents.values():
+            used |= c.literal_ids()
     blobs: dict[str, str] = {}
     directory = store.blobs.directory
     for blob in sorted(used):
