@@ -339,7 +339,7 @@ def _write_record(ctx: Ctx, out: _Output, offset: int, rels: list[Extent], n: in
         return
     raw = data.store_of(ctx.state).materialise(rels, n)
     if out.stdout:
-        ctx.console.raw_out(raw.decode("latin-1"))
+        ctx.console.raw_out(raw.decode("utf-8", "surrogateescape"))  # the shim writes it back as bytes
         return
     assert out.fd is not None
     os.pwrite(out.fd, raw, offset)
