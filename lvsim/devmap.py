@@ -61,11 +61,15 @@ def lvm_devices(state: State) -> list[DmDev]:
     """The dm devices LVM keeps for the active LVs, lower layers before the devices stacked on them."""
     out: list[DmDev] = []
     for vg in state.vgs.values():
+        active_cows: dict[str, list[LV]] = {}
+        for s in vg.lvs.values():
+            if s.kind == "cow" and s.active:
+                active_cows.setdefault(s.origin, []).append(s)
         for lv in vg.lvs.values():
             if not lv.active or lv.role or lv.kind == "cow":
                 continue
             name, size = dm_name(vg.name, lv.name), lv_size(vg, lv)
-            snaps = [s for s in vg.lvs.values() if s.kind == "cow" and s.origin == lv.name and s.active]
+            snaps = active_cows.get(lv.name, [])
             if lv.kind == "thin-pool":
                 meta, data = vg.lvs.get(lv.metadata_lv), vg.lvs.get(lv.data_lv)
                 subs = [s for s in (meta, data) if s is not None]
@@ -116,11 +120,12 @@ def refresh(state: State) -> None:
     expected = {d.name for d in lvm_devices(state)}
     dm["removed"] = [n for n in dm["removed"] if n in expected]
     present = [d.name for d in devices(state)]
-    minors: dict[str, int] = {n: m for n, m in dm["minor"].items() if n in present}
+    present_set = set(present)
+    minors: dict[str, int] = {n: m for n, m in dm["minor"].items() if n in present_set}
     used = set(minors.values())
+    minor = 0  # the lowest free minor only grows as devices take them
     for name in present:
         if name not in minors:
-            minor = 0
             while minor in used:
                 minor += 1
             minors[name] = minor
