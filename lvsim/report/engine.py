@@ -194,7 +194,13 @@ class Definition:
         if self.help:
             console.raw_err("".join(f"  {line}\n" for line in [*field_help(True, False), " "]))
         self.selection = None
-        if selection and selection.lower() != "all" and not self.help:
+        if selection.lower() == "help" or selection == "?":
+            from lvsim.report.select import selection_help
+
+            lines = [*field_help(False, True), " ", *selection_help()]
+            console.raw_err("".join(f"  {line}\n" for line in lines))
+            self.help = True
+        elif selection and selection.lower() != "all":
             from lvsim.report.select import parse_selection
 
             self.selection = parse_selection(self, selection)
