@@ -50,15 +50,37 @@ def pv_areas(vg: VG, device: str, total: int) -> list[Area]:
     return areas
 
 
+def parse_pv_arg(arg: str) -> tuple[str, list[tuple[int, int]]]:
+    """'/dev/sdb:0-9:20' -> ('/dev/sdb', [(0, 9), (20, 20)]): a PV and optional PE ranges."""
+    device, *ranges = arg.split(":")
+    spans = []
+    for r in ranges:
+        first, dash, last = r.partition("-")
+        if first.isdigit() and (not last or last.isdigit()):
+            spans.append((int(first), int(last) if last else (2**32 if dash else int(first))))
+    return device, spans
+
+
 def free_areas(state: State, vg: VG, devices: Iterable[str] | None = None) -> list[Area]:
-    """Free extent runs of the VG's allocatable PVs, in PV order then PE order."""
-    wanted = list(vg.pvs) if devices is None else [d for d in vg.pvs if d in set(devices)]
+    """Free extent runs of the allocatable PVs (all of the VG's, or `devices` with optional PE ranges).
+
+    Runs come in the order the PVs are given, each PV's runs in PE order.
+    """
+    wanted = [parse_pv_arg(d) for d in devices] if devices is not None else [(d, []) for d in vg.pvs]
     result = []
-    for device in wanted:
-        pv = state.pvs[device]
-        if not pv.allocatable:
+    for device, spans in wanted:
+        pv = state.pvs.get(device)
+        if pv is None or pv.vg != vg.name or not pv.allocatable:
             continue
-        result += [a for a in pv_areas(vg, device, pv.pe_count) if not a.lv]
+        for a in pv_areas(vg, device, pv.pe_count):
+            if a.lv:
+                continue
+            if not spans:
+                result.append(a)
+            for first, last in spans:
+                lo, hi = max(a.pe_start, first), min(a.pe_start + a.count - 1, last)
+                if lo <= hi:
+                    result.append(Area(device, lo, hi - lo + 1))
     return result
 
 
@@ -77,23 +99,63 @@ def vg_free_count(state: State, vg: VG) -> int:
 def allocate(
     state: State, vg: VG, lv: LV, extents: int, devices: Iterable[str] | None = None, partial: bool = False
 ) -> int:
-    """Append `extents` extents to lv's segments using the normal policy; return how many were given.
+    """Append `extents` extents to lv as LVM's normal policy does; return how many were given.
 
-    An extension first continues right after the LV's last extent when that PE is free.
-    With partial=False the caller must have checked there is room.
+    LVM tries its policies in turn (lib/metadata/lv_manip.c _allocate): contiguous (the run right
+    after the LV's last segment; for a new LV one pick as below), cling (the largest run on the PV
+    of the last segment, or on PVs used by this allocation), then normal: on each PV the smallest
+    run that holds what is still needed, else its largest; of those, the one giving most extents,
+    PVs in the given order breaking ties.  With partial=False the caller checked there is room.
     """
     areas = free_areas(state, vg, devices)
-    if lv.segments:
-        last = lv.segments[-1]
-        end = last.pe_start + last.extents
-        areas.sort(key=lambda a: not (a.pv == last.pv and a.pe_start == end))
     need = extents
-    for area in areas:
-        if need == 0:
+    prev = lv.segments[-1] if lv.segments else None
+    used_pvs: list[str] = []
+
+    def take(area: Area, count: int) -> None:
+        nonlocal need
+        _append(lv, area.pv, area.pe_start, count)
+        areas.remove(area)
+        if count < area.count:
+            areas.append(Area(area.pv, area.pe_start + count, area.count - count))
+        need -= count
+        used_pvs.append(area.pv)
+
+    def largest_on(pv: str) -> Area | None:
+        runs = [a for a in areas if a.pv == pv]
+        return max(runs, key=lambda a: a.count) if runs else None
+
+    def normal_pick(pvs: list[str] | None = None) -> Area | None:
+        best: tuple[int, Area] | None = None
+        order = list(dict.fromkeys(a.pv for a in areas))
+        for pv in order if pvs is None else [p for p in order if p in pvs]:
+            runs = sorted((a for a in areas if a.pv == pv), key=lambda a: -a.count)
+            fitting = [a for a in runs if a.count >= need]
+            pick = fitting[-1] if fitting else runs[0]
+            gives = min(pick.count, need)
+            if best is None or gives > best[0]:
+                best = (gives, pick)
+        return best[1] if best else None
+
+    if prev is not None:
+        after = prev.pe_start + prev.extents
+        contiguous = next((a for a in areas if a.pv == prev.pv and a.pe_start == after), None)
+        if contiguous is not None and need:
+            take(contiguous, min(contiguous.count, need))
+    elif need and (first := normal_pick()) is not None:
+        take(first, min(first.count, need))
+    while need:
+        cling_pv = prev.pv if prev is not None else next((p for p in used_pvs if largest_on(p)), None)
+        area = largest_on(cling_pv) if cling_pv else None
+        if area is None:
             break
-        take = min(need, area.count)
-        _append(lv, area.pv, area.pe_start, take)
-        need -= take
+        take(area, min(area.count, need))
+    while need:
+        area = normal_pick(used_pvs) if used_pvs else None
+        area = area or normal_pick()
+        if area is None:
+            break
+        take(area, min(area.count, need))
     if need and not partial:
         raise AssertionError("allocate() called without enough free extents")
     return extents - need

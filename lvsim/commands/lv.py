@@ -106,24 +106,24 @@ def percent_extents(ctx: Ctx, vg: VG, arg: SizeArg, devices: list[str]) -> int:
 
 
 def check_pvs(ctx: Ctx, vg: VG, devices: list[str]) -> None:
-    for device in devices:
+    """Every PV named on the command line (with optional :PE ranges) must be in the VG."""
+    for arg in devices:
+        device, _ = alloc.parse_pv_arg(arg)
         if device not in vg.pvs:
             raise LvmError(f'Physical Volume "{device}" not found in Volume Group "{vg.name}".')
 
 
 def check_space(ctx: Ctx, vg: VG, name: str, extents: int, devices: list[str]) -> None:
+    """lvcreate's VG-level check, then the allocator's check of the PVs it may use."""
     free = alloc.vg_free_count(ctx.state, vg)
-    if devices:
-        avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, devices))
-        if extents > avail:
-            raise LvmError(
-                f"Insufficient suitable allocatable extents for logical volume {name}: "
-                f"{extents - avail} more required"
-            )
-    elif extents > free:
+    if extents > free:
         raise LvmError(
             f'Volume group "{vg.name}" has insufficient free space ({free} extents): {extents} required.'
         )
+    if devices:
+        avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, devices))
+        if extents > avail:
+            raise LvmError(f"Insufficient free space: {extents} extents needed, but only {avail} available")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,14 +136,16 @@ def split_create_target(args: Args) -> tuple[str, str, list[str]]:
     name_vg, name_lv = split_lv_arg(name) if name else ("", "")
     if not args.pos:
         if not name_vg:
-            raise no_syntax("lvcreate")
+            raise no_syntax("lvcreate", nearest="error" if args.has("size") else "")
         return name_vg, name_lv, []
     vg_name, lv_part = split_lv_arg(args.pos[0])
     if not vg_name:
         vg_name, lv_part = lv_part, ""
     if name_vg and name_vg != vg_name:
         raise LvmError(
-            f'Inconsistent volume group names given: "{name_vg}" and "{vg_name}"', rc=EINVALID_CMD_LINE
+            f'Inconsistent volume group names given: "{name_vg}" and "{vg_name}"',
+            run_help("lvcreate"),
+            rc=EINVALID_CMD_LINE,
         )
     return vg_name, name_lv or lv_part, args.pos[1:]
 

@@ -13,10 +13,18 @@ from lvsim.units import SECTOR
 SINGLE_USAGE = {
     "pvcreate": "pvcreate PV ...",
     "pvremove": "pvremove PV ...",
+    "lvremove": "lvremove VG|LV|Tag|Select ...",
+}
+# The nearest syntax LVM shows for some near misses of commands with several syntaxes.
+NEAREST_USAGE = {
+    (
+        "lvcreate",
+        "error",
+    ): "lvcreate --type error -L|--size Size[m|UNIT] VG\n  Create an LV that returns errors when used.",
 }
 
 
-def no_syntax(command_name: str) -> LvmError:
+def no_syntax(command_name: str, nearest: str = "") -> LvmError:
     """LVM's answer to a command line that fits none of the command's syntaxes."""
     lines = [
         f"No command with matching syntax recognised.  Run '{command_name} --help' for more information."
@@ -24,6 +32,9 @@ def no_syntax(command_name: str) -> LvmError:
     usage = SINGLE_USAGE.get(command_name)
     if usage:
         lines.append("Correct command syntax is:")
+    elif nearest:
+        usage = NEAREST_USAGE[command_name, nearest]
+        lines.append("Nearest similar command has syntax:")
     return LvmError(*lines, rc=EINVALID_CMD_LINE, stdout=f"  {usage}\n\n" if usage else "")
 
 
