@@ -1,17 +1,19 @@
 """Differential testing: random command sequences on the simulator and on real LVM, all outputs equal.
 
 `test_sim_matches_real` (marked `real`, in the VM) runs LVSIM_DIFF_EXAMPLES sequences (default
-`EXAMPLES`, sized for about 5 minutes in the VM) drawn with seed LVSIM_DIFF_SEED (default 0) on both
-backends and fails listing every mismatching sequence as a replayable golden-case YAML; with
-LVSIM_DIFF_OUT=DIR it also writes each one there as DIR/diff-N.yaml plus the real run's recording
-DIR/diff-N.json (copy both to tests/regressions/ to keep it).  `test_generator_on_sim` runs the
-generator against the simulator alone (deterministic, never a crash), and `test_regression` replays
-the kept sequences of tests/regressions/ on the simulator against what real LVM answered.
+`EXAMPLES`, sized for about 5 minutes in the VM; none starts after LVSIM_DIFF_SECONDS) drawn with
+seed LVSIM_DIFF_SEED (default 0) on both backends, and fails listing every mismatching sequence as a
+replayable golden-case YAML; with LVSIM_DIFF_OUT=DIR it also writes each one there as DIR/diff-N.yaml
+plus the real run's recording DIR/diff-N.json (copy both to tests/regressions/ to keep it).
+`test_generator_on_sim` runs the generator against the simulator alone (deterministic, never a
+crash), and `test_regression` replays the sequences kept in tests/regressions/ on the simulator
+against what real LVM answered.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from backends.sim import SimBackend
 from lvsim import difftest, transcript
 
 EXAMPLES = 10
+SECONDS = 420  # LVSIM_DIFF_SECONDS: no new sequence starts after this, whatever the example budget
 REGRESSIONS = Path(__file__).parent / "regressions"
 
 
@@ -34,11 +37,14 @@ def test_sim_matches_real(capsys: pytest.CaptureFixture[str]) -> None:
     real_backend_or_skip().close()  # skip (or fail under CI=true) at once where real LVM cannot run
     out_dir = Path(os.environ["LVSIM_DIFF_OUT"]) if os.environ.get("LVSIM_DIFF_OUT") else None
     version = ""
+    start, seconds = time.monotonic(), _env_int("LVSIM_DIFF_SECONDS", SECONDS)
     counts = {"sequences": 0, "commands": 0}
     failures: list[str] = []
 
     def check(case: difftest.DiffCase) -> None:
         nonlocal version
+        if time.monotonic() - start > seconds:
+            return
         with real_backend_or_skip() as real:
             expected = difftest.run_case(case, real)
             version = version or transcript.lvm_version(real)
@@ -61,7 +67,7 @@ def test_sim_matches_real(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print(
             f"\ndifferential: {counts['sequences']} sequences, {counts['commands']} commands compared, "
-            f"{len(failures)} mismatches"
+            f"{len(failures)} mismatches ({time.monotonic() - start:.0f} s)"
         )
     assert not failures, "\n\n".join(failures)
 
