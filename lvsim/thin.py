@@ -348,7 +348,11 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
         layer["hidden"][chunk] = layer["hidden"].get(chunk, 0) + 1
         top_layer["over"][chunk] = lid
     top_layer["map"][chunk] = new
-    _set_mapping(ps, thin_lv, extra.get("mapped", 0) + (block < 0), True)
+    mapped = extra.get("mapped", 0)
+    if extra.get("own_tree", True) and (block >= 0 or mapped % LEAF_MAPPINGS or not mapped):
+        extra["mapped"] = mapped + (block < 0)  # same number of tree blocks
+    else:
+        _set_mapping(ps, thin_lv, mapped + (block < 0), True)
     return Provision(new, True, block if block >= 0 else None)
 
 

@@ -196,3 +196,36 @@ def test_full_metadata_turns_the_pool_read_only() -> None:
     assert usage.pool_metadata_usage(state, vg, vg.lvs["pool"]) == (1024, 1024)
     assert chunk > 200_000
     assert not thin.provision(state, vg, th, 0).ok
+
+
+def test_random_operations_keep_the_accounting_exact() -> None:
+    import random
+
+    b, state = setup(["lvcreate -L 100M -T vg/pool", "lvcreate -V 8M -T vg/pool -n d0"])
+    vg = state.vgs["vg"]
+    rng = random.Random(7)
+    names, serial = ["d0"], 0
+    for _ in range(800):
+        op = rng.random()
+        name = rng.choice(names)
+        if op < 0.6:
+            assert thin.provision(state, vg, vg.lvs[name], rng.randrange(128)).ok
+        elif op < 0.8:
+            thin.discard(state, vg, vg.lvs[name], rng.randrange(128))
+        elif op < 0.9 and len(names) < 12:
+            serial += 1
+            assert b.run(["lvcreate", "-s", f"vg/{name}", "-n", f"s{serial}"]).rc == 0
+            names.append(f"s{serial}")
+        elif len(names) > 1:
+            assert b.run(["lvremove", "-f", f"vg/{name}"]).rc == 0
+            names.remove(name)
+        views = {n: {c: thin.lookup(state, vg, vg.lvs[n], c) for c in range(128)} for n in names}
+        live = {blk for view in views.values() for blk in view.values() if blk is not None}
+        pool = vg.lvs["pool"]
+        assert usage.pool_data_usage(state, vg, pool)[0] == len(live)
+        for n, view in views.items():
+            assert usage.thin_mapped_chunks(state, vg, vg.lvs[n]) == sum(v is not None for v in view.values())
+        expected_tree = sum(
+            thin.tree_blocks(thin.mapped_count(vg.lvs[n])) for n in names if thin.has_own_tree(vg.lvs[n])
+        )
+        assert thin.pool_tree_blocks(vg, pool) == expected_tree
