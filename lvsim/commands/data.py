@@ -390,8 +390,11 @@ def dd(ctx: Ctx) -> int:
                 try:
                     _write_record(ctx, out, opos, piece, w, direct)
                 except datapath.MappingError as exc:
+                    # O_DIRECT sees the bio's own error; O_SYNC the page cache's writeback error (EIO)
                     if "direct" in args.oflags:
                         raise _Stop(f"dd: error writing {_quoteaf(out.name)}: {exc.strerror}") from None
+                    if {"sync", "dsync"} & args.oflags:
+                        raise _Stop(f"dd: error writing {_quoteaf(out.name)}: Input/output error") from None
                     deferred = deferred or "Input/output error"
                 except datapath.DeviceError as exc:
                     done = exc.done if exc.errno == errno.ENOSPC else 0
