@@ -8,7 +8,6 @@ Sizes are in bytes, extent counts in extents; an LV's data lives in
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +134,7 @@ class State:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return _plain(self)  # dataclasses.asdict, minus its deep copies (the shim path's hot spot)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> State:
@@ -169,3 +168,19 @@ class State:
             parts.append(chars[pos : pos + n])
             pos += n
         return "-".join(parts)
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: dataclasses become dicts (fields in order), containers are rebuilt."""
+    if isinstance(value, _ATOMS):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
