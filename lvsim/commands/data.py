@@ -363,6 +363,8 @@ def dd(ctx: Ctx) -> int:
         out = _open_output(ctx, args, seek)
         if src.device is not None and skip > src.size:
             raise _Stop(f"dd: {args.infile}: cannot skip: Invalid argument")
+        if src.device is None and src.size is not None and skip > src.size and args.infile:
+            ctx.console.raw_err(f"dd: {args.infile}: cannot skip to specified offset\n")
         if out.device is not None and seek > out.device.size:
             raise _Stop(f"dd: {args.outfile}: cannot seek: Invalid argument")
         if src.size is None and limit is None and (out.device is None or out.device.is_file):
