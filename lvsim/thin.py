@@ -475,6 +475,11 @@ def before_delete(ctx: Ctx, vg: VG, lv: LV) -> None:
                 other.origin = ""
 
 
+def tpool_active(vg: VG, pool: LV) -> bool:
+    """Whether the pool's kernel target is up: the pool LV or any of its thin volumes is active."""
+    return pool.active or any(t.active for t in thins_of(vg, pool))
+
+
 def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     """Activate or deactivate an LV as LVM does.
 

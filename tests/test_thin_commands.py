@@ -416,3 +416,22 @@ def test_pool_extend_grows_metadata_with_the_estimate() -> None:
         "  Logical volume vg/pool successfully resized.\n"
     )
     assert s.lv("lvol0_pmspare").le_count == 2
+
+
+def test_lvchange_pool_settings_already_set_and_wrong_lv() -> None:
+    s = Sim(300 * MiB)
+    s.ok("lvcreate -L 40M -T vg/pool")
+    s.ok("lvcreate -L 4M -n lin vg")
+    res = s.run("lvchange -Zn vg/lin")
+    assert (res.rc, res.stderr) == (
+        5,
+        "  Command on LV vg/lin uses options that require LV types thinpool.\n"
+        "  Command not permitted on LV vg/lin.\n",
+    )
+    assert s.run("lvchange -Zy vg/pool").stderr == "  Logical volume vg/pool already zero new blocks.\n"
+    assert (
+        s.run("lvchange --errorwhenfull n vg/pool").stderr
+        == "  Error when full is already unset for vg/pool.\n"
+    )
+    s.ok("lvchange -an vg/pool")
+    assert s.ok("lvchange --discards ignore vg/pool").stdout == "  Logical volume vg/pool changed.\n"

@@ -1002,22 +1002,50 @@ def resize_special(ctx: Ctx, mode: str) -> int:
 
 
 def change_pool(ctx: Ctx, vg: VG, lv: LV) -> None:
-    """lvchange -Z / --errorwhenfull / --discards on a thin pool."""
+    """lvchange --errorwhenfull / --discards / -Z of a thin pool, in LVM's order and wording.
+
+    Returns when everything changed (the caller then says "changed"); on any failure prints
+    LVM's errors (and "changed" if something did change) and raises.
+    """
     args = ctx.args
     full = f"{vg.name}/{lv.name}"
     if lv.kind != "thin-pool":
-        for option in ("zero", "errorwhenfull", "discards"):
-            if args.has(option):
-                raise LvmError(f"Command not permitted on LV {full}.")
-    if args.has("discards"):
-        value = str(args.get("discards"))
-        if value != lv.discards and "ignore" in (value, lv.discards) and lv.active:
-            raise LvmError(f"Cannot change support for discards while pool volume {full} is active.")
-        lv.discards = value
-    if args.has("zero"):
-        lv.zero = bool(args.get("zero"))
+        raise LvmError(
+            f"Command on LV {full} uses options that require LV types thinpool.",
+            f"Command not permitted on LV {full}.",
+        )
+    changed = False
     if args.has("errorwhenfull"):
-        lv.error_when_full = bool(args.get("errorwhenfull"))
+        wanted = bool(args.get("errorwhenfull"))
+        if wanted == lv.error_when_full:
+            raise LvmError(f"Error when full is already {'' if wanted else 'un'}set for {full}.")
+        lv.error_when_full, changed = wanted, True
+    failed = False
+    for _ in [o for o in ("discards", "zero") if args.has(o)]:  # LVM updates both, once per option
+        updated = False
+        if args.has("discards"):
+            value = str(args.get("discards"))
+            if value == lv.discards:
+                ctx.console.error(f"Logical volume {full} already uses --discards {value}.")
+            elif "ignore" in (value, lv.discards) and thin.tpool_active(vg, lv):
+                ctx.console.error(f"Cannot change support for discards while pool volume {full} is active.")
+            else:
+                lv.discards, updated = value, True
+        if args.has("zero"):
+            zero = bool(args.get("zero"))
+            if zero == lv.zero:
+                ctx.console.error(
+                    f"Logical volume {full} already {'' if zero else 'does not '}zero new blocks."
+                )
+            else:
+                lv.zero, updated = zero, True
+        changed = changed or updated
+        failed = failed or not updated
+    if failed:
+        if changed:
+            vg.seqno += 1
+            ctx.console.print(f"Logical volume {full} changed.")
+        raise LvmError()
 
 
 # ---------------------------------------------------------------------------------------------
