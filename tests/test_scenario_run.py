@@ -7,7 +7,7 @@ import io
 import os
 import re
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -22,23 +22,6 @@ from lvsim.scenarios.runner import SCENARIO_DIR
 from lvsim.scenarios.steps import HOST_COMMANDS, tools
 
 SHIPPED = sorted(SCENARIO_DIR.glob("*.yaml"))
-
-
-@pytest.fixture(params=["sim", pytest.param("real", marks=pytest.mark.real)])
-def scenario_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """A fresh backend: the simulator, or real LVM (root and device-mapper; in the VM)."""
-    if request.param == "sim":
-        with SimBackend() as backend:
-            yield backend
-        return
-    from backends.real import RealBackend, RealBackendUnavailable
-
-    try:
-        backend = RealBackend()
-    except RealBackendUnavailable as exc:
-        pytest.skip(str(exc))
-    with backend:
-        yield backend
 
 
 def missing_tools(path: Path) -> list[str]:
@@ -57,8 +40,9 @@ def run(path: Path, backend: Backend, **overrides: str) -> tuple[Runner, str]:
 FINAL_FIELDS = "vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,origin,data_percent,metadata_percent"
 
 
-def observe(path: Path, backend: Backend) -> dict[str, object]:
-    """What must be equal on every backend: exit codes, the final report, the files left in mktemp dirs."""
+def observe(path: Path, backend: Backend) -> tuple[dict[str, object], str]:
+    """What must be equal on every backend (issue 5): exit codes, the final report, the files left in
+    mktemp directories (the backups); and the transcript."""
     out = io.StringIO()
     runner = Runner(load(path), backend, out)
     runner.run()
@@ -72,43 +56,30 @@ def observe(path: Path, backend: Backend) -> dict[str, object]:
                 if f.is_file()
             }
     runner.remove_tempdirs()
-    return {
-        "failure": runner.failure.split(": ", 1)[0],
+    seen = {
+        "failure": runner.failure,
         "rcs": re.findall(r"^\[rc=(\d+)\]$", out.getvalue(), re.M),
         "report": backend.report("lv", "-a", "-o", FINAL_FIELDS, "--units", "b"),
         "files": files,
     }
+    return seen, out.getvalue()
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_shipped_scenario_passes(
-    path: Path, scenario_backend: Backend, request: pytest.FixtureRequest
-) -> None:
+def test_shipped_scenario(path: Path, backend: Backend, request: pytest.FixtureRequest) -> None:
+    """Each shipped scenario passes; on real LVM it ends exactly as on the simulator."""
     missing = missing_tools(path)
-    if missing and scenario_backend.name == "sim":
+    if missing and backend.name == "sim":
         request.applymarker(
             pytest.mark.xfail(reason=f"simulator lacks {', '.join(missing)} (not landed yet)", strict=True)
         )
-    runner, transcript = run(path, scenario_backend)
-    assert runner.failure == "", transcript
-    assert transcript.rstrip().endswith(f"PASSED: {path.stem}, {len(runner.scenario.steps)} steps")
-
-
-@pytest.mark.real
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_backends_agree(path: Path) -> None:
-    """Issue 5: the same exit codes, final reports and backed-up files on the simulator and real LVM."""
-    from backends.real import RealBackend, RealBackendUnavailable
-
-    try:
-        real = RealBackend()
-    except RealBackendUnavailable as exc:
-        pytest.skip(str(exc))
-    with real:
-        on_real = observe(path, real)
-    with SimBackend() as sim:
-        on_sim = observe(path, sim)
-    assert on_sim == on_real
+    seen, transcript = observe(path, backend)
+    assert seen["failure"] == "", transcript
+    assert transcript.rstrip().endswith(f"PASSED: {path.stem}, {len(load(path).steps)} steps")
+    if backend.name != "sim":
+        with SimBackend() as sim:
+            on_sim, sim_transcript = observe(path, sim)
+        assert on_sim == seen, f"simulator:\n{sim_transcript}\n{backend.name}:\n{transcript}"
 
 
 def scenario(tmp_path: Path, steps: str) -> Path:
