@@ -32,7 +32,7 @@ from lvsim.report.fields import (
     Field,
     Row,
 )
-from lvsim.report.view import VgView
+from lvsim.report.view import VgView, system_pvs, system_vgs
 
 DEFAULT_COLS = {
     LVS: "lv_name,vg_name,lv_attr,lv_size,pool_lv,origin,data_percent,metadata_percent,move_pv,mirror_log,"
@@ -336,7 +336,7 @@ class Walker:
             if name not in names:
                 names.append(name)
         if not self.args.pos:
-            names = sorted(self.state.vgs)
+            names = system_vgs(self.state)
         found = []
         for name in names:
             if name in self.state.vgs:
@@ -370,7 +370,7 @@ class Walker:
             elif names is not None and lv not in names:
                 names.append(lv)
         if not self.args.pos:
-            order = sorted(self.state.vgs)
+            order = system_vgs(self.state)
             wanted = dict.fromkeys(order)
         show_all = self.args.has("all")
         rows: list[Row] = []
@@ -410,7 +410,7 @@ class Walker:
         if by_vg:
             devices = [d for name in self.vg_names() for d in state.vgs[name].pvs]
         else:
-            devices = list(state.pvs)
+            devices = system_pvs(state)
             if self.args.pos:
                 devices, missing = [], []
                 for arg in self.args.pos:

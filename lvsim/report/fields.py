@@ -17,7 +17,7 @@ from typing import Any
 
 from lvsim.model import LV, PV, VG, Disk
 from lvsim.names import dm_name
-from lvsim.report.view import ALLOC_CHARS, ST_POOL, ST_SNAP, Seg, VgView
+from lvsim.report.view import ALLOC_CHARS, ST_POOL, ST_SNAP, Seg, VgView, dev_numbers
 
 # value kinds
 STR, NUM, BIN, SIZ, PCT, TIM, STRL = range(7)
@@ -683,16 +683,7 @@ def _pv_attr(r: Row) -> str:
 
 
 def _dev_numbers(r: Row) -> tuple[int, int]:
-    path = r.dev.path if r.dev is not None else ""
-    base = path.rsplit("/", 1)[-1]
-    if base.startswith("loop") and base[4:].isdigit():
-        return 7, int(base[4:])
-    if base[:2] in ("sd", "vd") and base[2:].isalpha():
-        index = 0
-        for ch in base[2:]:
-            index = index * 26 + ord(ch) - 96
-        return (8 if base[0] == "s" else 253), (index - 1) * 16
-    return 0, 0
+    return dev_numbers(r.dev.path) if r.dev is not None else (0, 0)
 
 
 def _pv_mda_free(r: Row) -> int:

@@ -7,7 +7,7 @@ so a VG with thousands of LVs is indexed once, not once per field.
 from __future__ import annotations
 
 from lvsim import devmap
-from lvsim.model import LV, PV, VG, State
+from lvsim.model import LV, VG, State
 from lvsim.units import percent_value
 
 ALLOC_CHARS = {
@@ -224,5 +224,38 @@ class VgView:
         return [Seg(s.le_start, s.extents, "linear", [("pv", s.pv, s.pe_start)]) for s in lv.segments]
 
 
-def pv_vg(state: State, pv: PV) -> VG | None:
-    return state.vgs.get(pv.vg) if pv.vg else None
+def dev_numbers(path: str) -> tuple[int, int]:
+    """(major, minor) of a simulated block device: loopN is 7:N, sdX 8:16n, vdX 253:16n."""
+    base = path.rsplit("/", 1)[-1]
+    if base.startswith("loop") and base[4:].isdigit():
+        return 7, int(base[4:])
+    if base[:2] in ("sd", "vd") and base[2:].isalpha():
+        index = 0
+        for ch in base[2:]:
+            index = index * 26 + ord(ch) - 96
+        return (8 if base[0] == "s" else 253), (index - 1) * 16
+    return 0, 0
+
+
+def _scan_key(path: str) -> tuple[int, int, str]:
+    return (*dev_numbers(path), path)
+
+
+def system_vgs(state: State) -> list[str]:
+    """VG names in the order LVM processes them when none are named.
+
+    The label scan visits devices by device number, and lvmcache puts each newly seen VG at
+    the head of its list, so the VG found last comes first.
+    """
+    seen: list[str] = []
+    for device in sorted(state.pvs, key=_scan_key):
+        name = state.pvs[device].vg
+        if name and name in state.vgs and name not in seen:
+            seen.append(name)
+    return [*reversed(seen), *(name for name in state.vgs if name not in seen)]
+
+
+def system_pvs(state: State) -> list[str]:
+    """PV devices in processing order: each VG's PVs (VGs as in system_vgs), then the orphans."""
+    pvs = [d for name in system_vgs(state) for d in state.vgs[name].pvs if d in state.pvs]
+    return pvs + sorted((d for d, pv in state.pvs.items() if not pv.vg), key=_scan_key)
