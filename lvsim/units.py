@@ -157,7 +157,7 @@ def format_size(nbytes: int, units: str = "r", suffix: bool = True, long_form: b
         precision = 0 if unit_suffix in "BS" else 2
         return f"{sectors * SECTOR / factor:.{precision}f}" + (unit_suffix if suffix else "")
     if sectors == 0:
-        return "0" + (" " if suffix else "")
+        return "0" + (("   " if long_form else " ") if suffix else "")
     base = 1000 if unit_type in "HR" else 1024
     size = sectors * SECTOR
     byte = base**6

@@ -14,7 +14,7 @@ from lvsim.commands.pv import no_syntax
 from lvsim.emulator import Ctx, command
 from lvsim.errors import ECMD_FAILED, EINVALID_CMD_LINE, LvmError
 from lvsim.model import LV, VG
-from lvsim.names import check_new_lv_name, find_vg, next_lv_name, split_lv_arg
+from lvsim.names import check_new_lv_name, find_vg, name_problem, next_lv_name, split_lv_arg
 from lvsim.units import SECTOR, SizeArg, display_size
 
 CREATE_OPTIONS: dict[str, str | None] = {
@@ -363,9 +363,9 @@ def resize_extents(
             if not partial or free == 0:
                 raise LvmError(f"Insufficient free space: {need} extents needed, but only {free} available")
             target = cur + free
-    elif lv.active and not ctx.args.has("force"):
+    elif not ctx.args.has("force"):
         confirm_reduce(ctx, vg, lv, target)
-    elif lv.active:
+    else:
         ctx.console.warn(f"Reducing active logical volume to {display_size(target * vg.extent_size)}.")
         ctx.console.error("THIS MAY DESTROY YOUR DATA (filesystem etc.)")
     ext = vg.extent_size
@@ -513,25 +513,29 @@ def lvremove(ctx: Ctx) -> int:
 @command(CommandSpec("lvrename", {"autobackup": "A"}))
 def lvrename(ctx: Ctx) -> int:
     pos = ctx.args.pos
+
+    def usage_error(*lines: str) -> LvmError:
+        return LvmError(*lines, run_help("lvrename"), rc=EINVALID_CMD_LINE)
+
     if len(pos) == 3:
         vg_name, old, new = pos
     elif len(pos) == 2:
         vg_name, old = split_lv_arg(pos[0])
-        new_vg, new = split_lv_arg(pos[1])
-        if new_vg and vg_name and new_vg != vg_name:
-            raise LvmError(
-                'Logical volume names must have the same volume group ("'
-                + vg_name
-                + '" or "'
-                + new_vg
-                + '").',
-                rc=EINVALID_CMD_LINE,
-            )
-        vg_name = vg_name or new_vg
         if not vg_name:
-            raise LvmError('Please use a single volume group name ("" or "").', rc=EINVALID_CMD_LINE)
+            raise usage_error(
+                f'Path required for Logical Volume "{old}".', "Please provide a valid volume group name"
+            )
+        new_vg, new = split_lv_arg(pos[1])
+        if new_vg and new_vg != vg_name:
+            raise usage_error(
+                f'Logical volume names must have the same volume group ("{vg_name}" or "{new_vg}")'
+            )
     else:
         raise no_syntax("lvrename")
+    if old == new:
+        raise usage_error("Old and new logical volume names must differ")
+    if name_problem(new):
+        raise usage_error(f'New logical volume name "{new}" is invalid')
     check_new_lv_name(vg_name, new, "lvrename")
     vg = find_vg(ctx.state, vg_name)
     lv = vg.lvs.get(old)
@@ -609,7 +613,7 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
 )
 def lvchange(ctx: Ctx) -> int:
     args = ctx.args
-    if not args.pos:
+    if not args.pos or not any(args.has(o) for o in LVCHANGE_ACTIONS):
         raise no_syntax("lvchange")
     rc = 0
     for arg in args.pos:
@@ -631,6 +635,25 @@ def lvchange(ctx: Ctx) -> int:
                 ctx.console.error(line)
             rc = ECMD_FAILED
     return rc
+
+
+LVCHANGE_ACTIONS = (
+    "activate",
+    "alloc",
+    "addtag",
+    "deltag",
+    "discards",
+    "errorwhenfull",
+    "major",
+    "minor",
+    "monitor",
+    "permission",
+    "persistent",
+    "readahead",
+    "refresh",
+    "setactivationskip",
+    "zero",
+)
 
 
 def change_one(ctx: Ctx, vg: VG, lv: LV) -> None:
@@ -658,5 +681,3 @@ def change_one(ctx: Ctx, vg: VG, lv: LV) -> None:
         if on and lv.skip_activation and not args.has("ignoreactivationskip"):
             return
         set_active(ctx, vg, lv, on)
-    elif not changed and not args.has("refresh"):
-        raise no_syntax("lvchange")

@@ -14,6 +14,7 @@ SINGLE_USAGE = {
     "pvcreate": "pvcreate PV ...",
     "pvremove": "pvremove PV ...",
     "lvremove": "lvremove VG|LV|Tag|Select ...",
+    "vgcreate": "vgcreate VG_new PV ...",
 }
 # The nearest syntax LVM shows for some near misses of commands with several syntaxes.
 NEAREST_USAGE = {

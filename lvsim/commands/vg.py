@@ -32,12 +32,15 @@ def _extent_size(ctx: Ctx) -> int:
             "Run `vgcreate --help' for more information.",
             rc=EINVALID_CMD_LINE,
         )
-    if size & (size - 1) and size % (128 * KiB):
-        raise LvmError("Physical Extent size must be a multiple of 128.00 KiB when not a power of 2.")
     return size
 
 
-def _add_pvs(ctx: Ctx, vg: VG, devices: list[str], verb: str) -> None:
+def check_extent_multiple(size: int) -> None:
+    if size & (size - 1) and size % (128 * KiB):
+        raise LvmError("Physical Extent size must be a multiple of 128.00 KiB when not a power of 2.")
+
+
+def _add_pvs(ctx: Ctx, vg: VG, devices: list[str]) -> None:
     """Check then add devices to vg, running pvcreate on raw devices first (as vgcreate/vgextend do)."""
     state = ctx.state
     for device in devices:
@@ -47,11 +50,12 @@ def _add_pvs(ctx: Ctx, vg: VG, devices: list[str], verb: str) -> None:
         if pv is not None and pv.vg:
             raise LvmError(
                 f"Physical volume '{device}' is already in volume group '{pv.vg}'",
-                f"Unable to add physical volume '{device}' to volume group '{vg.name}'",
+                f"Unable to add physical volume '{device}' to volume group '{pv.vg}'",
                 f"{device}: physical volume not initialized.",
             )
-    for device in devices:
-        pv = state.pvs.get(device) or create_pv(state, ctx.console, device)
+    new = [state.pvs.get(device) or create_pv(state, ctx.console, device) for device in devices]
+    check_extent_multiple(vg.extent_size)
+    for device, pv in zip(devices, new, strict=True):
         pv.vg = vg.name
         pv.pe_count = alloc.pe_count(state.disks[device].size, pv, vg.extent_size)
         vg.pvs.append(device)
@@ -80,7 +84,7 @@ def vgcreate(ctx: Ctx) -> int:
         raise LvmError(f"A volume group called {name} already exists.")
     vg = VG(name, ctx.state.new_uuid(), extent_size=extent_size)
     vg.alloc = str(ctx.args.get("alloc", "normal"))
-    _add_pvs(ctx, vg, devices, "create")
+    _add_pvs(ctx, vg, devices)
     if ctx.args.has("addtag"):
         vg.tags = [str(t) for t in ctx.args.opts["addtag"]]
     ctx.state.vgs[name] = vg
@@ -93,7 +97,7 @@ def vgextend(ctx: Ctx) -> int:
     if len(ctx.args.pos) < 2:
         raise no_syntax("vgextend")
     vg = find_vg(ctx.state, ctx.args.pos[0])
-    _add_pvs(ctx, vg, ctx.args.pos[1:], "extend")
+    _add_pvs(ctx, vg, ctx.args.pos[1:])
     vg.seqno += 1
     ctx.console.print(f'Volume group "{vg.name}" successfully extended')
     return 0
