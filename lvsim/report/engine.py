@@ -467,7 +467,11 @@ def run_report(command: str, state: State, console: Console, args: Args) -> int:
         from lvsim.units import units_factor
 
         if units_factor(units) is None:
-            raise LvmError("Invalid units specification", rc=EINVALID_CMD_LINE)
+            raise LvmError(
+                "Invalid units specification",
+                f"Run `{command} --help' for more information.",
+                rc=EINVALID_CMD_LINE,
+            )
     segments = args.has("segments")
     if command == "lvs":
         base = SEGS if segments else LVS

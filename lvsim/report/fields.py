@@ -44,6 +44,7 @@ TYPE_PREFIX = {t: p for t, _, p in TYPES}
 
 UNDEF = 2**64 - 1  # LVM's num_undef_64 sort value
 DM_MAJOR = 254
+DEVICE_READ_AHEAD = 128 * 1024  # the kernel's default read-ahead of the loop and disk devices
 
 
 class Env:
@@ -598,7 +599,10 @@ def _read_ahead(r: Row) -> Any:
 
 
 def _kernel_read_ahead(r: Row) -> Any:
-    return 0 if _info(r).exists else ("-1", UNDEF)
+    """The device's read-ahead: that of the PVs underneath (128 KiB); LVM does not ask for a pool's."""
+    if not _info(r).exists:
+        return "-1", UNDEF
+    return 0 if r.lv.kind == "thin-pool" else DEVICE_READ_AHEAD
 
 
 def _status_is(r: Row, status: int) -> bool:
