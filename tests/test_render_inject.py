@@ -64,7 +64,7 @@ class Injector:
 
     fail_at: int = 0
     count: int = 0
-    calls: list[str] | None = None
+    calls: list[tuple[str, int]] | None = None  # when recording: each changing command and its exit status
 
     def changes(self, argv: list[str]) -> bool:
         if argv[0] in READ_ONLY:
@@ -73,17 +73,19 @@ class Injector:
 
     def handle(self, request: dict[str, object], host: set[str]) -> dict[str, object]:
         argv = [str(a) for a in request["argv"]]  # type: ignore[attr-defined]
-        if self.changes(argv):
+        changes = self.changes(argv)
+        if changes:
             self.count += 1
-            if self.calls is not None:
-                self.calls.append(" ".join(argv))
             if self.count == self.fail_at:
                 return {"rc": 1, "stdout": "", "stderr": f"injected failure: {' '.join(argv)}\n"}
-        if argv[0] in host:
-            return {"rc": 0, "stdout": "", "stderr": ""}
-        with store.transaction(Path(str(request["state"]))) as state:
-            out = emulator.run(state, argv, str(request["stdin"]))
-        return {"rc": out.rc, "stdout": out.stdout, "stderr": out.stderr}
+        reply = {"rc": 0, "stdout": "", "stderr": ""}
+        if argv[0] not in host:
+            with store.transaction(Path(str(request["state"]))) as state:
+                out = emulator.run(state, argv, str(request["stdin"]))
+            reply = {"rc": out.rc, "stdout": out.stdout, "stderr": out.stderr}
+        if changes and self.calls is not None:
+            self.calls.append((" ".join(argv), int(reply["rc"])))
+        return reply
 
 
 @pytest.fixture
@@ -131,7 +133,9 @@ def _inject_every_command(script: Path, env: dict[str, str], injector: Injector)
     assert clean.returncode == 0, clean.stderr[-3000:]
     calls, injector.calls = injector.calls, None
     assert calls, "the script changed nothing"
-    for n, call in enumerate(calls, 1):
+    for n, (call, rc) in enumerate(calls, 1):
+        if rc != 0:
+            continue  # a command the scenario expects to fail: failing it is no injection
         _reset(env)
         injector.fail_at, injector.count = n, 0
         result = run_script(script, env, "--loop")
