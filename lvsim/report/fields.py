@@ -955,7 +955,7 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "pvseg_start": lambda r: r.area.pe_start if r.area is not None else 0,
     "pvseg_size": lambda r: r.area.count if r.area is not None else 0,
     # special
-    "selected": lambda r: True,
+    "selected": lambda r: 1,
 }
 
 _SPECIAL = (
