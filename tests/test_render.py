@@ -479,3 +479,15 @@ def test_given_devices_are_checked_for_the_space_the_simulation_needs(tmp_path: 
     fits = run_script(script, env, *args)
     assert fits.returncode == 0, fits.stderr
     assert reports(saved_state(env)) == reports(run_on_sim(write_scenario(tmp_path, BASIC)))
+
+
+def test_help_and_unknown_arguments(tmp_path: Path) -> None:
+    script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
+    env = {"PATH": "/usr/bin:/bin"}
+    shown = run_script(script, env, "--help")
+    assert shown.returncode == 0
+    assert "Usage: scenario.sh [--dry-run] [--loop] [--disk NAME=DEVICE]..." in shown.stdout
+    assert "  pv2 (at least 128.00m): --disk pv2=DEVICE or PV2=DEVICE" in shown.stdout
+    wrong = run_script(script, env, "--force")
+    assert wrong.returncode == 1
+    assert "unknown argument: --force" in wrong.stderr
