@@ -48,6 +48,7 @@ WORKDIR_PREFIX = "lvsim-real-"
 # Commands through which a VG can appear, disappear or be renamed: the VG record is refreshed after them.
 VG_COMMANDS = {"vgcreate", "vgrename", "vgsplit", "vgmerge", "vgremove", "vgimportclone"}
 COMMAND_TIMEOUT = 600.0
+CLEANUP_TIMEOUT = 120.0
 
 
 class RealBackendUnavailable(RuntimeError):
@@ -123,15 +124,19 @@ class _Workdir:
         tmp.replace(self.etc / "lvm.conf")
 
     def lvm(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["lvm", *args],
-            capture_output=True,
-            text=True,
-            env=self.env(),
-            stdin=subprocess.DEVNULL,
-            check=False,
-            timeout=COMMAND_TIMEOUT,
-        )
+        """Run an LVM command of the backend's own (not a user's), giving up after CLEANUP_TIMEOUT."""
+        try:
+            return subprocess.run(
+                ["lvm", *args],
+                capture_output=True,
+                text=True,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                check=False,
+                timeout=CLEANUP_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(["lvm", *args], -1, "", "timed out")
 
     def vgs(self) -> list[str]:
         """Names of the VGs LVM sees through this work directory's filter (only its own devices)."""
@@ -148,6 +153,10 @@ class _Workdir:
         vgs = sorted(set(known_vgs) | set(self.vgs() if loops else []))
         ours = _owned_dm_devices(loops)
         _unmount(ours)
+        for block in ours:  # a command killed half-way may have left a device suspended
+            with contextlib.suppress(OSError):
+                name = Path(f"/sys/block/{block}/dm/name").read_text().strip()
+                subprocess.run(["dmsetup", "resume", name], capture_output=True, check=False)
         for vg in vgs:
             self.lvm("vgchange", "-an", vg)
         _remove_dm_devices(_owned_dm_devices(loops))
@@ -211,11 +220,12 @@ def _unmount(dm_blocks: Sequence[str]) -> None:
         mounts = [line.split() for line in f]
     for fields in reversed(mounts):
         if fields[2] in devnums:
-            subprocess.run(["umount", "-l", fields[4]], capture_output=True, check=False)
+            target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            subprocess.run(["umount", "-l", target], capture_output=True, check=False)
 
 
 def _remove_dm_devices(dm_blocks: Sequence[str]) -> None:
-    """Remove dm devices, holders first, resuming suspended ones; a few passes for stacked devices."""
+    """Remove dm devices, holders first; a few passes for stacked devices."""
     pending = list(dm_blocks)
     for _ in range(len(pending) + 1):
         if not pending:
@@ -229,7 +239,6 @@ def _remove_dm_devices(dm_blocks: Sequence[str]) -> None:
             if os.listdir(f"/sys/block/{block}/holders"):
                 left.append(block)
                 continue
-            subprocess.run(["dmsetup", "resume", name], capture_output=True, check=False)
             proc = subprocess.run(["dmsetup", "remove", "--force", name], capture_output=True, check=False)
             if proc.returncode != 0:
                 left.append(block)

@@ -103,8 +103,10 @@ def test_untagged_vgs_for_byte_identical_output() -> None:
 
 
 @pytest.mark.real
-def test_cleanup_on_exception_even_with_open_and_stacked_devices(tmp_path: Path) -> None:
+def test_cleanup_on_exception_with_stacked_and_mounted_devices(tmp_path: Path) -> None:
     workdir = None
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
     with pytest.raises(RuntimeError, match="boom"), RealBackend() as b:
         workdir = b.workdir
         b.run(["vgcreate", "lvsimt3", b.add_disk(64 * MiB), b.add_disk(64 * MiB)])
@@ -112,12 +114,11 @@ def test_cleanup_on_exception_even_with_open_and_stacked_devices(tmp_path: Path)
         b.run(["lvcreate", "-V", "40M", "-T", "lvsimt3/pool", "-n", "thin"])
         b.run(["lvcreate", "-L", "8M", "-n", "lin", "lvsimt3"])
         b.run(["lvcreate", "-s", "-L", "4M", "-n", "snap", "lvsimt3/lin"])
-        holder = subprocess.Popen(["sleep", "600"], stdin=open("/dev/lvsimt3/thin", "rb"))  # noqa: SIM115
-        try:
-            raise RuntimeError("boom")
-        finally:
-            holder.kill()
+        assert b.run(["mkfs.ext4", "-q", "/dev/lvsimt3/thin"]).rc == 0
+        assert b.run(["mount", "/dev/lvsimt3/thin", str(mnt)]).rc == 0
+        raise RuntimeError("boom")
     assert workdir is not None
+    assert not os.path.ismount(mnt)
     _assert_nothing_left(workdir, "lvsimt3")
 
 
