@@ -43,8 +43,8 @@ HOST_TOOLS = (
     "mkfifo",
     "bc",
 )
-HOST_TOOLS += ("awk", "rsync", "test")
-INJECTABLE_HOST_TOOLS = ("mktemp", "mkdir", "rmdir", "cp", "rsync", "truncate")
+HOST_TOOLS += ("awk", "test")
+INJECTABLE_HOST_TOOLS = ("mktemp", "mkdir", "rmdir", "cp", "truncate")
 READ_ONLY = {"lvs", "vgs", "pvs", "blkid", "lvm"}
 LV_FIELDS = (
     "vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,origin,data_percent,metadata_percent,snap_percent"

@@ -93,9 +93,10 @@ def fast_host(tmp_path: Path) -> Iterator[tuple[dict[str, str], Injector]]:
     """A simulated host with fast shims and an injector; yields its environment."""
     bindir = tmp_path / "fastbin"
     bindir.mkdir()
-    host = {t: shutil.which(t) for t in INJECTABLE_HOST_TOOLS}
+    emulated = emulator.command_names()
+    host = {t: shutil.which(t) for t in INJECTABLE_HOST_TOOLS if t not in emulated}
     host_paths = {name: path for name, path in host.items() if path}
-    for name in [*emulator.command_names(), *host_paths]:
+    for name in [*emulated, *host_paths]:
         client = bindir / name
         client.write_text(CLIENT.format(python=sys.executable, host=host_paths))
         client.chmod(0o755)
