@@ -189,3 +189,27 @@ def test_invalid_snapshot_gives_io_errors(sim: SimBackend) -> None:
     assert res.stderr == (
         "dd: error reading '/dev/vg/snap': Input/output error\n0+0 records in\n0+0 records out\n0 bytes copied, T\n"
     )
+
+
+def test_vm_checked_corner_cases(sim: SimBackend) -> None:
+    """Seen in the VM: sync writes to a full pool, the pool's device, short writes, busy layers."""
+    run(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=20 oflag=direct status=none")
+    res = run(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=3 seek=25 oflag=dsync")
+    assert res.stderr.startswith("dd: error writing '/dev/vg/t': Input/output error\n1+0 records in\n0+0")
+    res = run(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=3 seek=25 conv=fdatasync")
+    assert res.stderr.startswith("dd: fdatasync failed for '/dev/vg/t': Input/output error\n3+0 records in\n")
+    res = run(sim, "dd if=/dev/zero of=/dev/mapper/vg-pool bs=4096 count=1 oflag=direct")
+    assert res.stderr.startswith("dd: error writing '/dev/mapper/vg-pool': Operation not permitted\n")
+    res = run(sim, "dd if=/dev/zero of=/dev/vg/lin bs=3M count=3")
+    assert res.stderr.startswith(
+        "dd: error writing '/dev/vg/lin': No space left on device\n3+0 records in\n2+0 records out\n8388608 bytes"
+    )
+    assert run(sim, "dd if=/dev/vg/lin of=/dev/null bs=1M skip=8").stderr.startswith("0+0 records in\n")
+    res = run(sim, "dd if=/dev/vg/lin of=/dev/null bs=1000 count=1 iflag=direct")
+    assert res.stderr.startswith("dd: error reading '/dev/vg/lin': Invalid argument\n0+0 records in\n")
+    assert run(sim, "dd if=/dev/zero of=/dev/vg/newfile bs=1M count=1").rc == 0  # a file in /dev/vg
+    assert sim.run(shlex.split("lvcreate -s -L 8M -n cs vg/lin")).rc == 0
+    res = run(sim, "blkdiscard -v /dev/mapper/vg-lin-real")
+    assert res.stderr == "blkdiscard: cannot open /dev/mapper/vg-lin-real: Device or resource busy\n"
+    res = run(sim, "blkdiscard -v /dev/vg/cs")
+    assert res.stderr == "blkdiscard: /dev/vg/cs: BLKDISCARD ioctl failed: Operation not supported\n"

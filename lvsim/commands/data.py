@@ -524,8 +524,8 @@ def _getopt(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
 def _busy(dev: Device) -> bool:
     """Whether something holds the device open exclusively (dm on a PV, a mount, a pool)."""
     state = dev.state
-    if dev.lv is not None:
-        return dev.lv.open_count > 0
+    if dev.lv is not None:  # dm holds a snapshot's -real/-cow layers and a pool's sub-LVs
+        return dev.lv.open_count > 0 or bool(dev.layer) or dev.lv.role in ("tdata", "tmeta")
     return any(
         seg.pv == dev.disk and (lv.active or (lv.parent and vg.lvs.get(lv.parent, lv).active))
         for vg in state.vgs.values()
