@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lvsim import data, datapath, emulator, store  # noqa: E402
+from lvsim import emulator, store  # noqa: E402
 from lvsim.model import GiB, MiB, State, TiB  # noqa: E402
 
 Result = dict[str, Any]
@@ -123,6 +123,8 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def part_scale(quick: bool) -> Result:
+    from lvsim import data, datapath  # needs lvsim.thin
+
     writes, snapshots = (10_000, 10) if quick else (1_000_000, 1_000)
     chunk = 64 * 1024
     start = time.perf_counter()
