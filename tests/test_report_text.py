@@ -316,3 +316,8 @@ def test_binary_values(vg: Sim) -> None:
 def test_vg_counts_and_extents(vg: Sim) -> None:
     out = vg.ok("vgs --noheadings --units m -o vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,max_lv")
     assert out.stdout.split() == ["4.00m", "74", "69", "3", "0"]
+
+
+def test_lv_fields_on_free_space_rows(vg: Sim) -> None:
+    out = vg.ok("pvs --noheadings -o pv_name,pvseg_start,lv_name,lv_attr,lv_size,segtype /dev/loop0").stdout
+    assert out.splitlines()[-1] == "  /dev/loop0     5" + " " * 21 + "0  free  "

@@ -31,6 +31,7 @@ from lvsim.report.fields import (
     Env,
     Field,
     Row,
+    free_space_getter,
 )
 from lvsim.report.view import VgView, system_pvs, system_vgs
 
@@ -529,7 +530,8 @@ def _report(
     visible = [c.field for c in columns if not c.hidden]
     # columns only displayed need just their text; sorted or selected columns need values too
     used = set(definition.sort_keys) | definition.selected_columns()
-    plan = [(c.field, c.field.get, c in used, render.text_of(c.field, env)) for c in columns]
+    getter = free_space_getter if rtype == PVSEGS else (lambda f: f.get)
+    plan = [(c.field, getter(c.field), c in used, render.text_of(c.field, env)) for c in columns]
     selection = definition.selection
     sel_index = next((i for i, c in enumerate(columns) if c.field.name == "selected"), -1)
     table: list[list[Any]] = []

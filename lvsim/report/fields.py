@@ -974,3 +974,48 @@ for _name_, _sep in (("devices", ","), ("metadata_devices", ","), ("seg_pe_range
     BY_NAME[_name_].sep = _sep
 for _name_ in ("lv_tags", "pv_tags", "vg_tags", "seg_tags", "lv_modules"):
     BY_NAME[_name_].sort_list = True
+
+_FREE_DEFAULTS: dict[int, Any] = {
+    STR: "",
+    NUM: None,
+    BIN: False,
+    SIZ: None,
+    PCT: None,
+    TIM: ("", 0),
+    STRL: [],
+}
+
+# What LV fields show on a `pvs` row of free space (LVM reports a nameless dummy LV there).
+_FREE_LV: dict[str, Any] = {
+    "lv_size": 0,
+    "lv_read_ahead": 0,
+    "lv_layout": ["unknown"],
+    "lv_role": ["public"],
+    "lv_major": -1,
+    "lv_minor": -1,
+    "lv_kernel_major": -1,
+    "lv_kernel_minor": -1,
+    "lv_kernel_read_ahead": ("-1", UNDEF),
+    "lv_permissions": "unknown",
+    "lv_autoactivation": True,
+    "lv_suspended": None,
+    "lv_live_table": None,
+    "lv_inactive_table": None,
+    "lv_device_open": None,
+    "lv_check_needed": None,
+    "lv_merge_failed": None,
+    "lv_snapshot_invalid": None,
+    "origin_size": ("", 0),
+    "raidintegrityblocksize": -1,
+    "writecache_block_size": -1,
+}
+
+
+def free_space_getter(field: Field) -> Callable[[Row], Any]:
+    """field.get for reports that can have rows without an LV (pvs with LV fields)."""
+    if not field.otype & LV_TYPES:
+        return field.get
+    get, value = field.get, _FREE_LV.get(field.name, _FREE_DEFAULTS[field.kind])
+    if field.name == "lv_full_name":
+        return lambda r: get(r) if r.lv is not None else (f"{r.view.vg.name}/" if r.view else "/")
+    return lambda r: get(r) if r.lv is not None else value
