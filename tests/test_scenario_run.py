@@ -266,3 +266,10 @@ def test_backend_crashes_fail_the_step(tmp_path: Path) -> None:
     assert runner.failure.startswith(f"step 3 ({path}:10): lvcreate -L 8M -n lv1 vg0: KeyError: 'boom' (at ")
     runner, _ = run(path, BrokenBackend(refuse_disks=True))
     assert runner.failure.startswith(f"disk d1 ({path}:6): RuntimeError: losetup: no free loop device (at ")
+
+
+@pytest.mark.parametrize("name", ["thin-provisioning", "pool-conversion", "pool-exhaustion"])
+def test_sizes_scale_with_unit(name: str) -> None:
+    with SimBackend() as backend:
+        runner, transcript = run(SCENARIO_DIR / f"{name}.yaml", backend, unit="4")
+    assert runner.failure == "", transcript
