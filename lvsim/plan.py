@@ -45,15 +45,13 @@ class Executed:
 
 @dataclass
 class Simulation:
-    """A scenario run on the simulator: every command, the final variables, the transcript."""
+    """A scenario run on the simulator: every command, and how the run ended."""
 
     scenario: Scenario
     records: list[Executed]
-    values: dict[str, str]
     disks: dict[str, str]  # disk name -> simulated device
     start: State
     final: State
-    transcript: str
     failure: str = ""
 
 
@@ -82,17 +80,7 @@ def simulate(scenario: Scenario) -> Simulation:
         runner.remove_tempdirs()
     disks = {k[len("disk.") :]: v for k, v in runner.values.items() if k.startswith("disk.")}
     start = runner.records[0].before if runner.records else copy.deepcopy(backend.state)
-    assert isinstance(runner.out, io.StringIO)
-    return Simulation(
-        scenario,
-        runner.records,
-        dict(runner.values),
-        disks,
-        start,
-        copy.deepcopy(backend.state),
-        runner.out.getvalue(),
-        runner.failure,
-    )
+    return Simulation(scenario, runner.records, disks, start, copy.deepcopy(backend.state), runner.failure)
 
 
 # -- the predicted state --------------------------------------------------------------------------
