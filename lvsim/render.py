@@ -409,6 +409,7 @@ def _step_script(
         expr = shell_word(substitute(str(step.body["expr"]), values, step.where))
         var = f"v_{name}"
         script.lines += [
+            Shell(f"log {shell_word(f'+ bc: scale={scale}; ')}{expr}"),
             Shell(
                 f"if ((DRY_RUN)); then {var}={shlex.quote(f'<{name}>')}; else {var}=$(calc {scale} {expr}); fi"
             ),

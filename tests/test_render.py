@@ -312,6 +312,7 @@ def test_dry_run_prints_every_command_and_changes_nothing(tmp_path: Path) -> Non
         "lvcreate -V 80M -T testvg/pool0 -n thin1",
         "lvcreate -L 40M -n lin testvg",
         "lvs --noheadings --units m --nosuffix -o lv_size testvg/lin",
+        "bc: scale=0; <linsize> * 20 / 100",
         "lvcreate -s -n snap -L \\<snapsize\\>m testvg/lin",
         "lvcreate -L 10G -n huge testvg",
         "mktemp -d",
