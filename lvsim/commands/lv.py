@@ -426,8 +426,11 @@ def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
     ctx.console.print(f'Logical volume "{lv.name}" successfully removed.')
 
 
-def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV]) -> int:
-    """lvremove's per-LV logic (prompts, dependents); returns the worst exit code."""
+def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = False) -> int:
+    """lvremove's per-LV logic (prompts, dependents); returns the worst exit code.
+
+    vgremove stops at the first LV it could not remove (stop_on_error).
+    """
     rc = 0
     for lv in lvs:
         if lv.name not in vg.lvs:
@@ -438,6 +441,8 @@ def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV]) -> int:
             for line in exc.lines:
                 ctx.console.error(line)
             rc = ECMD_FAILED
+            if stop_on_error:
+                break
     return rc
 
 

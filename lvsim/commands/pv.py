@@ -15,6 +15,8 @@ SINGLE_USAGE = {
     "pvremove": "pvremove PV ...",
     "lvremove": "lvremove VG|LV|Tag|Select ...",
     "vgcreate": "vgcreate VG_new PV ...",
+    "vgextend": "vgextend VG PV ...",
+    "vgremove": "vgremove VG|Tag|Select ...",
 }
 # The nearest syntax LVM shows for some near misses of commands with several syntaxes.
 NEAREST_USAGE = {

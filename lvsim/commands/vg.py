@@ -96,6 +96,9 @@ def vgcreate(ctx: Ctx) -> int:
 def vgextend(ctx: Ctx) -> int:
     if len(ctx.args.pos) < 2:
         raise no_syntax("vgextend")
+    for device in ctx.args.pos[1:]:
+        if device in ctx.state.disks and device not in ctx.state.pvs:
+            create_pv(ctx.state, ctx.console, device)
     vg = find_vg(ctx.state, ctx.args.pos[0])
     _add_pvs(ctx, vg, ctx.args.pos[1:])
     vg.seqno += 1
@@ -107,12 +110,20 @@ def vgextend(ctx: Ctx) -> int:
 def vgreduce(ctx: Ctx) -> int:
     if not ctx.args.pos or (len(ctx.args.pos) < 2 and not ctx.args.has("all")):
         raise no_syntax("vgreduce")
-    vg = find_vg(ctx.state, ctx.args.pos[0])
-    devices = ctx.args.pos[1:] or list(vg.pvs)
+    for device in ctx.args.pos[1:]:
+        if device not in ctx.state.disks:
+            raise LvmError(f"Cannot use {device}: device not found")
     rc = 0
+    try:
+        vg = find_vg(ctx.state, ctx.args.pos[0])
+    except LvmError as exc:
+        for line in exc.lines:
+            ctx.console.error(line)
+        vg, rc = None, ECMD_FAILED
+    devices = ctx.args.pos[1:] or (list(vg.pvs) if vg else [])
     for device in devices:
         pv = ctx.state.pvs.get(device)
-        if pv is None or pv.vg != vg.name:
+        if vg is None or pv is None or pv.vg != vg.name:
             ctx.console.error(f'Failed to find physical volume "{device}".')
             rc = ECMD_FAILED
             continue
@@ -129,6 +140,12 @@ def vgreduce(ctx: Ctx) -> int:
         vg.seqno += 1
         ctx.console.print(f'Removed "{device}" from volume group "{vg.name}"')
     return rc
+
+
+def scan_order(state: State) -> list[str]:
+    """The order LVM walks all VGs in: by their first PV in device order, last found first."""
+    disks = list(state.disks)
+    return sorted(state.vgs, key=lambda n: -min((disks.index(d) for d in state.vgs[n].pvs), default=0))
 
 
 def remove_vg(state: State, vg: VG) -> None:
@@ -154,7 +171,7 @@ def vgremove(ctx: Ctx) -> int:
                 )
                 if not ctx.args.has("yes") and not ctx.console.prompt(question):
                     raise LvmError(f'Volume group "{name}" not removed')
-            if remove_lvs(ctx, vg, visible) != 0:
+            if remove_lvs(ctx, vg, visible, stop_on_error=True) != 0:
                 raise LvmError()
             remove_vg(ctx.state, vg)
             ctx.console.print(f'Volume group "{name}" successfully removed')
@@ -183,7 +200,7 @@ def vgremove(ctx: Ctx) -> int:
     )
 )
 def vgchange(ctx: Ctx) -> int:
-    names = ctx.args.pos or sorted(ctx.state.vgs)
+    names = ctx.args.pos or scan_order(ctx.state)
     changes = [o for o in ("alloc", "resizeable", "addtag", "deltag") if ctx.args.has(o)]
     if not ctx.args.has("activate") and not changes and not ctx.args.has("refresh"):
         raise no_syntax("vgchange")
