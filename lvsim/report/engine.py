@@ -185,7 +185,7 @@ class Definition:
         self.sort_keys: list[Column] = []
         for descending, word in key_words:
             f = find_field(word, self.prefix)
-            column = self.column(f, add_hidden=True)
+            column = self.column(f)
             if column.sort >= 0:
                 console.error(f"dm_report: Ignoring duplicate sort field: {f.name}.")
                 continue
@@ -229,7 +229,8 @@ class Definition:
         self.console.error(message)
         raise ReportError
 
-    def column(self, field: Field, add_hidden: bool) -> Column:
+    def column(self, field: Field) -> Column:
+        """The field's column, added as a hidden one if it is not displayed."""
         for column in self.columns:
             if column.field is field:
                 return column

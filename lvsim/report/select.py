@@ -375,7 +375,7 @@ class _Parser:
                 self.help(selection_help())
                 raise bad(f"Operator can be used only with time fields: {rest}")
             value, last = self.value(field, last, bad)
-        column = self.definition.column(field, add_hidden=True)
+        column = self.definition.column(field)
         index = self.definition.columns.index(column)
         return _Item(index, field, flags, value), self.skip(last)
 
