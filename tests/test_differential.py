@@ -4,7 +4,8 @@
 `EXAMPLES`, sized for about 5 minutes in the VM; none starts after LVSIM_DIFF_SECONDS) drawn with
 seed LVSIM_DIFF_SEED (default 0) on both backends, and fails listing every mismatching sequence as a
 replayable golden-case YAML; with LVSIM_DIFF_OUT=DIR it also writes each one there as DIR/diff-N.yaml
-plus the real run's recording DIR/diff-N.json (copy both to tests/regressions/ to keep it).
+plus the real run's recording DIR/diff-N.json (copy both to tests/regressions/ to keep it), and logs
+its progress in DIR/progress.log.
 `test_generator_on_sim` runs the generator against the simulator alone (deterministic, never a
 crash), and `test_regression` replays the sequences kept in tests/regressions/ on the simulator
 against what real LVM answered.
@@ -53,12 +54,16 @@ def test_sim_matches_real(capsys: pytest.CaptureFixture[str]) -> None:
         counts["sequences"] += 1
         counts["commands"] += len(case.steps)
         mismatches = difftest.compare(expected, actual)
+        if out_dir:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            with (out_dir / "progress.log").open("a") as log:
+                elapsed = time.monotonic() - start
+                log.write(f"{counts['sequences']} {len(case.steps)} {elapsed:.0f}s {len(mismatches)}\n")
         if not mismatches:
             return
         name = f"diff-{len(failures)}"
         failures.append(transcript.format_mismatches(name, mismatches) + "\n" + case.to_yaml())
         if out_dir:
-            out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / f"{name}.yaml").write_text(case.to_yaml())
             recording = difftest.to_recording(name, "differential test sequence", case, expected, version)
             transcript.save_recording(recording, out_dir)
