@@ -206,3 +206,22 @@ def test_a_deep_copy_of_the_state_keeps_its_own_content() -> None:
     assert json.loads(json.dumps(state.to_json()))["extra"]["data"] == {}  # not flushed: nothing saved yet
     data.flush(state)
     assert State.from_json(json.loads(json.dumps(state.to_json()))).extra["data"]["disks"]
+
+
+def test_writes_across_segments_and_disks() -> None:
+    b = SimBackend()
+    d1, d2, d3 = (b.add_disk(100 * MiB) for _ in range(3))
+    setup_cmds = [f"pvcreate {d1} {d2} {d3}", f"vgcreate vg {d1} {d2} {d3}"]
+    setup_cmds += [f"lvcreate -l 20 -n lv1 vg {d1}", f"lvcreate -l 20 -n lv2 vg {d2}"]
+    for cmd in [*setup_cmds, f"lvcreate -l 8 -n big vg {d1} {d2}"]:
+        assert b.run(shlex.split(cmd)).rc == 0, cmd
+    big = b.state.vgs["vg"].lvs["big"]
+    assert len({seg.pv for seg in big.segments}) == 2
+    payload = random.Random(3).randbytes(8 * MiB)
+    b.write("/dev/vg/big", 14 * MiB, payload)
+    assert b.read("/dev/vg/big", 14 * MiB, 8 * MiB) == payload
+    assert b.run(shlex.split("lvcreate -L 8M -T vg/pool")).rc == 0
+    assert b.run(shlex.split("lvcreate -V 40M -T vg/pool -n t")).rc == 0
+    assert b.run(shlex.split("lvextend -L +8M vg/pool")).rc == 0
+    datapath.write(b.state, "/dev/vg/t", 0, payload)
+    assert b.read("/dev/vg/t", 0, 8 * MiB) == payload
