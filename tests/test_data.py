@@ -222,6 +222,8 @@ def test_writes_across_segments_and_disks() -> None:
     assert b.read("/dev/vg/big", 14 * MiB, 8 * MiB) == payload
     assert b.run(shlex.split("lvcreate -L 8M -T vg/pool")).rc == 0
     assert b.run(shlex.split("lvcreate -V 40M -T vg/pool -n t")).rc == 0
+    assert b.run(shlex.split("lvcreate -l 2 -n blocker vg")).rc == 0
     assert b.run(shlex.split("lvextend -L +8M vg/pool")).rc == 0
+    assert len(b.state.vgs["vg"].lvs["pool_tdata"].segments) == 2
     datapath.write(b.state, "/dev/vg/t", 0, payload)
     assert b.read("/dev/vg/t", 0, 8 * MiB) == payload
