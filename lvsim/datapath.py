@@ -17,11 +17,12 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from lvsim import data, thin
 from lvsim.data import Extent, Payload
 from lvsim.model import LV, VG, State
-from lvsim.names import split_dm_name
+from lvsim.names import dm_name, split_dm_name
 
 
 class DeviceError(OSError):
@@ -56,6 +57,8 @@ class Device:
     layer: str = ""  # "", "real" (bypass COW) or "cow" (the raw COW store)
     is_file: bool = False  # a regular file dd created in /dev (tmpfs): not kept
     waited: float = 0.0  # simulated seconds spent queued on a full thin pool
+    window: Device | None = None  # a partition (kpartx): this many bytes of `window` from `start`
+    start: int = 0
     # for a thin LV, found on the first write: its COW snapshots and where its pool's data lives
     _thin: tuple[list[LV], tuple[data.Content, int] | None] | None = field(default=None, repr=False)
 
@@ -74,7 +77,12 @@ class Device:
             if room:
                 self.put(offset, room, rels)
             raise DeviceError(errno.ENOSPC, room)
-        if self.lv is None:
+        if self.window is not None:
+            try:
+                self.window.put(self.start + offset, length, rels)
+            finally:
+                self.waited = self.window.waited
+        elif self.lv is None:
             _disk_put(self.state, self.disk, offset, length, rels)
         else:
             assert self.vg is not None
@@ -108,6 +116,8 @@ class Device:
         """The content of [offset, offset+length) as relative extents."""
         if self.is_file:
             return []
+        if self.window is not None:
+            return self.window.describe(self.start + offset, length)
         if self.lv is None:
             return _disk_get(self.state, self.disk, offset, length)
         assert self.vg is not None
@@ -117,7 +127,9 @@ class Device:
         """BLKDISCARD: unmap what the device can (thin chunks fully inside, disk ranges)."""
         length = max(0, min(length, self.size - offset))
         lv, vg = self.lv, self.vg
-        if lv is None:
+        if self.window is not None:
+            self.window.discard(self.start + offset, length)
+        elif lv is None:
             _disk_put(self.state, self.disk, offset, length, [])
             return
         assert vg is not None
@@ -147,16 +159,23 @@ def _dir_exists(state: State, directory: str) -> bool:
     if not directory.startswith("/dev/") or "/" in directory[5:]:
         return False
     vg = state.vgs.get(directory[5:])
-    return vg is not None and any(_has_link(vg, lv) for lv in vg.lvs.values())
+    return vg is not None and any(_has_link(state, vg, lv) for lv in vg.lvs.values())
 
 
-def _has_link(vg: VG, lv: LV) -> bool:
+def _has_link(state: State, vg: VG, lv: LV) -> bool:
     """Whether udev made /dev/VG/LV: active visible LVs, thin pools excepted."""
-    return lv.visible and lv.kind != "thin-pool" and _has_node(vg, lv)
+    return lv.visible and lv.kind != "thin-pool" and _has_node(state, vg, lv)
 
 
-def _has_node(vg: VG, lv: LV) -> bool:
-    """Whether the LV has a device node now (is active, or its owner is)."""
+def _dm_state(state: State) -> dict[str, Any]:
+    """lvsim.devmap's bookkeeping (read only): kpartx partitions, devices removed with dmsetup."""
+    return state.extra.get("dm") or {"parts": {}, "removed": []}
+
+
+def _has_node(state: State, vg: VG, lv: LV) -> bool:
+    """Whether the LV has a device node now (is active, or its owner is, and dmsetup left it)."""
+    if dm_name(vg.name, lv.name) in _dm_state(state)["removed"]:
+        return False
     if lv.parent:
         owner = vg.lvs.get(lv.parent)
         return owner is not None and owner.active
@@ -186,7 +205,11 @@ def _find(state: State, path: str) -> tuple[VG, LV, str] | None:
         layer, visible_only = "", True
     vg = state.vgs.get(vg_name)
     lv = vg.lvs.get(lv_name) if vg else None
-    if vg is None or lv is None or not (_has_link(vg, lv) if visible_only else _has_node(vg, lv)):
+    if (
+        vg is None
+        or lv is None
+        or not (_has_link(state, vg, lv) if visible_only else _has_node(state, vg, lv))
+    ):
         return None
     if layer == "real" and not thin.cow_snapshots_of(vg, lv):
         return None
@@ -206,6 +229,14 @@ def open_device(state: State, path: str, *, write: bool = False, direct: bool = 
         vg, lv, layer = found
         size = lv.le_count * vg.extent_size if layer else _lv_size(vg, lv)
         return Device(state, path, size, vg=vg, lv=lv, layer=layer)
+    part = (
+        _dm_state(state)["parts"].get(path[len("/dev/mapper/") :])
+        if path.startswith("/dev/mapper/")
+        else None
+    )
+    if part is not None:
+        parent = open_device(state, part["parent"], write=write, direct=direct)
+        return Device(state, path, part["size"] * 512, window=parent, start=part["start"] * 512)
     if not write or not _dir_exists(state, os.path.dirname(path)):
         raise _err(errno.ENOENT, path)
     if direct:

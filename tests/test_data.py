@@ -227,3 +227,17 @@ def test_writes_across_segments_and_disks() -> None:
     assert len(b.state.vgs["vg"].lvs["pool_tdata"].segments) == 2
     datapath.write(b.state, "/dev/vg/t", 0, payload)
     assert b.read("/dev/vg/t", 0, 8 * MiB) == payload
+
+
+def test_kpartx_partitions_and_hand_removed_devices() -> None:
+    b, state = setup(["lvcreate -L 100M -n vm-disk vg"])
+    assert b.run(["sfdisk", "/dev/vg/vm-disk"], "label: dos\nstart=2048, size=50M, type=83\n,,8e\n").rc == 0
+    assert b.run(["kpartx", "-a", "/dev/vg/vm-disk"]).rc == 0
+    b.write("/dev/mapper/vg-vm--disk2", 512, b"second")
+    start = 2048 * 512 + 50 * MiB
+    assert b.read("/dev/vg/vm-disk", start + 512, 6) == b"second"
+    assert datapath.open_device(state, "/dev/mapper/vg-vm--disk1").size == 50 * MiB
+    assert b.run(["kpartx", "-d", "/dev/vg/vm-disk"]).rc == 0
+    assert b.run(["dmsetup", "remove", "vg-vm--disk"]).rc == 0
+    with pytest.raises(FileNotFoundError):
+        b.read("/dev/vg/vm-disk", 0, 1)
