@@ -213,3 +213,11 @@ def test_vm_checked_corner_cases(sim: SimBackend) -> None:
     assert res.stderr == "blkdiscard: cannot open /dev/mapper/vg-lin-real: Device or resource busy\n"
     res = run(sim, "blkdiscard -v /dev/vg/cs")
     assert res.stderr == "blkdiscard: /dev/vg/cs: BLKDISCARD ioctl failed: Operation not supported\n"
+
+
+def test_blkdiscard_warns_about_a_filesystem_and_goes_on(sim: SimBackend) -> None:
+    assert sim.run(shlex.split("mkfs.ext4 -q /dev/vg/lin")).rc == 0
+    res = run(sim, "blkdiscard -v /dev/vg/lin")
+    assert (res.rc, res.stdout) == (0, "/dev/vg/lin: Discarded 8388608 bytes from the offset 0\n")
+    assert res.stderr == "blkdiscard: /dev/vg/lin contains existing file system (ext4).\n"
+    assert run(sim, "blkdiscard /dev/vg/lin").stderr == ""  # the discard wiped it

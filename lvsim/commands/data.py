@@ -534,6 +534,19 @@ def _busy(dev: Device) -> bool:
     )
 
 
+def _signature(ctx: Ctx, path: str) -> str:
+    """What blkid would find on the device: an LVM label or a simulated filesystem."""
+    if path in ctx.state.pvs:
+        return "LVM2_member"
+    try:
+        from lvsim import devmap, fs
+    except ImportError:
+        return ""
+    dev = devmap.resolve(ctx.state, path)
+    found = fs.probe(ctx.state, dev) if dev is not None else None
+    return found.type if found is not None else ""
+
+
 @command(CommandSpec("blkdiscard", {}, raw=True))
 def blkdiscard(ctx: Ctx) -> int:
     from lvsim import data, datapath
@@ -595,6 +608,9 @@ def blkdiscard(ctx: Ctx) -> int:
         raise _fail("blkdiscard", f"{path}: length {piece} is not aligned to sector size {SECTOR}")
     if force:
         ctx.console.raw_err("blkdiscard: Operation forced, data will be lost!\n")
+    elif signature := _signature(ctx, path):
+        # with stdin not a terminal, blkdiscard only warns and goes on
+        ctx.console.raw_err(f"blkdiscard: {path} contains existing file system ({signature}).\n")
     ioctl = {"discard": "BLKDISCARD", "secure": "BLKSECDISCARD", "zeroout": "BLKZEROOUT"}[mode]
     try:
         if mode == "secure":
