@@ -435,3 +435,17 @@ def test_lvchange_pool_settings_already_set_and_wrong_lv() -> None:
     )
     s.ok("lvchange -an vg/pool")
     assert s.ok("lvchange --discards ignore vg/pool").stdout == "  Logical volume vg/pool changed.\n"
+
+
+def test_cow_snapshot_of_a_thin_origin() -> None:
+    s = Sim(300 * MiB)
+    s.ok("lvcreate -L 40M -T vg/pool")
+    s.ok("lvcreate -V 40M -T vg/pool -n th2")
+    res = s.ok("lvcreate -s -l 100%ORIGIN vg/th2 -n cow1")
+    assert res.stdout.endswith('  Logical volume "cow1" created.\n')
+    assert (s.lv("cow1").kind, s.lv("cow1").le_count, s.lv("cow1").origin) == ("cow", 11, "th2")
+    s.ok("lvcreate -s vg/th2 -n ts")
+    res = s.run("lvconvert --merge vg/ts")
+    assert (res.rc, res.stderr) == (5, "  Merging into the old snapshot origin vg/th2 is not supported.\n")
+    res = s.run("lvconvert --merge vg/cow1")
+    assert res.rc == 0
