@@ -553,14 +553,14 @@ def _descendants(r: Row) -> list[str]:
 
 
 def _modules(r: Row) -> list[str]:
+    """Kernel modules: the segment type's, plus the snapshot target of an origin's COW snapshots."""
     lv = r.lv
-    if lv.kind == "thin-pool":
-        return ["thin-pool"]
-    if lv.kind == "thin":
-        return ["thin", "thin-pool"]
-    if lv.kind == "cow":
-        return ["snapshot"]
-    return []
+    modules = {"thin-pool": ["thin-pool"], "thin": ["thin", "thin-pool"], "cow": ["snapshot"]}.get(
+        lv.kind, []
+    )
+    if lv.name in r.view.cows and "snapshot" not in modules:
+        modules = [*modules, "snapshot"]
+    return modules
 
 
 def _time(ts: int) -> tuple[str, int]:

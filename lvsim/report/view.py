@@ -174,7 +174,8 @@ class VgView:
         if kind == "thin-pool":
             if self.tpool_active(lv):
                 info.exists = lv.active
-                info.open = info.exists and any(t.active for t in self.thins.get(lv.name, ()))
+                # a pool in use (with thin volumes) is held open by its own pool device [VM]
+                info.open = info.exists and bool(self.thins.get(lv.name))
                 info.status = ST_POOL
                 info.health = self.pool_health(lv)
                 info.fail = info.health == "failed"
