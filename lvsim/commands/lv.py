@@ -486,29 +486,36 @@ def lvremove(ctx: Ctx) -> int:
     if not ctx.args.pos:
         raise no_syntax("lvremove")
     rc = 0
+    chosen: dict[str, tuple[VG, set[str], list[str]]] = {}
     for arg in ctx.args.pos:
         vg_name, lv_name = split_lv_arg(arg)
         try:
-            if not vg_name:
-                vg = find_vg(ctx.state, lv_name)
-                targets = [lv for lv in vg.lvs.values() if lv.visible]
-            else:
-                vg = ctx.state.vgs.get(vg_name)
-                lv = vg.lvs.get(lv_name) if vg else None
-                if vg is None:
-                    raise LvmError(
-                        f'Volume group "{vg_name}" not found', f"Cannot process volume group {vg_name}"
-                    )
-                if lv is None:
-                    raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
-                targets = [lv]
+            vg = find_vg(ctx.state, vg_name or lv_name)
         except LvmError as exc:
             for line in exc.lines:
                 ctx.console.error(line)
             rc = ECMD_FAILED
             continue
-        rc = max(rc, remove_lvs(ctx, vg, targets))
+        _, names, missing = chosen.setdefault(vg.name, (vg, set(), []))
+        if not vg_name:
+            names.update(n for n, lv in vg.lvs.items() if lv.visible)
+        elif lv_name in vg.lvs:
+            names.add(lv_name)
+        else:
+            missing.append(f"{vg_name}/{lv_name}")
+    for vg, names, missing in chosen.values():
+        rc = max(rc, remove_lvs(ctx, vg, processing_order(vg, names)))
+        for full in missing:  # LVM reports the names it could not find after the VG's own LVs
+            ctx.console.error(f'Failed to find logical volume "{full}"')
+            rc = ECMD_FAILED
     return rc
+
+
+def processing_order(vg: VG, names: set[str]) -> list[LV]:
+    """process_each_lv's order: thin pools first (latest first), then the rest in VG order."""
+    lvs = [lv for lv in vg.lvs.values() if lv.name in names]
+    pools = [lv for lv in lvs if lv.kind == "thin-pool"]
+    return [*reversed(pools), *(lv for lv in lvs if lv.kind != "thin-pool")]
 
 
 # ---------------------------------------------------------------------------------------------
