@@ -184,6 +184,12 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return check
 
 
+def _discards(v: str) -> str:
+    if v not in ("ignore", "nopassdown", "passdown"):
+        raise ArgError(f'Thin pool discards type "{v}" is unknown.')
+    return v
+
+
 def _number(v: str) -> int:
     if not v.isdigit():
         raise ArgError("")
@@ -229,7 +235,7 @@ CONVERTERS: dict[str, Callable[[str], object]] = {
     "yes_no": _yes_no,
     "activation": _activation,
     "alloc": _choice("contiguous", "cling", "cling_by_tags", "normal", "anywhere", "inherit"),
-    "discards": _choice("ignore", "nopassdown", "passdown"),
+    "discards": _discards,
     "permission": _choice("r", "rw", "wr"),
     "reportformat": _choice("basic", "json"),
     "number": _number,

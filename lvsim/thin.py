@@ -153,13 +153,18 @@ def tree_blocks(mapped: int) -> int:
 
 
 def _tree_of(lv: LV) -> int:
-    return tree_blocks(mapped_count(lv)) if has_own_tree(lv) else 0
+    """A device's mapping-tree blocks; the tree keeps the size of its peak mapping count (the VM
+    showed a fully discarded 317-mapping tree still holding 3 blocks)."""
+    return tree_blocks(int(lv.extra.get("peak", 0))) if has_own_tree(lv) else 0
 
 
 def _set_mapping(ps: dict[str, Any], lv: LV, mapped: int, own: bool) -> None:
     """Change a device's mapped count / own-tree flag, keeping the pool's tree-block total."""
     before = _tree_of(lv) if "mapped" in lv.extra else 0
     lv.extra["mapped"] = mapped
+    lv.extra["peak"] = max(
+        mapped, int(lv.extra.get("peak", 0)) if own and lv.extra.get("own_tree", True) else 0
+    )
     lv.extra["own_tree"] = own
     if "tree" in ps:
         ps["tree"] += _tree_of(lv) - before
@@ -194,6 +199,7 @@ def attach_thin(pool: LV, lv: LV) -> None:
     ps = pool_state(pool)
     lv.extra["top"] = _new_layer(ps, None)
     lv.extra.pop("mapped", None)
+    lv.extra.pop("peak", None)
     _set_mapping(ps, lv, 0, True)
 
 
@@ -348,11 +354,13 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
         layer["hidden"][chunk] = layer["hidden"].get(chunk, 0) + 1
         top_layer["over"][chunk] = lid
     top_layer["map"][chunk] = new
-    mapped = extra.get("mapped", 0)
-    if extra.get("own_tree", True) and (block >= 0 or mapped % LEAF_MAPPINGS or not mapped):
-        extra["mapped"] = mapped + (block < 0)  # same number of tree blocks
+    mapped = extra.get("mapped", 0) + (block < 0)
+    peak = extra.get("peak", 0)
+    if extra.get("own_tree", True) and (mapped <= peak or peak % LEAF_MAPPINGS or not peak):
+        extra["mapped"] = mapped  # the same number of tree blocks
+        extra["peak"] = max(peak, mapped)
     else:
-        _set_mapping(ps, thin_lv, mapped + (block < 0), True)
+        _set_mapping(ps, thin_lv, mapped, True)
     return Provision(new, True, block if block >= 0 else None)
 
 

@@ -295,6 +295,7 @@ def test_pool_extend_and_metadata_extend() -> None:
     assert res.stdout == (
         "  Rounding size to boundary between physical extents: 8.00 MiB.\n"
         "  Size of logical volume vg/pool_tmeta unchanged from 8.00 MiB (2 extents).\n"
+        "  Logical volume vg/pool_tmeta successfully resized.\n"
     )
     res = s.run("lvreduce -L -8M vg/pool")
     assert (res.rc, res.stderr) == (5, "  Thin pool volumes vg/pool_tdata cannot be reduced in size yet.\n")

@@ -505,12 +505,11 @@ def create_pool(ctx: Ctx, vg: VG, req: Request, chunk: int) -> int:
             )
         avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, req.devices or None))
         if data_ext + params.meta_extents > avail:
-            if not partial or avail <= params.meta_extents:
-                raise LvmError(
-                    f"Insufficient free space: {data_ext + params.meta_extents} extents needed, "
-                    f"but only {avail} available"
-                )
-            data_ext = avail - params.meta_extents
+            if partial:  # the data takes what it can and leaves no room for the metadata
+                raise LvmError(f"Insufficient suitable allocatable extents found for logical volume {name}.")
+            raise LvmError(
+                f"Insufficient free space: {data_ext + params.meta_extents} extents needed, but only {avail} available"
+            )
         data = new_lv(ctx, vg, f"{name}_tdata")
         vg.lvs[data.name] = data
         alloc.allocate(ctx.state, vg, data, data_ext, req.devices or None)
@@ -608,12 +607,12 @@ def create_thin(ctx: Ctx, vg: VG, req: Request, pool: LV) -> int:
             raise LvmError(f"Option --{option} is only available when creating thin pool.")
     if req.devices:
         raise LvmError("Only specify Physical volumes when allocating thin pool.")
-    name = req.lv_name
-    if name:
-        _existing_check(vg, name)
     vsize = args.get("virtualsize")
     assert isinstance(vsize, SizeArg)
     virtual_ext = extents_for_size(ctx, vg, vsize.value)
+    name = req.lv_name
+    if name:
+        _existing_check(vg, name)
     _check_pool_usable(ctx, vg, pool)
     lv = _new_thin(ctx, vg, name or next_lv_name(vg), pool, virtual_ext)
     apply_create_flags(ctx, lv)
@@ -763,7 +762,16 @@ def resize_lv(ctx: Ctx, mode: str, vg: VG, lv: LV) -> int:
         target, partial = new_extents(ctx, vg, lv, mode)
         if target < lv.le_count:
             raise LvmError(f"Thin pool metadata volumes {vg.name}/{lv.name} cannot be reduced.")
-        rc = resize_extents(ctx, mode, vg, lv, target, partial, devices)
+        rc = resize_extents(
+            ctx,
+            mode,
+            vg,
+            lv,
+            target,
+            partial,
+            devices,
+            after=lambda: thin.overprovisioning_warnings(ctx, vg, lv),
+        )
         handle_spare(ctx, vg, 0, devices)
         return rc
     if lv.kind == "thin":
@@ -893,14 +901,16 @@ def resize_metadata(ctx: Ctx, vg: VG, tmeta: LV, target: int, devices: list[str]
         ctx.console.print(
             f"Size of logical volume {full} unchanged from {display_size(cur * ext)} ({cur} extents)."
         )
-        return
-    _allocate_checked(ctx, vg, tmeta, target - cur, devices)
-    ctx.console.print(
-        f"Size of logical volume {full} changed from {display_size(cur * ext)} ({cur} extents) "
-        f"to {display_size(target * ext)} ({target} extents)."
-    )
-    handle_spare(ctx, vg, 0, devices)
-    vg.seqno += 1
+    else:
+        _allocate_checked(ctx, vg, tmeta, target - cur, devices)
+        ctx.console.print(
+            f"Size of logical volume {full} changed from {display_size(cur * ext)} ({cur} extents) "
+            f"to {display_size(target * ext)} ({target} extents)."
+        )
+        handle_spare(ctx, vg, 0, devices)
+        vg.seqno += 1
+        if standalone:
+            thin.overprovisioning_warnings(ctx, vg, tmeta)
     if standalone:
         ctx.console.print(f"Logical volume {full} successfully resized.")
 
