@@ -508,6 +508,8 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
             ):
                 raise LvmError(f"Logical volume {vg.name}/{lv.name} not changed.")
         lv = origin
+    if not on and any(cow_invalid(snap) for snap in cow_snapshots_of(vg, lv)):
+        return  # recorded on 2.03.16: the origin of an invalid snapshot stays active, rc 0
     lv.active = on
     for snap in cow_snapshots_of(vg, lv):
         snap.active = on
