@@ -13,6 +13,10 @@ Thin pools
     newer mapping of their own; an entry's block is referenced by ``ndev - hidden`` devices.
     ``over[chunk]`` in a layer names the ancestor layer whose entry it shadows.
 
+    Per device ``lv.extra`` keeps ``mapped`` (chunks mapped now) and ``peak`` (the most it ever
+    had: its metadata tree keeps that size); the pool keeps ``tree``, the running total of
+    mapping-tree metadata blocks that `lvsim.usage` adds to the fixed metadata cost.
+
 COW snapshots
     ``lv.extra["cow"]`` maps origin chunk -> exception index; ``lv.extra["invalid"]`` marks
     an overflowed snapshot.  Exception i lives at chunk 1 + (i // epc + 1) + i of the COW
