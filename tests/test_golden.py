@@ -1,0 +1,88 @@
+"""Golden transcripts: every recording from real LVM replayed on each backend.
+
+`[sim]` holds the simulator to what real LVM 2.03.16 printed; `[real]` (in the VM) replays the same
+commands live on real LVM and compares with the stored recording, so drift between the recordings
+and the real tools is caught at once.  Re-record with `make record-golden`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backends.base import Backend
+from lvsim import transcript
+
+RECORDINGS = transcript.recordings()
+CASES = sorted(transcript.CASES_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
+def test_golden_transcript(path: Path, backend: Backend) -> None:
+    recording = transcript.load_recording(path)
+    mismatches = transcript.replay(recording, backend)
+    assert not mismatches, transcript.format_mismatches(path.stem, mismatches)
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_case_is_recorded(path: Path) -> None:
+    """A case edited after recording must be re-recorded (`make record-golden`)."""
+    case = transcript.load_case(path)
+    recorded = transcript.RECORDED_DIR / f"{case.name}.json"
+    assert recorded.exists(), f"{case.name} has no recording: run `make record-golden`"
+    recording = transcript.load_recording(recorded)
+    assert recording["disks"] == list(case.disks)
+    assert recording["description"] == case.description
+    assert [(s["cmd"], s["stdin"]) for s in recording["steps"]] == [(s.cmd, s.stdin) for s in case.steps]
+    assert recording["lvm_version"].startswith("2.03.16")
+
+
+def test_recordings_have_cases_and_format() -> None:
+    keys = {"name", "description", "disks", "lvm_version", "steps"}
+    step_keys = {"cmd", "stdin", "rc", "stdout", "stderr"}
+    for path in RECORDINGS:
+        recording = json.loads(path.read_text())
+        assert set(recording) == keys, path
+        assert recording["name"] == path.stem
+        assert (transcript.CASES_DIR / f"{path.stem}.yaml").exists(), f"{path.stem}: recording without a case"
+        assert all(set(step) == step_keys for step in recording["steps"]), path
+
+
+def test_enough_commands_recorded() -> None:
+    """Issues 2 and 3 ask for at least 150 recorded commands each: core-*, and the rest (thin, COW, data)."""
+    counts = {"core": 0, "other": 0}
+    for path in RECORDINGS:
+        steps = len(transcript.load_recording(path)["steps"])
+        counts["core" if path.stem.startswith("core-") else "other"] += steps
+    assert counts["core"] >= 150 and counts["other"] >= 150, counts
+
+
+def test_normalise_masks_only_run_specific_text() -> None:
+    text = (
+        '  "lv_uuid":"3Hx1Kq-Ab2c-De3f-Gh4i-Jk5l-Mn6o-Pq7rSt", lv_time 2026-11-27 15:44:00 +0000 on virtme-ng\n'
+        "65536 bytes (66 kB, 64 KiB) copied, 0.0123 s, 5.3 MB/s\n"
+        "  vg   1   0   0 wz--n- 296.00m 296.00m virtme-ngx\n"
+    )
+    assert transcript.normalise(text) == (
+        f'  "lv_uuid":"{transcript.UUID_MASK}", lv_time {transcript.TIME_MASK} on HOST\n'
+        "65536 bytes (66 kB, 64 KiB) copied, T s, R B/s\n"
+        "  vg   1   0   0 wz--n- 296.00m 296.00m virtme-ngx\n"
+    )
+
+
+def test_parse_size() -> None:
+    assert transcript.parse_size("300M") == 300 << 20
+    assert transcript.parse_size("1G") == 1 << 30
+    assert transcript.parse_size("64k") == 64 << 10
+    assert transcript.parse_size(4096) == 4096
+    with pytest.raises(ValueError):
+        transcript.parse_size("1.5G")
+
+
+def test_mismatch_shows_a_diff() -> None:
+    m = transcript.Mismatch(3, "lvs", "stdout", "  a\n  b\n", "  a\n  c\n")
+    text = transcript.format_mismatches("case", [m])
+    assert "step 3 `lvs`: stdout differs" in text
+    assert "-  b" in text and "+  c" in text
