@@ -450,3 +450,20 @@ def test_cow_snapshot_of_a_thin_origin() -> None:
     assert (res.rc, res.stderr) == (5, "  Merging into the old snapshot origin vg/th2 is not supported.\n")
     res = s.run("lvconvert --merge vg/cow1")
     assert res.rc == 0
+
+
+def test_thin_creation_refused_above_the_autoextend_threshold() -> None:
+    from lvsim import thin
+
+    s = Sim(300 * MiB)
+    s.ok("lvcreate -L 20M -T vg/pool")
+    s.ok("lvcreate -V 20M -T vg/pool -n t")
+    vg = s.b.state.vgs["vg"]
+    for chunk in range(272):
+        thin.provision(s.b.state, vg, s.lv("t"), chunk)
+    res = s.run("lvcreate --config activation/thin_pool_autoextend_threshold=70 -V 4M -T vg/pool -n u")
+    assert (res.rc, res.stderr) == (
+        5,
+        "  Cannot create new thin volume, free space in thin pool vg/pool reached threshold.\n",
+    )
+    s.ok("lvcreate -V 4M -T vg/pool -n u")

@@ -584,6 +584,10 @@ def _check_pool_usable(ctx: Ctx, vg: VG, pool: LV) -> None:
             f"({_show_percent(meta_pct)}% >= {_show_percent(min_threshold)}%). Resize is recommended."
         )
         ok = False
+    threshold = min(autoextend_config(ctx, "thin_pool")[0], 100) * 1_000_000
+    data_pct = _percent(*usage.pool_data_usage(ctx.state, vg, pool))
+    if data_pct > threshold or meta_pct > threshold:  # LVM says this only in debug output
+        ok = False
     if not ok:
         raise LvmError(f"Cannot create new thin volume, free space in thin pool {full} reached threshold.")
 
