@@ -67,7 +67,7 @@ def check_prerequisites() -> None:
     proc = subprocess.run(["dmsetup", "version"], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RealBackendUnavailable(
-            f"RealBackend needs device-mapper: `dmsetup version` failed: {proc.stderr}"
+            f"RealBackend needs device-mapper: `dmsetup version` failed: {' '.join(proc.stderr.split())}"
         )
 
 

@@ -2,13 +2,14 @@
 
 Like pyfakefs running its tests against both the fake and the real file system, a test that takes
 `backend` runs twice: `[sim]` everywhere, and `[real]` (marked `real`) inside the VM that
-`make test-real` boots.  Where real LVM cannot run (not root, no device-mapper) the `[real]` variant is
-skipped with one loud reason; under CI=true it fails instead, so a broken CI machine cannot pass
-silently.
+`make test-real` boots.  Every test marked `real` first checks that real LVM can run here (root,
+device-mapper); if not, it is skipped with one loud reason, and under CI=true it fails instead, so a
+broken CI machine cannot pass silently.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 
@@ -17,31 +18,51 @@ import pytest
 from backends.base import Backend
 
 
-def real_backend_or_skip(*, tag_vgs: bool = False) -> Backend:
-    """A RealBackend, or skip (fail under CI=true) with the reason real LVM is unavailable here.
-
-    `tag_vgs` defaults to False so that outputs stay byte-identical to the simulator's (the `lvsim`
-    tag shows in vg_tags and vg_mda_free); the device filter still confines LVM to the test's disks.
-    """
-    from backends.real import RealBackend, RealBackendUnavailable
+@functools.cache
+def _real_lvm_missing() -> str:
+    """Why real LVM cannot run here, or "" if it can."""
+    from backends.real import RealBackendUnavailable, check_prerequisites
 
     try:
-        return RealBackend(tag_vgs=tag_vgs)
+        check_prerequisites()
     except RealBackendUnavailable as exc:
-        reason = f"REAL LVM UNAVAILABLE, real-backend test not run: {exc} (`make test-real` runs it in a VM)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        return str(exc)
+    return ""
+
+
+def require_real_lvm() -> None:
+    """Skip the calling test (fail it under CI=true) unless real LVM can run here."""
+    missing = _real_lvm_missing()
+    if not missing:
+        return
+    reason = f"REAL LVM UNAVAILABLE, real-backend test not run: {missing} (`make test-real` runs it in a VM)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _real_lvm_prerequisites(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("real") is not None:
+        require_real_lvm()
 
 
 @pytest.fixture(params=["sim", pytest.param("real", marks=pytest.mark.real)])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """A fresh backend: the simulator, or real LVM on loop devices (root and device-mapper; in the VM)."""
+    """A fresh backend: the simulator, or real LVM on loop devices (root and device-mapper; in the VM).
+
+    The real one does not tag its VGs (`tag_vgs=False`): the `lvsim` tag would show in vg_tags and
+    vg_mda_free, and outputs must stay byte-identical to the simulator's.  Its device filter still
+    confines LVM to the test's own loop devices.
+    """
     if request.param == "sim":
         from backends.sim import SimBackend
 
         with SimBackend() as sim:
             yield sim
         return
-    with real_backend_or_skip() as real:
+    from backends.real import RealBackend
+
+    require_real_lvm()
+    with RealBackend(tag_vgs=False) as real:
         yield real

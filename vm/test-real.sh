@@ -23,11 +23,12 @@ if command -v vagrant >/dev/null 2>&1; then
     (cd vagrant && VAGRANT_CHECKPOINT_DISABLE=1 vagrant validate)
 fi
 
+export LVSIM_VM_TIMEOUT=${LVSIM_VM_TIMEOUT:-3600}
 junit=vm/out/junit-real.xml
 rm -f "$junit"
 start=$(date +%s)
 status=0
-bash vm/run.sh python -m pytest -m real -q --junitxml="$junit" "$@" || status=$?
+bash vm/run.sh python -m pytest -m real -v --durations=15 --junitxml="$junit" "$@" || status=$?
 elapsed=$(($(date +%s) - start))
 
 if [[ -f $junit ]]; then
