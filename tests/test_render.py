@@ -428,10 +428,10 @@ def _replay_undo(log: str) -> None:
 @pytest.mark.real
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> None:
-    from conftest import real_backend_or_skip
+    from backends.real import RealBackend
 
     args = ["-o", LV_FIELDS, "--units", "b"]
-    with real_backend_or_skip(tag_vgs=False) as backend:
+    with RealBackend(tag_vgs=False) as backend:
         runner = Runner(load(path), backend, io.StringIO())
         try:
             assert runner.run(), runner.out.getvalue()
