@@ -25,7 +25,8 @@ from lvsim.scenarios.runner import Runner
 from lvsim.scenarios.steps import Command
 from lvsim.units import format_size
 
-# LVM 2.03.16 defaults (lvm.conf activation section): 100 disables thin-pool autoextension.
+# LVM 2.03.16 defaults (lvm.conf activation section): 100 disables thin-pool autoextension.  A
+# scenario cannot change lvm.conf, so every pool it makes runs with these.
 AUTOEXTEND_THRESHOLD = 100
 AUTOEXTEND_PERCENT = 20
 FILL_WARNING = 80.0  # dmeventd starts warning about a pool at 80% full
@@ -264,6 +265,8 @@ def _no_snapshot_room(rec: Executed, n: int) -> Iterator[PlanWarning]:
             continue
         grown = {name: size - old.lvs.get(name, 0) for name, size in vg.lvs.items()}
         name = max(grown, key=lambda k: grown[k])
+        if any(pool.name == name for pool in vg.pools):
+            continue  # a thin pool's snapshots are thin: its headroom is the autoextend warning's
         need = max(vg.extent_size, int(vg.lvs[name] * SNAPSHOT_ROOM))
         if vg.free < need:
             yield PlanWarning(
@@ -277,13 +280,12 @@ def _no_snapshot_room(rec: Executed, n: int) -> Iterator[PlanWarning]:
 def _autoextend(vg: VGState, pool: PoolState, n: int) -> Iterator[PlanWarning]:
     step = max(vg.extent_size, pool.size * AUTOEXTEND_PERCENT // 100)
     where = f"{vg.name}/{pool.name}"
-    if AUTOEXTEND_THRESHOLD >= 100:
-        yield PlanWarning(
-            "no-autoextend",
-            f"thin pool {where} will not autoextend: activation/thin_pool_autoextend_threshold is "
-            f"{AUTOEXTEND_THRESHOLD} (disabled, the LVM 2.03.16 default); set it below 100",
-            n,
-        )
+    yield PlanWarning(
+        "no-autoextend",
+        f"thin pool {where} will not autoextend: activation/thin_pool_autoextend_threshold is "
+        f"{AUTOEXTEND_THRESHOLD} (disabled, the LVM 2.03.16 default); set it below 100",
+        n,
+    )
     if vg.free < step:
         yield PlanWarning(
             "no-autoextend-headroom",

@@ -143,6 +143,7 @@ def test_autoextend_disabled_and_no_headroom(tmp_path: Path) -> None:
     assert "thin_pool_autoextend_threshold is 100" in disabled["message"]
     assert "no-autoextend-headroom" not in roomy
     full = kinds(planned(scenario(tmp_path, "- run: lvcreate -l 95%FREE --thinpool pool ${vg}\n")))
+    assert "no-snapshot-room" not in full
     (headroom,) = full["no-autoextend-headroom"]
     assert "less than one autoextend step of pvg/pool (20%" in headroom["message"]
 
