@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# Runs inside the VM as root (see vm/run.sh): prepare the guest, then exec the command from the repo root.
+# Runs inside the VM as root (see vm/run.sh): prepare the guest, then run the command from the repo root.
+#   guest.sh --log FILE CMD...    (all output goes to FILE, which the host follows)
 set -Eeuo pipefail
+
+if [[ ${1:-} == --log ]]; then
+    exec >"$2" 2>&1
+    shift 2
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/vm/out"

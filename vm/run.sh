@@ -40,13 +40,23 @@ version=${kernel##*/vmlinuz-}
 [[ $1 == --check ]] && exit 0
 
 mkdir -p "$out"
-guest_cmd="bash $(printf '%q' "$root/vm/guest.sh") $(printf '%q ' "$@")"
+# The guest writes CMD's output to a log in vm/out (the serial console can drop output on a busy
+# host); it is followed live from here.
+log="$out/guest.$$.log"
+: >"$log"
+tail -n +1 -F "$log" 2>/dev/null &
+tailer=$!
+trap 'kill "$tailer" 2>/dev/null; rm -f "$log"' EXIT
+guest_cmd="bash $(printf '%q' "$root/vm/guest.sh") --log $(printf '%q' "$log") $(printf '%q ' "$@")"
 
 status=0
 timeout -k 30 "${LVSIM_VM_TIMEOUT:-1800}" \
     "$vng" --disable-kvm --run "$kernel" --user root --memory "${LVSIM_VM_MEMORY:-2G}" \
-    --rwdir "$out" -- "$guest_cmd 2>&1" || status=$?
+    --rwdir "$out" -- "$guest_cmd" || status=$?
+sleep 2  # let tail print the end of the log
 if [[ $status -eq 124 ]]; then
     echo "vm/run.sh: the VM did not finish within ${LVSIM_VM_TIMEOUT:-1800} s and was killed" >&2
+elif [[ $status -ne 0 && ! -s $log ]]; then
+    echo "vm/run.sh: the VM exited with $status before the guest command wrote anything" >&2
 fi
 exit "$status"
