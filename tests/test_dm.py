@@ -82,6 +82,10 @@ def test_kpartx_names_and_dmsetup(sim: Sim) -> None:
         "del devmap : vg-vm--disk1\ndel devmap : vg-vm--disk2\n"
     )
     assert sim.state.vgs["vg"].lvs["vm-disk"].open_count == 0
+    assert sim("dmsetup", "info", "-c", "-o", "name,open", "--sort", "name", "vg-vm--disk").stdout == (
+        "Name        Open\nvg-vm--disk    0\n"
+    )
+    assert sim("dmsetup", "info", "-c", "--noheadings", "-o", "name").stdout == "vg-vm--disk\n"
     assert sim("dmsetup", "info", "nope", rc=1).stderr == "Device does not exist.\nCommand failed.\n"
     assert sim("dmsetup", "remove", "nope", rc=1).stderr == (
         "device-mapper: remove ioctl on nope  failed: No such device or address\nCommand failed.\n"
