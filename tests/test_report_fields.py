@@ -101,3 +101,13 @@ def test_truncated_headings_and_widths() -> None:
         assert sim.run(shlex.split(cmd)).rc == 0
     out = sim.run(shlex.split("lvs -o lv_initial_image_sync,lv_name")).stdout
     assert out == "  InitImgSyn LV  \n             a   \n"
+
+
+def test_sort_key_errors() -> None:
+    sim = SimBackend()
+    res = sim.run(["lvs", "-O", "-"])
+    assert res.rc == 5
+    assert res.stderr.startswith("  dm_report: Missing sort field name\n  Logical Volume Fields\n")
+    assert res.stderr.endswith("   \n  dm_report: Unrecognised field: -\n")
+    res = sim.run(["lvs", "-O", "lv_name,"])
+    assert res.stderr.endswith("  dm_report: Unrecognised field: \n")

@@ -8,7 +8,7 @@ them), filter by the selection, sort, and print in the chosen format.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from lvsim.cmdline import Args
 from lvsim.console import Console
@@ -167,12 +167,12 @@ class Definition:
         for word in words:  # pass 1: report types only
             self.types |= self._type_of(word)
         key_words = _key_words(keys)
-        for _, word in key_words:
-            if not word:
-                self._fail("dm_report: Missing sort field name", show_help=False)
+        for raw, (_, word) in zip(_key_items(keys), key_words, strict=True):
+            if raw and not word:
+                self.console.error("dm_report: Missing sort field name")
             f = find_field(word, self.prefix)
             if f is None:
-                self._fail(f"dm_report: Unrecognised field: {word}")
+                self._fail(f"dm_report: Unrecognised field: {raw}")
             self.types |= f.otype
         for word in words:  # pass 2
             f = find_field(word, self.prefix)
@@ -223,9 +223,8 @@ class Definition:
             self._fail(f"Unrecognised field: {word}")
         return types
 
-    def _fail(self, message: str, show_help: bool = True) -> None:
-        if show_help:
-            self.console.raw_err("".join(f"  {line}\n" for line in [*field_help(True, False), " "]))
+    def _fail(self, message: str) -> NoReturn:
+        self.console.raw_err("".join(f"  {line}\n" for line in [*field_help(True, False), " "]))
         self.console.error(message)
         raise ReportError
 
@@ -240,16 +239,22 @@ class Definition:
         return column
 
 
+def _key_items(keys: str) -> list[str]:
+    """-O split as _parse_keys does: runs of commas separate keys, a trailing one leaves an empty key."""
+    items, i = [], 0
+    while i < len(keys):
+        while i < len(keys) and keys[i] == ",":
+            i += 1
+        j = keys.find(",", i)
+        j = len(keys) if j < 0 else j
+        items.append(keys[i:j])
+        i = j
+    return items
+
+
 def _key_words(keys: str) -> list[tuple[bool, str]]:
-    out = []
-    for word in keys.split(","):
-        if not word:
-            continue
-        descending = word[0] == "-"
-        if word[0] in "+-":
-            word = word[1:]
-        out.append((descending, word))
-    return out
+    """(descending, field name) for each -O key."""
+    return [(item[:1] == "-", item[1:] if item[:1] in ("+", "-") else item) for item in _key_items(keys)]
 
 
 def merge_options(args: Args, default: str) -> str:
