@@ -265,7 +265,7 @@ def merge_options(args: Args, default: str) -> str:
     for value in args.opts["options"]:
         text = str(value)
         if not text:
-            raise LvmError(f"Invalid options string: {text}", rc=EINVALID_CMD_LINE)
+            raise LvmError(f"Invalid options string: {text}")  # EINVALID_CMD_LINE, which reporter.c loses
         action = text[0] if text[0] in "+-#" else ""
         words = [w for w in (text[1:] if action else text).split(",") if w]
         if action == "+":
@@ -487,10 +487,15 @@ def run_report(command: str, state: State, console: Console, args: Args) -> int:
     else:
         base = PVSEGS if segments else LABEL
     cols = VERBOSE_COLS if args.has("verbose") else DEFAULT_COLS
-    options = merge_options(args, cols[base])
+    json = args.str("reportformat") == "json"
+    try:
+        options = merge_options(args, cols[base])
+    except LvmError:
+        if json:  # the report group is still closed: just its outer braces
+            console.raw_out("  {\n  }\n")
+        raise
     keys = args.str("sort", DEFAULT_SORT[base])
     selection = args.str("select")
-    json = args.str("reportformat") == "json"
     out: list[str] = list(render.JSON_OPEN) if json else []
     try:
         rc = _report(command, state, console, args, base, options, keys, selection, units, out, json)
