@@ -241,3 +241,12 @@ def test_kpartx_partitions_and_hand_removed_devices() -> None:
     assert b.run(["dmsetup", "remove", "vg-vm--disk"]).rc == 0
     with pytest.raises(FileNotFoundError):
         b.read("/dev/vg/vm-disk", 0, 1)
+
+
+def test_cow_snapshot_of_a_thin_origin() -> None:
+    b, state = setup(["lvcreate -L 100M -T vg/pool", "lvcreate -V 20M -T vg/pool -n th2"])
+    b.write("/dev/vg/th2", 8192, b"old")
+    assert b.run(shlex.split("lvcreate -s -L 8M vg/th2 -n cow1")).rc == 0
+    b.write("/dev/vg/th2", 8192, b"new")
+    assert (b.read("/dev/vg/cow1", 8192, 3), b.read("/dev/vg/th2", 8192, 3)) == (b"old", b"new")
+    assert thin.cow_exception_count(state.vgs["vg"].lvs["cow1"]) == 1
