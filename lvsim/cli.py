@@ -61,11 +61,15 @@ def shims(
     """Write an executable into DIRECTORY for every emulated command (lvs, lvcreate, losetup, ...)."""
     directory.mkdir(parents=True, exist_ok=True)
     state_arg = repr(str(state.resolve())) if state else "None"
+    # -S skips site (and the editable-install finder): the shim path needs only the standard library.
+    home = repr(str(Path(__file__).resolve().parent.parent))
+    text = (
+        f"#!{sys.executable} -S\nimport sys\nsys.path.insert(0, {home})\n"
+        f"from lvsim.shim import main\nsys.exit(main({state_arg}))\n"
+    )
     for name in emulator.command_names():
         path = directory / name
-        path.write_text(
-            f"#!{sys.executable}\nimport sys\nfrom lvsim.shim import main\nsys.exit(main({state_arg}))\n"
-        )
+        path.write_text(text)
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     typer.echo(f"{len(emulator.command_names())} shims written to {directory}")
 

@@ -18,7 +18,34 @@ from lvsim.console import Console
 from lvsim.errors import ENO_SUCH_CMD, LvmError
 from lvsim.model import State
 
-COMMAND_MODULES = ("pv", "vg", "lv", "thin", "report", "losetup", "data", "fs", "dm")
+# Where each command's handler lives: a shim imports only the module it needs.
+COMMAND_HOMES = {
+    **dict.fromkeys(("pvcreate", "pvremove", "pvchange"), "pv"),
+    **dict.fromkeys(("vgcreate", "vgextend", "vgreduce", "vgremove", "vgchange"), "vg"),
+    **dict.fromkeys(
+        ("lvcreate", "lvextend", "lvreduce", "lvresize", "lvremove", "lvrename", "lvchange"), "lv"
+    ),
+    "lvconvert": "thin",
+    **dict.fromkeys(("lvs", "vgs", "pvs"), "report"),
+    "losetup": "losetup",
+    **dict.fromkeys(("dd", "blkdiscard"), "data"),
+    **dict.fromkeys(
+        (
+            "mkfs.ext4",
+            "mkfs.xfs",
+            "mount",
+            "umount",
+            "xfs_repair",
+            "xfs_freeze",
+            "fsfreeze",
+            "fstrim",
+            "blkid",
+            "rsync",
+        ),
+        "fs",
+    ),
+    **dict.fromkeys(("sfdisk", "kpartx", "dmsetup"), "dm"),
+}
 
 
 @dataclass
@@ -33,7 +60,6 @@ class Ctx:
 
 Handler = Callable[[Ctx], int]
 COMMANDS: dict[str, tuple[CommandSpec, Handler]] = {}
-_loaded: list[bool] = []
 
 
 def command(spec: CommandSpec) -> Callable[[Handler], Handler]:
@@ -46,21 +72,15 @@ def command(spec: CommandSpec) -> Callable[[Handler], Handler]:
     return register
 
 
-def _load() -> None:
-    if _loaded:
-        return
-    _loaded.append(True)
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(f"lvsim.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"lvsim.commands.{name}":
-                raise
+def _lookup(name: str) -> tuple[CommandSpec, Handler] | None:
+    home = COMMAND_HOMES.get(name)
+    if home is not None and name not in COMMANDS:
+        importlib.import_module(f"lvsim.commands.{home}")
+    return COMMANDS.get(name)
 
 
 def command_names() -> list[str]:
-    _load()
-    return [*sorted(COMMANDS), "lvm"]
+    return [*sorted(COMMAND_HOMES), "lvm"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +92,6 @@ class Outcome:
 
 def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
     """Run one command line against state (changing it in place)."""
-    _load()
     console = Console(stdin)
     name = os.path.basename(argv[0]) if argv else "lvm"
     rest = list(argv[1:])
@@ -81,7 +100,7 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
             console.error("No command specified.  Try 'lvm help'.")
             return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
         name, rest = rest[0], rest[1:]
-    entry = COMMANDS.get(name)
+    entry = _lookup(name)
     if entry is None:
         console.error("No such command.  Try 'lvm help'.")
         return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)

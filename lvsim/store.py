@@ -30,14 +30,24 @@ def default_path() -> Path:
 
 
 def load(path: Path) -> State:
+    return _load_text(path)[0]
+
+
+def _dump(state: State) -> str:
+    return json.dumps(state.to_json(), separators=(",", ":"))
+
+
+def _load_text(path: Path) -> tuple[State, str]:
+    """The state and the text it was read from (the text a save of the unchanged state would write)."""
     try:
         text = path.read_text()
     except FileNotFoundError:
-        return State()
+        state = State()
+        return state, _dump(state)
     except OSError as exc:
         raise StateError(f"cannot read state file {path}: {exc.strerror}") from None
     try:
-        return State.from_json(json.loads(text))
+        return State.from_json(json.loads(text)), text
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise StateError(f"state file {path} is corrupt ({exc.__class__.__name__}: {exc})") from None
 
@@ -66,12 +76,11 @@ def transaction(path: Path) -> Iterator[State]:
         raise StateError(f"cannot use state file {path}: {exc.strerror}") from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        state = load(path)
-        before = json.dumps(state.to_json(), separators=(",", ":"))
+        state, before = _load_text(path)
         yield state
         data = sys.modules.get("lvsim.data")  # device content, if this run touched any
         if data is not None:
             data.flush(state, path.with_name(path.name + ".blobs"))
-        after = json.dumps(state.to_json(), separators=(",", ":"))
+        after = _dump(state)
         if after != before:
             _write_atomic(path, after)

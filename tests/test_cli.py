@@ -78,3 +78,16 @@ vgcreate vg "$a" "$b"
     assert lines[0] == "/dev/loop0 /dev/loop1"
     assert lines[1] == "/dev/loop2"
     assert '  Volume group "vg" successfully created' in lines
+
+
+def test_command_homes_match_registrations() -> None:
+    """Each shim imports only its command's module: the table must name the module that registers it."""
+    import importlib
+
+    from lvsim import emulator
+
+    for name, home in emulator.COMMAND_HOMES.items():
+        module = importlib.import_module(f"lvsim.commands.{home}")
+        spec, handler = emulator.COMMANDS[name]
+        assert handler.__module__ == module.__name__, name
+    assert set(emulator.COMMANDS) == set(emulator.COMMAND_HOMES)
