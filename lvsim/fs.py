@@ -167,10 +167,6 @@ def free_extents(fs: Filesystem, used: Extents) -> Iterator[tuple[int, int]]:
         yield start, end - start
 
 
-def free_bytes(state: State, fs: Filesystem) -> int:
-    return sum(length for _, length in free_extents(fs, used_extents(fs, fs.tree(state))))
-
-
 class NoSpace(Exception):
     """The filesystem is full."""
 
