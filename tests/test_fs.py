@@ -269,3 +269,13 @@ def test_mount_follows_a_renamed_lv_and_discard_option(sim: Sim, tmp_path: Path)
         and sim("fstrim", "-v", str(tmp_path)).stdout == f"{tmp_path}: 0 B (0 bytes) trimmed\n"
     )
     sim("umount", str(tmp_path))
+
+
+def test_mkfs_xfs_on_a_small_thin_lv_needs_room_for_the_log(sim: Sim) -> None:
+    """A thin LV's chunk size is the stripe unit: more, smaller AGs, and a 64 MB log that may not fit."""
+    sim.lv("-L", "1G", "-T", "vg/pool")
+    sim("lvcreate", "-V", "500M", "-T", "vg/pool", "-n", "small")
+    assert sim("mkfs.xfs", "/dev/vg/small", rc=1).stderr.startswith("Log size must be at least 64MB.\nUsage:")
+    sim("lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "big")
+    out = sim("mkfs.xfs", "/dev/vg/big").stdout
+    assert "agcount=8, agsize=32768 blks" in out and "sunit=16     swidth=16 blks" in out
