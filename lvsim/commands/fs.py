@@ -593,21 +593,6 @@ def _wrong_fs(target: str, source: str) -> LvmError:
     )
 
 
-def _bind_readonly(directory: str, on: bool) -> None:
-    """As root, make a read-only mount's directory refuse writes with a read-only bind mount."""
-    if os.geteuid() != 0 or not os.path.exists("/usr/bin/mount"):
-        return
-    if on:
-        cmds = [
-            ["/usr/bin/mount", "--bind", directory, directory],
-            ["/usr/bin/mount", "-o", "remount,ro,bind", directory],
-        ]
-    else:
-        cmds = [["/usr/bin/umount", directory]]
-    for cmd in cmds:
-        subprocess.run(cmd, capture_output=True, check=False)
-
-
 def _list_mounts(ctx: Ctx) -> int:
     for m in fs.mounts(ctx.state):
         mode = "ro" if m["ro"] else "rw"
@@ -680,8 +665,6 @@ def mount(ctx: Ctx) -> int:
     if not ro:
         found.sb["clean"] = False
         fs.write_super(state, found)
-    else:
-        _bind_readonly(target, True)
     fs.mounts(state).append(
         {
             "source": shown,
@@ -720,9 +703,7 @@ def unmount(state: State, m: dict[str, Any]) -> None:
     """Capture a read-write mount back into its device, mark it clean, and empty the mount point."""
     dev = fs.mount_device(state, m)
     found = fs.probe(state, dev) if dev else None
-    if m["ro"]:
-        _bind_readonly(m["target"], False)
-    elif found is not None and dev is not None:
+    if not m["ro"] and found is not None and dev is not None:
         with contextlib.suppress(OSError, fs.NoSpace):  # lost writes, as on a failed device
             if fs.capture(state, found, m["target"]) and m.get("discard"):
                 fs.trim(state, found)
