@@ -86,3 +86,14 @@ def test_mismatch_shows_a_diff() -> None:
     text = transcript.format_mismatches("case", [m])
     assert "step 3 `lvs`: stdout differs" in text
     assert "-  b" in text and "+  c" in text
+
+
+def test_normalise_drops_only_lvmpolld_warnings() -> None:
+    """The VM has no lvmpolld daemon; its three warning lines are environment, not LVM semantics."""
+    text = (
+        "  /run/lvm/lvmpolld.socket: connect failed: No such file or directory\n"
+        "  WARNING: Failed to connect to lvmpolld. Proceeding with polling without using lvmpolld.\n"
+        "  WARNING: Check global/use_lvmpolld in lvm.conf or the lvmpolld daemon state.\n"
+        "  WARNING: Thin pool vg/p is out of data space.\n"
+    )
+    assert transcript.normalise(text) == "  WARNING: Thin pool vg/p is out of data space.\n"
