@@ -125,7 +125,7 @@ def _free_block(ps: dict[str, Any], block: int) -> None:
 
 
 def pool_resized(vg: VG, pool: LV) -> None:
-    """After the pool's data grew: a pool out of data space goes back to write mode."""
+    """After the pool grew or freed blocks: a pool out of data space with room again goes back to write mode."""
     ps = pool_state(pool)
     if ps["mode"] == "out_of_data" and pool_used_blocks(pool) < pool_total_blocks(vg, pool):
         ps["mode"] = "rw"
@@ -475,6 +475,8 @@ def before_delete(ctx: Ctx, vg: VG, lv: LV) -> None:
         pool = vg.lvs[lv.pool]
         detach_thin(pool, lv)
         pool.transaction_id += 1
+        # LVM reloads the pool; on resume the kernel leaves out-of-data mode if blocks were freed.
+        pool_resized(vg, pool)
     if lv.kind == "thin-pool":
         for sub in (lv.data_lv, lv.metadata_lv):
             vg.lvs.pop(sub, None)
