@@ -13,6 +13,7 @@ turns one backend's run into a transcript recording that `transcript.replay` che
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 from collections.abc import Callable, Sequence
@@ -343,10 +344,15 @@ def to_recording(
     }
 
 
+class StopExploring(Exception):
+    """Raised by an `explore` callback to end the run early (e.g. out of time); not an error."""
+
+
 def explore(examples: int, callback: Callable[[DiffCase], None], seed_value: int = 0) -> None:
     """Call `callback` once per distinct case among `examples` drawn deterministically from `seed_value`
-    (no shrinking: a real-LVM run of one case takes half a minute)."""
+    (no shrinking: a real-LVM run of one case takes half a minute) until it raises StopExploring."""
     seen: set[DiffCase] = set()
+    stopped = False
 
     @settings(
         max_examples=examples,
@@ -354,12 +360,22 @@ def explore(examples: int, callback: Callable[[DiffCase], None], seed_value: int
         deadline=None,
         phases=(Phase.generate,),
         suppress_health_check=list(HealthCheck),
+        print_blob=False,
     )
     @seed(seed_value)
     @given(cases())
     def _each(case: DiffCase) -> None:
-        if case not in seen:
-            seen.add(case)
+        nonlocal stopped
+        if stopped:  # hypothesis replays the "failing" case once: stop again
+            raise StopExploring
+        if case in seen:
+            return
+        seen.add(case)
+        try:
             callback(case)
+        except StopExploring:
+            stopped = True
+            raise
 
-    _each()
+    with contextlib.suppress(StopExploring):
+        _each()
