@@ -79,6 +79,13 @@ def vgcreate(ctx: Ctx) -> int:
         raise no_syntax("vgcreate")
     name, devices = ctx.args.pos[0], ctx.args.pos[1:]
     check_new_vg_name(name, "vgcreate")
+    existing = ctx.state.vgs.get(name)
+    if existing is not None and any(lv.active for lv in existing.lvs.values()):
+        raise LvmError(
+            f"/dev/{name}: already exists in filesystem",
+            "Run `vgcreate --help' for more information.",
+            rc=EINVALID_CMD_LINE,
+        )  # /dev/VG holds the active LVs' nodes
     extent_size = _extent_size(ctx)
     if name in ctx.state.vgs:
         raise LvmError(f"A volume group called {name} already exists.")
