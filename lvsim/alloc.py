@@ -125,24 +125,12 @@ def allocate(
         runs = [a for a in areas if a.pv == pv]
         return max(runs, key=lambda a: a.count) if runs else None
 
-    def normal_pick(pvs: list[str] | None = None) -> Area | None:
-        best: tuple[int, Area] | None = None
-        order = list(dict.fromkeys(a.pv for a in areas))
-        for pv in order if pvs is None else [p for p in order if p in pvs]:
-            runs = sorted((a for a in areas if a.pv == pv), key=lambda a: -a.count)
-            fitting = [a for a in runs if a.count >= need]
-            pick = fitting[-1] if fitting else runs[0]
-            gives = min(pick.count, need)
-            if best is None or gives > best[0]:
-                best = (gives, pick)
-        return best[1] if best else None
-
     if prev is not None:
         after = prev.pe_start + prev.extents
         contiguous = next((a for a in areas if a.pv == prev.pv and a.pe_start == after), None)
         if contiguous is not None and need:
             take(contiguous, min(contiguous.count, need))
-    elif need and (first := normal_pick()) is not None:
+    elif need and (first := _normal_pick(areas, need)) is not None:
         take(first, min(first.count, need))
     while need:
         cling_pv = prev.pv if prev is not None else next((p for p in used_pvs if largest_on(p)), None)
@@ -151,14 +139,42 @@ def allocate(
             break
         take(area, min(area.count, need))
     while need:
-        area = normal_pick(used_pvs) if used_pvs else None
-        area = area or normal_pick()
+        area = _normal_pick(areas, need, used_pvs) if used_pvs else None
+        area = area or _normal_pick(areas, need)
         if area is None:
             break
         take(area, min(area.count, need))
     if need and not partial:
         raise AssertionError("allocate() called without enough free extents")
     return extents - need
+
+
+def _normal_pick(areas: list[Area], need: int, pvs: list[str] | None = None) -> Area | None:
+    """Normal policy: per PV the smallest run holding `need` (else its largest); the one giving most wins."""
+    best: tuple[int, Area] | None = None
+    order = list(dict.fromkeys(a.pv for a in areas))
+    for pv in order if pvs is None else [p for p in order if p in pvs]:
+        runs = sorted((a for a in areas if a.pv == pv), key=lambda a: -a.count)
+        fitting = [a for a in runs if a.count >= need]
+        pick = fitting[-1] if fitting else runs[0]
+        gives = min(pick.count, need)
+        if best is None or gives > best[0]:
+            best = (gives, pick)
+    return best[1] if best else None
+
+
+def log_area(
+    state: State, vg: VG, data_extents: int, log_extents: int, devices: Iterable[str] | None = None
+) -> Area | None:
+    """Where LVM puts a metadata area allocated together with data (a thin pool's _tmeta).
+
+    Like a mirror log it goes on the smallest run that holds it on a PV other than the one the data
+    starts on; None when no other PV has room, and then it follows the data.
+    """
+    areas = free_areas(state, vg, devices)
+    first = _normal_pick(areas, data_extents)
+    others = [a for a in areas if first is not None and a.pv != first.pv and a.count >= log_extents]
+    return min(others, key=lambda a: a.count) if others else None
 
 
 def _append(lv: LV, device: str, pe_start: int, count: int) -> None:

@@ -201,13 +201,20 @@ def _allocate_checked(ctx: Ctx, vg: VG, lv: LV, extents: int, devices: list[str]
 
 
 def build_pool(
-    ctx: Ctx, vg: VG, name: str, data_lv: LV, meta_extents: int, params: PoolParams, devices: list[str]
+    ctx: Ctx,
+    vg: VG,
+    name: str,
+    data_lv: LV,
+    meta_extents: int,
+    params: PoolParams,
+    devices: list[str],
+    placed_meta: LV | None = None,
 ) -> LV:
-    """Turn data_lv into NAME_tdata under a new pool NAME and allocate NAME_tmeta."""
+    """Turn data_lv into NAME_tdata under a new pool NAME and allocate NAME_tmeta (unless already placed)."""
     pool = new_lv(ctx, vg, name, kind="thin-pool")
     data_lv.name, data_lv.role, data_lv.parent, data_lv.visible = f"{name}_tdata", "tdata", name, False
     data_lv.active = True
-    meta = new_lv(ctx, vg, f"{name}_tmeta")
+    meta = placed_meta or new_lv(ctx, vg, f"{name}_tmeta")
     meta.role, meta.parent, meta.visible = "tmeta", name, False
     pool.data_lv, pool.metadata_lv = data_lv.name, meta.name
     pool.chunk_size, pool.zero = params.chunk, params.zero
@@ -219,7 +226,11 @@ def build_pool(
     vg.lvs[data_lv.name] = data_lv
     vg.lvs[meta.name] = meta
     vg.lvs[name] = pool
-    alloc.allocate(ctx.state, vg, meta, meta_extents, devices or None)
+    # Like a mirror log, the metadata goes on a PV the data does not use when there is one.
+    if placed_meta is None:
+        data_pvs = {seg.pv for seg in data_lv.segments}
+        order = sorted(devices or vg.pvs, key=lambda d: alloc.parse_pv_arg(d)[0] in data_pvs)
+        alloc.allocate(ctx.state, vg, meta, meta_extents, order)
     thin.pool_state(pool)
     return pool
 
@@ -510,11 +521,25 @@ def create_pool(ctx: Ctx, vg: VG, req: Request, chunk: int) -> int:
             raise LvmError(
                 f"Insufficient free space: {data_ext + params.meta_extents} extents needed, but only {avail} available"
             )
+        meta = None  # LVM allocates data and metadata in one go: the metadata may take its place first
+        log = alloc.log_area(ctx.state, vg, data_ext, params.meta_extents, req.devices or None)
+        if log is not None:
+            meta = new_lv(ctx, vg, f"{name}_tmeta")
+            vg.lvs[meta.name] = meta
+            alloc.allocate(
+                ctx.state,
+                vg,
+                meta,
+                params.meta_extents,
+                [f"{log.pv}:{log.pe_start}-{log.pe_start + log.count - 1}"],
+            )
         data = new_lv(ctx, vg, f"{name}_tdata")
         vg.lvs[data.name] = data
         alloc.allocate(ctx.state, vg, data, data_ext, req.devices or None)
         del vg.lvs[data.name]
-        pool = build_pool(ctx, vg, name, data, params.meta_extents, params, req.devices)
+        if meta is not None:
+            del vg.lvs[meta.name]
+        pool = build_pool(ctx, vg, name, data, params.meta_extents, params, req.devices, meta)
     except LvmError:
         if not had_spare and (spare := spare_of(vg)) is not None:
             del vg.lvs[spare.name]
