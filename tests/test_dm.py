@@ -112,10 +112,6 @@ def test_workflow2_vm_disk_backup(sim: Sim, tmp_path: Path) -> None:
     (live / "etc" / "hostname").write_text("changed after the snapshot\n")
     sim("kpartx", "-s", "-a", "/dev/mapper/vg-vm--snap0")
     sim("mount", "-t", "auto", "-o", "ro", "/dev/mapper/vg-vm--snap0p1", str(snapdir))
-    with pytest.raises(OSError):  # the shim's read-only bind mount (root) ...
-        if os.geteuid() != 0:
-            raise OSError("... only exists for root")
-        (snapdir / "new").write_text("x")
     subprocess.run(["rsync", "-aq", "--delete", f"{snapdir}/", f"{backup}/"], check=True)
     assert sorted(os.listdir(backup)) == ["disk.img", "etc", "lost+found"]
     assert (backup / "etc" / "hostname").read_text() == "vm1\n"
