@@ -88,6 +88,6 @@ def test_command_homes_match_registrations() -> None:
 
     for name, home in emulator.COMMAND_HOMES.items():
         module = importlib.import_module(f"lvsim.commands.{home}")
-        spec, handler = emulator.COMMANDS[name]
+        _, handler = emulator.COMMANDS[name]
         assert handler.__module__ == module.__name__, name
     assert set(emulator.COMMANDS) == set(emulator.COMMAND_HOMES)
