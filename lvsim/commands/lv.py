@@ -348,14 +348,7 @@ def resize_extents(
     """
     cur = lv.le_count
     full = f"{vg.name}/{lv.name}"
-    if target <= 0:
-        raise LvmError(f"Unable to reduce {full} below 1 extent.")
-    if mode == "extend" and target < cur:
-        raise LvmError(f"New size given ({target} extents) not larger than existing size ({cur} extents)")
-    if mode == "reduce" and target > cur:
-        raise LvmError(f"New size given ({target} extents) not less than existing size ({cur} extents)")
-    if target == cur:
-        raise LvmError(f"New size ({target} extents) matches existing size ({cur} extents).")
+    check_new_size(vg, lv, mode, target)
     if target > cur:
         free = sum(a.count for a in alloc.free_areas(ctx.state, vg, devices or None))
         need = target - cur
@@ -383,6 +376,19 @@ def resize_extents(
     named = shown or lv
     ctx.console.print(f"Logical volume {vg.name}/{named.name} successfully resized.")
     return 0
+
+
+def check_new_size(vg: VG, lv: LV, mode: str, target: int) -> None:
+    """lvresize's checks of the new size against the current one (mode: extend, reduce or resize)."""
+    cur = lv.le_count
+    if target <= 0:
+        raise LvmError(f"Unable to reduce {vg.name}/{lv.name} below 1 extent.")
+    if mode == "extend" and target < cur:
+        raise LvmError(f"New size given ({target} extents) not larger than existing size ({cur} extents)")
+    if mode == "reduce" and target > cur:
+        raise LvmError(f"New size given ({target} extents) not less than existing size ({cur} extents)")
+    if target == cur:
+        raise LvmError(f"New size ({target} extents) matches existing size ({cur} extents).")
 
 
 def confirm_reduce(ctx: Ctx, vg: VG, lv: LV, target: int) -> None:

@@ -812,16 +812,11 @@ def resize_lv(ctx: Ctx, mode: str, vg: VG, lv: LV) -> int:
 
 
 def _resize_thin(ctx: Ctx, mode: str, vg: VG, lv: LV, target: int) -> int:
+    from lvsim.commands.lv import check_new_size
+
     cur = lv.le_count
     full = f"{vg.name}/{lv.name}"
-    if target <= 0:
-        raise LvmError(f"Unable to reduce {full} below 1 extent.")
-    if mode == "extend" and target < cur:
-        raise LvmError(f"New size given ({target} extents) not larger than existing size ({cur} extents)")
-    if mode == "reduce" and target > cur:
-        raise LvmError(f"New size given ({target} extents) not less than existing size ({cur} extents)")
-    if target == cur:
-        raise LvmError(f"New size ({target} extents) matches existing size ({cur} extents).")
+    check_new_size(vg, lv, mode, target)
     if target < cur and lv.active:
         from lvsim.commands.lv import confirm_reduce
 
