@@ -579,6 +579,7 @@ def _new_thin(ctx: Ctx, vg: VG, name: str, pool: LV, virtual_ext: int) -> LV:
     pool.transaction_id += 1
     vg.lvs[name] = lv
     thin.attach_thin(pool, lv)
+    pool.active = pool.active or lv.active  # an active new thin activates its pool (recorded)
     vg.seqno += 1
     return lv
 
