@@ -298,6 +298,20 @@ def new_extents(ctx: Ctx, vg: VG, lv: LV, mode: str) -> tuple[int, bool]:
     return count, arg.percent in ("FREE", "VG", "PVS")
 
 
+def resize_target(ctx: Ctx) -> tuple[VG, LV]:
+    """The VG and LV a resize command names (its first positional argument)."""
+    if not ctx.args.pos:
+        raise no_syntax(ctx.command)
+    vg_name, lv_name = split_lv_arg(ctx.args.pos[0])
+    if not vg_name:
+        raise LvmError("Please specify a logical volume path.", run_help(ctx.command), rc=EINVALID_CMD_LINE)
+    vg = find_vg(ctx.state, vg_name)
+    lv = vg.lvs.get(lv_name)
+    if lv is None:
+        raise LvmError(f"Logical volume {lv_name} not found in volume group {vg_name}.")
+    return vg, lv
+
+
 def resize(ctx: Ctx, mode: str) -> int:
     args = ctx.args
     if not args.has("size") and not args.has("extents"):
@@ -311,15 +325,7 @@ def resize(ctx: Ctx, mode: str) -> int:
             "Please specify either size or extents (not both).", run_help(ctx.command), rc=EINVALID_CMD_LINE
         )
     check_zero_size(args, ctx.command)
-    if not args.pos:
-        raise no_syntax(ctx.command)
-    vg_name, lv_name = split_lv_arg(args.pos[0])
-    if not vg_name:
-        raise LvmError("Please specify a logical volume path.", run_help(ctx.command), rc=EINVALID_CMD_LINE)
-    vg = find_vg(ctx.state, vg_name)
-    lv = vg.lvs.get(lv_name)
-    if lv is None:
-        raise LvmError(f"Logical volume {lv_name} not found in volume group {vg_name}.")
+    vg, lv = resize_target(ctx)
     devices = args.pos[1:]
     check_pvs(ctx, vg, devices)
     if lv.kind != "linear" or lv.role:

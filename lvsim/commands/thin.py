@@ -1013,16 +1013,10 @@ def use_policies(ctx: Ctx, vg: VG, lv: LV) -> int:
 
 def resize_special(ctx: Ctx, mode: str) -> int:
     """lvextend --use-policies / --poolmetadatasize without -L/-l."""
+    from lvsim.commands.lv import resize_target
+
     args = ctx.args
-    if not args.pos:
-        raise no_syntax(ctx.command)
-    vg_name, lv_name = split_lv_arg(args.pos[0])
-    if not vg_name:
-        raise LvmError("Please specify a logical volume path.", run_help(ctx.command), rc=EINVALID_CMD_LINE)
-    vg = find_vg(ctx.state, vg_name)
-    lv = vg.lvs.get(lv_name)
-    if lv is None:
-        raise LvmError(f"Logical volume {lv_name} not found in volume group {vg_name}.")
+    vg, lv = resize_target(ctx)
     if args.has("use-policies"):
         return use_policies(ctx, vg, lv)
     if lv.kind != "thin-pool" and lv.role != "tmeta":
