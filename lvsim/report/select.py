@@ -10,6 +10,7 @@ percents, string lists ([a,b] all / {a,b} subset / a single item) and regexes fo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from lvsim.report.fields import BIN, NUM, PCT, SIZ, STR, STRL, TIM, UNDEF, Field
@@ -284,31 +285,23 @@ class _Parser:
             )
         return Selection(node)
 
+    def _chain(
+        self, i: int, acc: _Node | None, kind: Any, sub: Callable[[int], tuple[Any, int]]
+    ) -> tuple[Any, int]:
+        """Terms joined by one logical operator (kind), collected into a single node."""
+        node, nxt = sub(i)
+        flags, after = self.op(_OP_LOG, nxt, kind)
+        if not flags and acc is None:
+            return node, nxt
+        acc = acc if acc is not None else _Node(kind, [])
+        acc.items.append(node)
+        return (self._chain(after, acc, kind, sub)) if flags else (acc, nxt)
+
     def or_ex(self, i: int, or_node: _Node | None) -> tuple[Any, int]:
-        node, nxt = self.and_ex(i, None)
-        flags, after = self.op(_OP_LOG, nxt, _OR)
-        if not flags:
-            if or_node is None:
-                return node, nxt
-            or_node.items.append(node)
-            return or_node, nxt
-        if or_node is None:
-            or_node = _Node(_OR, [])
-        or_node.items.append(node)
-        return self.or_ex(after, or_node)
+        return self._chain(i, or_node, _OR, lambda j: self.and_ex(j, None))
 
     def and_ex(self, i: int, and_node: _Node | None) -> tuple[Any, int]:
-        node, nxt = self.ex(i)
-        flags, after = self.op(_OP_LOG, nxt, _AND)
-        if not flags:
-            if and_node is None:
-                return node, nxt
-            and_node.items.append(node)
-            return and_node, nxt
-        if and_node is None:
-            and_node = _Node(_AND, [])
-        and_node.items.append(node)
-        return self.and_ex(after, and_node)
+        return self._chain(i, and_node, _AND, self.ex)
 
     def ex(self, i: int) -> tuple[Any, int]:
         flags, nxt = self.op(_OP_LOG, i, _NOT | _PS)
