@@ -53,7 +53,7 @@ _TIME_RE = re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\b")
 # device-mapper uuids of LVM devices, filesystem uuids, dos disk identifiers (also blkid's PTUUID)
 _DM_UUID_RE = re.compile(r"\bLVM-[0-9A-Za-z]{64}")
 _FS_UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
-_DISK_ID_RE = re.compile(r"((?:[Dd]isk identifier:? |PTUUID=\")(?:0x)?)[0-9a-f]{8}\b")
+_DISK_ID_RE = re.compile(r"((?:[Dd]isk identifier:? |PTUUID=\"|label-id: )(?:0x)?)[0-9a-f]{8}\b")
 # The test VM runs no lvmpolld daemon (a host with lvm2 installed does): LVM then warns before polling.
 _LVMPOLLD_RE = re.compile(
     r"^  (?:/run/lvm/lvmpolld\.socket: connect failed: .*|WARNING: Failed to connect to lvmpolld\. .*"

@@ -168,6 +168,7 @@ def sfdisk(ctx: Ctx) -> int:
     quiet = "-q" in args or "--quiet" in args
     out = (lambda _text: None) if quiet else ctx.console.raw_out
     listing = "-l" in args or "--list" in args
+    tell_kernel = "--no-tell-kernel" not in args
     dump = "-d" in args or "--dump" in args
     devices = [a for a in args if not a.startswith("-")]
     if not devices:
@@ -290,14 +291,15 @@ def sfdisk(ctx: Ctx) -> int:
         state, dev, disk_id, parts + [{"start": 0, "size": 0, "type": 0, "boot": False}] * (4 - len(parts))
     )
     out("\nThe partition table has been altered.\n")
-    if (dev.base.startswith("/dev/") and dev.base in state.disks) or dev.name:
+    if tell_kernel and ((dev.base.startswith("/dev/") and dev.base in state.disks) or dev.name):
         out("Calling ioctl() to re-read partition table.\n")
         ctx.console.raw_err("Re-reading the partition table failed.: Invalid argument\n")
         out(
             "The kernel still uses the old table. The new table will be used at the next reboot "
             "or after you run partprobe(8) or partx(8).\n"
         )
-    out("Syncing disks.\n")
+    if tell_kernel:
+        out("Syncing disks.\n")
     return 0
 
 

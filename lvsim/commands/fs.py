@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lvsim import devmap, fs
+from lvsim import data, devmap, fs
 from lvsim.cmdline import CommandSpec
 from lvsim.devmap import Device
 from lvsim.emulator import Ctx, command
@@ -51,6 +51,17 @@ XFS_USAGE = """Usage: mkfs.xfs
       xxxm (xxx MiB), xxxg (xxx GiB), xxxt (xxx TiB) or xxxp (xxx PiB).
 <value> is xxx (512 byte blocks).
 """
+
+MKE2FS_USAGE = (
+    "Usage: mkfs.ext4 [-c|-l filename] [-b block-size] [-C cluster-size]\n"
+    "\t[-i bytes-per-inode] [-I inode-size] [-J journal-options]\n"
+    "\t[-G flex-group-size] [-N number-of-inodes] [-d root-directory]\n"
+    "\t[-m reserved-blocks-percentage] [-o creator-os]\n"
+    "\t[-g blocks-per-group] [-L volume-label] [-M last-mounted-directory]\n"
+    "\t[-O feature[,...]] [-r fs-revision] [-E extended-option[,...]]\n"
+    "\t[-t fs-type] [-T usage-type ] [-U UUID] [-e errors_behavior][-z undo_file]\n"
+    "\t[-jnqvDFSV] device [blocks-count]"
+)
 
 XFS_REPAIR_USAGE = """Usage: xfs_repair [options] device
 
@@ -199,6 +210,18 @@ def getopt(prog: str, argv: Sequence[str], spec: str) -> tuple[list[tuple[str, s
                 break
             opts.append((letter, ""))
     return opts, pos
+
+
+def parse_options(
+    ctx: Ctx, prog: str, spec: str, usage: str | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The tool's options by `getopt`; a usage error fails with rc 1, the message, then `usage`
+    (by default util-linux's "Try '<prog> --help' for more information.")."""
+    try:
+        return getopt(prog, c_argv(ctx), spec)
+    except Usage as exc:
+        tail = f"Try '{prog} --help' for more information." if usage is None else usage
+        raise _fail(f"{exc}\n{tail}".rstrip("\n"), 1) from None
 
 
 def c_argv(ctx: Ctx) -> list[str]:
@@ -355,29 +378,19 @@ def _backups_text(backups: list[int]) -> str:
 
 @command(_raw("mkfs.ext4"))
 def mkfs_ext4(ctx: Ctx) -> int:
-    try:
-        opts, pos = getopt(
-            "mkfs.ext4", c_argv(ctx), "b:cC:d:e:E:fFg:G:i:I:jJ:KL:m:M:nN:o:O:qr:s:St:T:U:vVz:D"
-        )
-    except Usage as exc:
-        raise _fail(
-            f"{exc}\nUsage: mkfs.ext4 [-c|-l filename] [-b block-size] [-C cluster-size]\n"
-            "\t[-i bytes-per-inode] [-I inode-size] [-J journal-options]\n"
-            "\t[-G flex-group-size] [-N number-of-inodes] [-d root-directory]\n"
-            "\t[-m reserved-blocks-percentage] [-o creator-os]\n"
-            "\t[-g blocks-per-group] [-L volume-label] [-M last-mounted-directory]\n"
-            "\t[-O feature[,...]] [-r fs-revision] [-E extended-option[,...]]\n"
-            "\t[-t fs-type] [-T usage-type ] [-U UUID] [-e errors_behavior][-z undo_file]\n"
-            "\t[-jnqvDFSV] device [blocks-count]",
-            1,
-        ) from None
+    opts, pos = parse_options(
+        ctx,
+        "mkfs.ext4",
+        "b:cC:d:e:E:fFg:G:i:I:jJ:KL:m:M:nN:o:O:qr:s:St:T:U:vVz:D",
+        MKE2FS_USAGE,
+    )
     flags = dict(opts)
     quiet = "q" in flags
     out, err = ctx.console.raw_out, ctx.console.raw_err
     if not quiet:
         err(MKE2FS_BANNER)
     if not pos:
-        raise _fail("Usage: mkfs.ext4 [-c|-l filename] [-b block-size] ...", 1)
+        raise _fail(MKE2FS_USAGE, 1)
     dev = devmap.resolve(ctx.state, pos[0])
     if dev is None:
         raise _fail(f"The file {pos[0]} does not exist and no size was specified.", 1)
@@ -433,6 +446,7 @@ def fs_uuid(state: State) -> str:
 XFS_MAX_LOG_BLOCKS = 521728
 XFS_AG_MAX_BLOCKS = (1 << 40) // 4096 - 1  # 1 TiB AGs of 4 KiB blocks, less one
 XFS_AG_MIN_BLOCKS = 16 * MiB // 4096
+XFS_WHACK_SIZE = 128 * 1024
 
 
 @dataclass
@@ -513,10 +527,7 @@ def xfs_report(name: str, geo: XfsGeometry) -> str:
 @command(_raw("mkfs.xfs"))
 def mkfs_xfs(ctx: Ctx) -> int:
     state = ctx.state
-    try:
-        opts, pos = getopt("mkfs.xfs", c_argv(ctx), "b:c:d:fi:KL:l:m:n:Np:qr:s:CV")
-    except Usage as exc:
-        raise _fail(f"{exc}\n{XFS_USAGE}".rstrip("\n"), 1) from None
+    opts, pos = parse_options(ctx, "mkfs.xfs", "b:c:d:fi:KL:l:m:n:Np:qr:s:CV", XFS_USAGE)
     flags = dict(opts)
     if "V" in flags:
         ctx.console.raw_out("mkfs.xfs version 6.1.0\n")
@@ -551,7 +562,13 @@ def mkfs_xfs(ctx: Ctx) -> int:
             )
     if dev.size < 300 * MiB:
         raise _fail(f"Filesystem must be larger than 300MB.\n{XFS_USAGE}".rstrip("\n"), 1)
-    geo = XfsGeometry.for_size(dev.size, stripe_unit(state, dev))
+    sunit = stripe_unit(state, dev)
+    if sunit and dev.size < GiB:  # xfsprogs ignores a device's stripe geometry under 1 GiB
+        ctx.console.raw_err(
+            f"mkfs.xfs: small data volume, ignoring data volume stripe unit {sunit * 8} and stripe width {sunit * 8}\n"
+        )
+        sunit = 0
+    geo = XfsGeometry.for_size(dev.size, sunit)
     if geo.log > geo.agsize - 64:
         raise _fail(f"Log size must be at least 64MB.\n{XFS_USAGE}".rstrip("\n"), 1)
     if "N" in flags:
@@ -570,6 +587,8 @@ def mkfs_xfs(ctx: Ctx) -> int:
     sized = Device(dev.path, dev.base, dev.offset, geo.blocks * 4096, dev.name, dev.lv)
     try:
         fs.make(state, sized, sb, geo.meta(), {".": root}, "K" not in flags)
+        # like xfsprogs, zero the device's last 128 KiB (old MD and other superblocks)
+        fs.write_at(state, dev, dev.size - XFS_WHACK_SIZE, data.zeros(XFS_WHACK_SIZE))
     except (OSError, fs.NoSpace) as exc:
         raise _fail(f"mkfs.xfs: pwrite failed: {_reason(exc)}", 1) from None
     if "q" not in flags:
@@ -604,10 +623,7 @@ def _list_mounts(ctx: Ctx) -> int:
 @command(_raw("mount"))
 def mount(ctx: Ctx) -> int:
     state = ctx.state
-    try:
-        opts, pos = getopt("mount", c_argv(ctx), "aBcfFhilL:Mno:O:rRsS:t:T:U:vVw")
-    except Usage as exc:
-        raise _fail(f"{exc}\nTry 'mount --help' for more information.", 1) from None
+    opts, pos = parse_options(ctx, "mount", "aBcfFhilL:Mno:O:rRsS:t:T:U:vVw")
     verbose = any(o == "v" for o, _ in opts)
     fstype = next((v for o, v in reversed(opts) if o == "t"), "auto")
     options: list[str] = []
@@ -721,10 +737,7 @@ def unmount(state: State, m: dict[str, Any]) -> None:
 
 @command(_raw("umount"))
 def umount(ctx: Ctx) -> int:
-    try:
-        opts, pos = getopt("umount", c_argv(ctx), "aAcdfhilnO:qrRt:vV")
-    except Usage as exc:
-        raise _fail(f"{exc}\nTry 'umount --help' for more information.", 1) from None
+    opts, pos = parse_options(ctx, "umount", "aAcdfhilnO:qrRt:vV")
     if not pos:
         raise _fail(
             "Usage:\n umount [-hV]\n umount -a [options]\n umount [options] <source> | <directory>\n"
@@ -777,10 +790,7 @@ Phase 7 - verify and correct link counts...
 @command(_raw("xfs_repair"))
 def xfs_repair(ctx: Ctx) -> int:
     state, err = ctx.state, ctx.console.raw_err
-    try:
-        opts, pos = getopt("xfs_repair", c_argv(ctx), "c:dfl:LPm:no:r:t:vVe")
-    except Usage as exc:
-        raise _fail(f"{exc}\n{XFS_REPAIR_USAGE}", 1) from None
+    opts, pos = parse_options(ctx, "xfs_repair", "c:dfl:LPm:no:r:t:vVe", XFS_REPAIR_USAGE)
     flags = dict(opts)
     if "V" in flags:
         ctx.console.raw_out("xfs_repair version 6.1.0\n")
@@ -832,15 +842,19 @@ def xfs_repair(ctx: Ctx) -> int:
         REPAIR_PHASES.format(
             clearing="clearing needsrepair flag and regenerating metadata\n" if zero else "",
             agnos=agnos,
-            lsn="Maximum metadata LSN (1:2) is ahead of log (1:2).\nFormat log to cycle 4.\n" if zero else "",
+            lsn="Maximum metadata LSN (1:2) is ahead of log (1:2).\nFormat log to cycle 4.\n"
+            if zero and dirty
+            else "",
         )
     )
     with contextlib.suppress(OSError):  # a snapshot that overflows here is invalid afterwards
         if zero:
             fs.fill(state, dev, *found.sb["log"])
-        if dirty or zero:
-            found.sb["clean"] = True
-            fs.write_super(state, found)
+        for offset, length in found.sb["meta"]:  # phase 5 rewrites every AG's headers
+            if [offset, length] != found.sb["log"]:
+                fs.fill(state, dev, offset, length)
+        found.sb["clean"] = True
+        fs.write_super(state, found)
     return 0
 
 
@@ -849,10 +863,7 @@ def xfs_repair(ctx: Ctx) -> int:
 
 
 def _freeze(ctx: Ctx, prog: str, xfs_only: bool) -> int:
-    try:
-        opts, pos = getopt(prog, c_argv(ctx), "fuhV")
-    except Usage as exc:
-        raise _fail(str(exc), 1) from None
+    opts, pos = parse_options(ctx, prog, "fuhV", "")
     modes = [o for o, _ in opts if o in "fu"]
     if len(modes) != 1 or len(pos) != 1:
         usage = (
@@ -917,10 +928,7 @@ def human_size(nbytes: int) -> str:
 @command(_raw("fstrim"))
 def fstrim(ctx: Ctx) -> int:
     state = ctx.state
-    try:
-        opts, pos = getopt("fstrim", c_argv(ctx), "Aahl:m:no:vV")
-    except Usage as exc:
-        raise _fail(f"{exc}\nTry 'fstrim --help' for more information.", 1) from None
+    opts, pos = parse_options(ctx, "fstrim", "Aahl:m:no:vV")
     if len(pos) != 1:
         raise _fail("fstrim: no mountpoint specified\nTry 'fstrim --help' for more information.", 1)
     arg = pos[0]
@@ -986,10 +994,7 @@ def all_devices(state: State) -> list[Device]:
 @command(_raw("blkid"))
 def blkid(ctx: Ctx) -> int:
     state = ctx.state
-    try:
-        opts, pos = getopt("blkid", c_argv(ctx), "c:dghilL:n:ko:O:ps:S:t:u:U:vVw:")
-    except Usage as exc:
-        raise _fail(f"{exc}\nTry 'blkid --help' for more information.", 1) from None
+    opts, pos = parse_options(ctx, "blkid", "c:dghilL:n:ko:O:ps:S:t:u:U:vVw:")
     fmt = next((v for o, v in reversed(opts) if o == "o"), "full")
     only = [v for o, v in opts if o == "s"]
     wanted = next(((o, v) for o, v in opts if o in "LU"), None)
