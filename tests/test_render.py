@@ -7,6 +7,7 @@ real LVM, mount or losetup even when the tests run as root.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -18,6 +19,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from scenario_observe import FINAL_FIELDS, observe, observe_on_real
 from typer.testing import CliRunner
 
 from backends.sim import SimBackend
@@ -169,6 +171,23 @@ def run_on_sim(path: Path) -> State:
     finally:
         runner.remove_tempdirs()
     return backend.state
+
+
+def left_files(tmpdir: Path) -> list[dict[str, str]]:
+    """The files a script left in its mktemp directories (`tmp.*`: the backups), one {path: sha256}
+    per directory, in the shape of `observe`'s files."""
+    return sorted(
+        (
+            {
+                str(f.relative_to(d)): hashlib.sha256(f.read_bytes()).hexdigest()
+                for f in sorted(d.rglob("*"))
+                if f.is_file()
+            }
+            for d in tmpdir.glob("tmp.*")
+            if d.is_dir()
+        ),
+        key=repr,
+    )
 
 
 def leftovers(state: State) -> list[str]:
@@ -373,6 +392,9 @@ def test_script_under_shims_ends_like_lvsim_run(path: Path, tmp_path: Path) -> N
     result = run_script(script, env, "--loop")
     assert result.returncode == 0, result.stderr[-3000:]
     assert reports(saved_state(env)) == reports(run_on_sim(path))
+    with SimBackend() as sim:
+        seen, _ = observe(path, sim)
+    assert left_files(Path(env["TMPDIR"])) == sorted(seen["files"].values(), key=repr)
 
 
 def test_basic_script_ends_like_lvsim_run(tmp_path: Path) -> None:
@@ -426,28 +448,24 @@ def _replay_undo(log: str) -> None:
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, id=p.stem, marks=pytest.mark.shard_group(f"scenario-{p.stem}")) for p in SCENARIOS],
+)
 def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> None:
-    from backends.real import RealBackend
-
-    args = ["-o", LV_FIELDS, "--units", "b"]
-    with RealBackend(tag_vgs=False) as backend:
-        runner = Runner(load(path), backend, io.StringIO())
-        try:
-            assert runner.run(), runner.out.getvalue()
-            expected_lvs = backend.report("lv", "-a", *args)
-        finally:
-            runner.remove_tempdirs()
+    seen, transcript = observe_on_real(path)
+    assert seen["failure"] == "", transcript
+    expected_lvs = seen["report"]
     vgs = sorted({row["vg_name"] for row in expected_lvs})
     script = render_path(path, tmp_path)
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     result = run_script(script, env, "--loop")
     try:
         assert result.returncode == 0, result.stderr[-3000:]
-        lvs = subprocess.run(
-            ["lvs", "-a", "--reportformat", "json", *args, *vgs], capture_output=True, text=True, check=True
-        )
+        argv = ["lvs", "-a", "--reportformat", "json", "-o", FINAL_FIELDS, "--units", "b", *vgs]
+        lvs = subprocess.run(argv, capture_output=True, text=True, check=True)
         assert json.loads(lvs.stdout)["report"][0]["lv"] == expected_lvs
+        assert left_files(tmp_path) == sorted(seen["files"].values(), key=repr)
     finally:
         _replay_undo(result.stderr)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from scenario_observe import observe, observe_on_real
 from typer.testing import CliRunner
 
 from backends.base import Backend, Result
@@ -24,11 +23,6 @@ from lvsim.scenarios.steps import HOST_COMMANDS, tools
 SHIPPED = sorted(SCENARIO_DIR.glob("*.yaml"))
 
 
-def missing_tools(path: Path) -> list[str]:
-    """Programs a scenario runs that the simulator does not emulate yet."""
-    return sorted(tools(load(path).steps) - set(emulator.command_names()) - HOST_COMMANDS)
-
-
 def run(path: Path, backend: Backend, **overrides: str) -> tuple[Runner, str]:
     out = io.StringIO()
     runner = Runner(load(path, overrides), backend, out)
@@ -37,43 +31,19 @@ def run(path: Path, backend: Backend, **overrides: str) -> tuple[Runner, str]:
     return runner, out.getvalue()
 
 
-FINAL_FIELDS = "vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,origin,data_percent,metadata_percent"
+def test_shipped_scenarios_use_only_emulated_tools() -> None:
+    """Every program a shipped scenario runs is emulated by the simulator or run on the host."""
+    for path in SHIPPED:
+        missing = tools(load(path).steps) - set(emulator.command_names()) - HOST_COMMANDS
+        assert not missing, f"{path.name} runs {sorted(missing)}, which the simulator does not emulate"
 
 
-def observe(path: Path, backend: Backend) -> tuple[dict[str, object], str]:
-    """What must be equal on every backend (issue 5): exit codes, the final report, the files left in
-    mktemp directories (the backups); and the transcript."""
-    out = io.StringIO()
-    runner = Runner(load(path), backend, out)
-    runner.run()
-    files = {}
-    for name, value in runner.values.items():
-        if value in runner.tempdirs and os.path.isdir(value) and not os.path.ismount(value):
-            root = Path(value)
-            files[name] = {
-                str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
-                for f in sorted(root.rglob("*"))
-                if f.is_file()
-            }
-    runner.remove_tempdirs()
-    seen = {
-        "failure": runner.failure,
-        "rcs": re.findall(r"^\[rc=(\d+)\]$", out.getvalue(), re.M),
-        "report": backend.report("lv", "-a", "-o", FINAL_FIELDS, "--units", "b"),
-        "files": files,
-    }
-    return seen, out.getvalue()
-
-
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
-def test_shipped_scenario(path: Path, backend: Backend, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=p.stem, marks=pytest.mark.shard_group(f"scenario-{p.stem}")) for p in SHIPPED]
+)
+def test_shipped_scenario(path: Path, backend: Backend) -> None:
     """Each shipped scenario passes; on real LVM it ends exactly as on the simulator."""
-    missing = missing_tools(path)
-    if missing and backend.name == "sim":
-        request.applymarker(
-            pytest.mark.xfail(reason=f"simulator lacks {', '.join(missing)} (not landed yet)", strict=True)
-        )
-    seen, transcript = observe(path, backend)
+    seen, transcript = observe_on_real(path, backend) if backend.name == "real" else observe(path, backend)
     assert seen["failure"] == "", transcript
     assert transcript.rstrip().endswith(f"PASSED: {path.stem}, {len(load(path).steps)} steps")
     if backend.name != "sim":

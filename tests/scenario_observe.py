@@ -1,0 +1,59 @@
+"""What a scenario run leaves that must be equal on every backend, and each shipped scenario's run on
+real LVM done once per session (the scenario and the render tests both compare against it)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from pathlib import Path
+
+from backends.base import Backend
+from lvsim.scenarios import Runner, load
+
+FINAL_FIELDS = (
+    "vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,origin,data_percent,metadata_percent,snap_percent"
+)
+
+
+def observe(path: Path, backend: Backend) -> tuple[dict[str, object], str]:
+    """What must be equal on every backend (issue 5): exit codes, the final report, the files left in
+    mktemp directories (the backups); and the transcript."""
+    out = io.StringIO()
+    runner = Runner(load(path), backend, out)
+    runner.run()
+    files = {}
+    for name, value in runner.values.items():
+        if value in runner.tempdirs and os.path.isdir(value) and not os.path.ismount(value):
+            root = Path(value)
+            files[name] = {
+                str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
+                for f in sorted(root.rglob("*"))
+                if f.is_file()
+            }
+    runner.remove_tempdirs()
+    seen = {
+        "failure": runner.failure,
+        "rcs": re.findall(r"^\[rc=(\d+)\]$", out.getvalue(), re.M),
+        "report": backend.report("lv", "-a", "-o", FINAL_FIELDS, "--units", "b"),
+        "files": files,
+    }
+    return seen, out.getvalue()
+
+
+_REAL_RUNS: dict[Path, tuple[dict[str, object], str]] = {}
+
+
+def observe_on_real(path: Path, backend: Backend | None = None) -> tuple[dict[str, object], str]:
+    """`observe` on real LVM once per path: on `backend`, or on a fresh RealBackend with untagged VGs
+    (as in the golden transcripts)."""
+    if path not in _REAL_RUNS:
+        if backend is None:
+            from backends.real import RealBackend
+
+            with RealBackend(tag_vgs=False) as fresh:
+                _REAL_RUNS[path] = observe(path, fresh)
+        else:
+            _REAL_RUNS[path] = observe(path, backend)
+    return _REAL_RUNS[path]
