@@ -10,12 +10,54 @@ broken CI machine cannot pass silently.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from backends.base import Backend
+
+DURATIONS = Path(__file__).parent / "real_durations.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shard",
+        default="",
+        metavar="I/N",
+        help="run only shard I (0-based) of N, balanced by the durations in tests/real_durations.json",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard I/N: split the tests over N machines (the VM harness boots one VM per shard), the longest
+    first onto the least loaded shard; a test without a recorded duration counts as the median one.
+    Tests marked `shard_group(NAME)` stay together (they share work done once per process)."""
+    shard = config.getoption("--shard")
+    if not shard:
+        return
+    index, count = (int(part) for part in shard.split("/"))
+    if not 0 <= index < count:
+        raise pytest.UsageError(f"--shard {shard}: I must be in 0..N-1")
+    known: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    typical = sorted(known.values())[len(known) // 2] if known else 1.0
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        marker = item.get_closest_marker("shard_group")
+        groups.setdefault(marker.args[0] if marker else item.nodeid, []).append(item)
+    cost = {name: sum(known.get(i.nodeid, typical) for i in group) for name, group in groups.items()}
+    loads = [0.0] * count
+    chosen: set[int] = set()
+    for name in sorted(groups, key=lambda n: (-cost[n], n)):
+        target = loads.index(min(loads))
+        loads[target] += cost[name]
+        if target == index:
+            chosen |= set(map(id, groups[name]))
+    config.hook.pytest_deselected(items=[i for i in items if id(i) not in chosen])
+    items[:] = [i for i in items if id(i) in chosen]
 
 
 @functools.cache

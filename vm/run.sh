@@ -8,7 +8,8 @@
 # that vanishes with the VM; vm/out/ is shared read-write to bring results out. Inside, CMD runs from
 # the repository root after vm/guest.sh has loaded the loop and device-mapper modules. The exit code is
 # CMD's. Environment: LVSIM_VM_TIMEOUT (seconds, default 1800), LVSIM_VM_MEMORY (default 2G),
-# LVSIM_KERNEL (default: the newest /boot/vmlinuz-*).
+# LVSIM_VM_CPUS (default 2), LVSIM_VM_TAG (a prefix for the guest's output lines, for VMs run side by
+# side), LVSIM_KERNEL (default: the newest /boot/vmlinuz-*).
 set -Eeuo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,15 +45,18 @@ mkdir -p "$out"
 # host); it is followed live from here.
 log="$out/guest.$$.log"
 : >"$log"
-tail -n +1 -F "$log" 2>/dev/null &
-tailer=$!
-trap 'kill "$tailer" 2>/dev/null; rm -f "$log"' EXIT
+tail -n +1 -F "$log" 2>/dev/null | sed -u "s|^|${LVSIM_VM_TAG:+[$LVSIM_VM_TAG] }|" &
+trap 'kill $(jobs -p) 2>/dev/null; rm -f "$log"' EXIT
+# virtme-ng shares / over 9p without a page cache, so each program start in the guest re-reads its
+# binary and libraries from the host; guest.sh mounts this second read-only export with cache=loose.
+cached_root="-fsdev local,id=lvsimroot,path=/,security_model=none,readonly=on,multidevs=remap"
+cached_root+=" -device virtio-9p-pci,fsdev=lvsimroot,mount_tag=lvsimroot"
 guest_cmd="bash $(printf '%q' "$root/vm/guest.sh") --log $(printf '%q' "$log") $(printf '%q ' "$@")"
 
 status=0
 timeout -k 30 "${LVSIM_VM_TIMEOUT:-1800}" \
-    "$vng" --disable-kvm --run "$kernel" --user root --memory "${LVSIM_VM_MEMORY:-2G}" \
-    --rwdir "$out" -- "$guest_cmd" || status=$?
+    "$vng" --disable-kvm --run "$kernel" --user root --memory "${LVSIM_VM_MEMORY:-2G}" --cpus "${LVSIM_VM_CPUS:-2}" \
+    --rwdir "$out" --qemu-opts="$cached_root" -- "$guest_cmd" || status=$?
 sleep 2  # let tail print the end of the log
 if [[ $status -eq 124 ]]; then
     echo "vm/run.sh: the VM did not finish within ${LVSIM_VM_TIMEOUT:-1800} s and was killed" >&2

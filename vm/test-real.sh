@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `make test-real`: boot one VM and run the tests marked `real` inside it as root.
+# `make test-real`: boot VMs and run the tests marked `real` inside them as root.
 #
-# Results come back in vm/out/junit-real.xml (and the pytest summary on stdout). Where no VM can be
-# booted (no vng, qemu or kernel) this prints one loud line and exits 0; under CI=true it fails.
-# Extra arguments go to pytest (e.g. `bash vm/test-real.sh -k golden`).
+# The tests are split over LVSIM_VM_SHARDS VMs run side by side (default: one per host CPU, at most 4;
+# `pytest --shard I/N` balances them by tests/real_durations.json), each with the host's CPUs shared
+# out. Results come back in vm/out/junit-real-I.xml (and the pytest summaries on stdout). Where no VM
+# can be booted (no vng, qemu or kernel) this prints one loud line and exits 0; under CI=true it
+# fails. Extra arguments go to pytest (e.g. `bash vm/test-real.sh -k golden`).
 set -Eeuo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,26 +26,47 @@ if command -v vagrant >/dev/null 2>&1; then
 fi
 
 export LVSIM_VM_TIMEOUT=${LVSIM_VM_TIMEOUT:-3600}
-junit=vm/out/junit-real.xml
-rm -f "$junit"
+cpus=$(nproc)
+shards=${LVSIM_VM_SHARDS:-$((cpus < 4 ? cpus : 4))}
+export LVSIM_VM_CPUS=$((cpus / shards > 0 ? cpus / shards : 1))
+rm -f vm/out/junit-real*.xml
 start=$(date +%s)
+pids=()
+for ((i = 0; i < shards; i++)); do
+    args=(python -m pytest -m real -v --durations=10 --junitxml="vm/out/junit-real-$i.xml")
+    ((shards == 1)) || args+=(--shard "$i/$shards")
+    LVSIM_VM_TAG=$( ((shards == 1)) || echo "vm$i") bash vm/run.sh "${args[@]}" "$@" &
+    pids+=("$!")
+done
 status=0
-bash vm/run.sh python -m pytest -m real -v --durations=15 --junitxml="$junit" "$@" || status=$?
+for pid in "${pids[@]}"; do
+    rc=0
+    wait "$pid" || rc=$?
+    ((rc == 0 || rc == 5)) || status=$rc  # 5: pytest found no test for this shard
+done
 elapsed=$(($(date +%s) - start))
 
-if [[ -f $junit ]]; then
-    python3 - "$junit" "$elapsed" <<'PY'
+python3 - "$shards" "$elapsed" <<'PY' || status=1
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-suite = ET.parse(sys.argv[1]).getroot()
-suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-n, f, e, s = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
-print(f"real-LVM suite in the VM: {n - f - e - s} passed, {f} failed, {e} errors, {s} skipped "
-      f"({sys.argv[2]} s wall, including boot)")
+shards, elapsed = int(sys.argv[1]), sys.argv[2]
+totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+for i in range(shards):
+    path = Path(f"vm/out/junit-real-{i}.xml")
+    if not path.exists():
+        print(f"vm/test-real.sh: VM {i} brought no JUnit report back", file=sys.stderr)
+        sys.exit(1)
+    root = ET.parse(path).getroot()
+    for suite in [root] if root.tag == "testsuite" else root.iter("testsuite"):
+        for key in totals:
+            totals[key] += int(suite.get(key, 0))
+n, f, e, s = totals.values()
+if n == 0:
+    print("vm/test-real.sh: no real-LVM test ran", file=sys.stderr)
+    sys.exit(1)
+print(f"real-LVM suite in {shards} VM(s): {n - f - e - s} passed, {f} failed, {e} errors, {s} skipped "
+      f"({elapsed} s wall, including boot)")
 PY
-else
-    echo "vm/test-real.sh: no JUnit report came back (exit code $status)" >&2
-    [[ $status -ne 0 ]] || status=1
-fi
 exit "$status"
