@@ -312,6 +312,8 @@ class RealBackend(Backend):
         self._reaper = subprocess.Popen(
             [
                 sys.executable,
+                "-I",  # isolated, no site-packages: the reaper needs only the standard library
+                "-S",
                 "-c",
                 "import sys; sys.path.insert(0, sys.argv[1]); from backends.real import _reaper_main; "
                 "_reaper_main(sys.argv[2])",
