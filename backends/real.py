@@ -269,16 +269,22 @@ def _busy_children(workdir: _Workdir) -> list[int]:
     return pids
 
 
+# The reaper: a shell that ignores SIGINT/SIGTERM and waits for EOF on its stdin (the backend's process
+# closed it or died); only if the work directory is still there does it start Python to clean up
+# (`python -I -S`: the standard library is all it needs), so a normal close costs no Python start.
+REAPER = (
+    "trap '' INT TERM; cat >/dev/null; [ -d \"$2\" ] || exit 0; "
+    'exec "$0" -I -S -c "import sys; sys.path.insert(0, sys.argv[1]); '
+    'from backends.real import _reaper_main; _reaper_main(sys.argv[2])" "$1" "$2"'
+)
+
+
 def _reaper_main(workdir: str) -> None:
-    """Wait until the backend's process closes our stdin (it exited or died), then clean up after it.
+    """Clean up after a backend whose process is gone (started by REAPER, which waited for that).
 
     Commands the dead process had started (an LVM command, losetup) are left to finish first, so that
     nothing they make appears after the clean-up.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    while sys.stdin.buffer.read(4096):
-        pass
     wd = _Workdir(Path(workdir))
     deadline = time.monotonic() + COMMAND_TIMEOUT
     while wd.path.exists() and _busy_children(wd) and time.monotonic() < deadline:
@@ -310,16 +316,7 @@ class RealBackend(Backend):
         atexit.register(self.close)
         root = str(Path(__file__).resolve().parent.parent)
         self._reaper = subprocess.Popen(
-            [
-                sys.executable,
-                "-I",  # isolated, no site-packages: the reaper needs only the standard library
-                "-S",
-                "-c",
-                "import sys; sys.path.insert(0, sys.argv[1]); from backends.real import _reaper_main; "
-                "_reaper_main(sys.argv[2])",
-                root,
-                str(self.workdir),
-            ],
+            ["sh", "-c", REAPER, sys.executable, root, str(self.workdir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

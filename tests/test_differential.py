@@ -1,7 +1,7 @@
 """Differential testing: random command sequences on the simulator and on real LVM, all outputs equal.
 
 `test_sim_matches_real` (marked `real`, in the VM) runs LVSIM_DIFF_EXAMPLES sequences (default
-`EXAMPLES`; none starts after LVSIM_DIFF_SECONDS, default `SECONDS`, about 3 minutes) drawn with
+`EXAMPLES`; none starts after LVSIM_DIFF_SECONDS, default `SECONDS`, 2 minutes) drawn with
 seed LVSIM_DIFF_SEED (default 0) on both backends, and fails listing every mismatching sequence as a
 replayable golden-case YAML; with LVSIM_DIFF_OUT=DIR it also writes each one there as DIR/diff-N.yaml
 plus the real run's recording DIR/diff-N.json (copy both to tests/regressions/ to keep it), and logs
@@ -24,7 +24,7 @@ from backends.sim import SimBackend
 from lvsim import difftest, transcript
 
 EXAMPLES = 10
-SECONDS = 180  # LVSIM_DIFF_SECONDS: no new sequence starts after this, whatever the example budget
+SECONDS = 120  # LVSIM_DIFF_SECONDS: no new sequence starts after this, whatever the example budget
 REGRESSIONS = Path(__file__).parent / "regressions"
 
 
