@@ -17,21 +17,26 @@ FINAL_FIELDS = (
 )
 
 
+def file_hashes(root: Path) -> dict[str, str]:
+    """Every file under `root`, by its path relative to `root`, as a sha256 hex digest."""
+    return {
+        str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(root.rglob("*"))
+        if f.is_file()
+    }
+
+
 def observe(path: Path, backend: Backend) -> tuple[dict[str, object], str]:
     """What must be equal on every backend (issue 5): exit codes, the final report, the files left in
     mktemp directories (the backups); and the transcript."""
     out = io.StringIO()
     runner = Runner(load(path), backend, out)
     runner.run()
-    files = {}
-    for name, value in runner.values.items():
-        if value in runner.tempdirs and os.path.isdir(value) and not os.path.ismount(value):
-            root = Path(value)
-            files[name] = {
-                str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
-                for f in sorted(root.rglob("*"))
-                if f.is_file()
-            }
+    files = {
+        name: file_hashes(Path(value))
+        for name, value in runner.values.items()
+        if value in runner.tempdirs and os.path.isdir(value) and not os.path.ismount(value)
+    }
     runner.remove_tempdirs()
     seen = {
         "failure": runner.failure,

@@ -7,7 +7,6 @@ real LVM, mount or losetup even when the tests run as root.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -19,7 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from scenario_observe import FINAL_FIELDS, observe, observe_on_real
+from scenario_observe import FINAL_FIELDS, file_hashes, observe, observe_on_real
 from typer.testing import CliRunner
 
 from backends.sim import SimBackend
@@ -176,18 +175,7 @@ def run_on_sim(path: Path) -> State:
 def left_files(tmpdir: Path) -> list[dict[str, str]]:
     """The files a script left in its mktemp directories (`tmp.*`: the backups), one {path: sha256}
     per directory, in the shape of `observe`'s files."""
-    return sorted(
-        (
-            {
-                str(f.relative_to(d)): hashlib.sha256(f.read_bytes()).hexdigest()
-                for f in sorted(d.rglob("*"))
-                if f.is_file()
-            }
-            for d in tmpdir.glob("tmp.*")
-            if d.is_dir()
-        ),
-        key=repr,
-    )
+    return sorted((file_hashes(d) for d in tmpdir.glob("tmp.*") if d.is_dir()), key=repr)
 
 
 def leftovers(state: State) -> list[str]:

@@ -291,14 +291,14 @@ def sfdisk(ctx: Ctx) -> int:
         state, dev, disk_id, parts + [{"start": 0, "size": 0, "type": 0, "boot": False}] * (4 - len(parts))
     )
     out("\nThe partition table has been altered.\n")
-    if tell_kernel and ((dev.base.startswith("/dev/") and dev.base in state.disks) or dev.name):
-        out("Calling ioctl() to re-read partition table.\n")
-        ctx.console.raw_err("Re-reading the partition table failed.: Invalid argument\n")
-        out(
-            "The kernel still uses the old table. The new table will be used at the next reboot "
-            "or after you run partprobe(8) or partx(8).\n"
-        )
     if tell_kernel:
+        if (dev.base.startswith("/dev/") and dev.base in state.disks) or dev.name:
+            out("Calling ioctl() to re-read partition table.\n")
+            ctx.console.raw_err("Re-reading the partition table failed.: Invalid argument\n")
+            out(
+                "The kernel still uses the old table. The new table will be used at the next reboot "
+                "or after you run partprobe(8) or partx(8).\n"
+            )
         out("Syncing disks.\n")
     return 0
 
@@ -530,16 +530,17 @@ def _columns(state: State, devs: list[devmap.DmDev], opts: dict[str, str]) -> st
     rows = [[values[f](d) for f in fields] for d in devs]
     heads = [] if "--noheadings" in opts else [[COLUMNS[f][0] for f in fields]]
     sep = opts.get("--separator")
+    if sep is not None:
+        return "".join(sep.join(row) + "\n" for row in heads + rows)
+    widths = [max(len(r[c]) for r in heads + rows) for c in range(len(fields))]
     lines = []
     for row in heads + rows:
-        if sep is not None:
-            lines.append(sep.join(row))
-            continue
         cells = []
         for c, f in enumerate(fields):
-            width = max(len(r[c]) for r in heads + rows)
             last = c == len(fields) - 1
-            cells.append(row[c].rjust(width) if COLUMNS[f][1] else row[c] if last else row[c].ljust(width))
+            cells.append(
+                row[c].rjust(widths[c]) if COLUMNS[f][1] else row[c] if last else row[c].ljust(widths[c])
+            )
         lines.append(" ".join(cells))
     return "".join(line + "\n" for line in lines)
 
