@@ -26,6 +26,9 @@ elif command -v vng >/dev/null 2>&1; then
     vng=$(command -v vng)
 fi
 [[ -n $vng ]] || die "vng (virtme-ng) not found: run 'make venv' (it is in the test extras) or 'pip install virtme-ng'"
+# vng starts its helpers (virtme-run, virtme-init's builder) through the shell: they sit beside it.
+PATH="$(dirname "$vng"):$PATH"
+export PATH
 command -v qemu-system-x86_64 >/dev/null 2>&1 \
     || die "qemu-system-x86_64 not found: run 'bash vm/provision.sh --host' (Debian package qemu-system-x86)"
 
