@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# The VM harness runs with only the system directories on PATH (no .venv/bin, no ~/.local/bin, nothing
+# pip put elsewhere): every helper it starts must be found without the user's PATH.
+SYSTEM_PATH := /usr/sbin:/usr/bin:/sbin:/bin
+
 .PHONY: demo test test-sim test-real lint bench record-golden sysdeps clean
 
 $(STAMP): pyproject.toml
@@ -26,7 +30,7 @@ test-sim: $(STAMP)
 
 ## test-real: boot VMs with Debian's kernel and run the tests marked `real` inside them as root
 test-real: $(STAMP)
-	bash vm/test-real.sh
+	env PATH=$(SYSTEM_PATH) bash vm/test-real.sh
 
 ## sysdeps: install the Debian packages the real-LVM suite needs (root on Debian only)
 sysdeps:
@@ -41,7 +45,7 @@ bench: $(STAMP)
 
 ## record-golden: re-record every golden transcript from real LVM in the VM
 record-golden: $(STAMP)
-	bash vm/record-golden.sh
+	env PATH=$(SYSTEM_PATH) bash vm/record-golden.sh
 
 clean:
 	rm -rf $(VENV) .lvsim vm/out

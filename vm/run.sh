@@ -2,7 +2,8 @@
 # Boot a throwaway VM (virtme-ng, Debian's kernel, software emulation) and run CMD... inside it as root.
 #
 #   vm/run.sh CMD [ARG...]
-#   vm/run.sh --check          # only check that a VM can be booted here (exit 0), else say why (exit 2)
+#   vm/run.sh --check          # boot a VM for real and check LVM and device-mapper work in it (exit 0),
+#                              # else say why (exit 2)
 #
 # The guest sees the host's file system read-only, with the repository made writable by an overlay
 # that vanishes with the VM; vm/out/ is shared read-write to bring results out. Inside, CMD runs from
@@ -41,15 +42,22 @@ fi
 version=${kernel##*/vmlinuz-}
 [[ -d /lib/modules/$version ]] || die "kernel $kernel has no modules in /lib/modules/$version"
 
-[[ $1 == --check ]] && exit 0
+check=false
+if [[ $1 == --check ]]; then
+    # Not a look for programs: boot the VM and run LVM and device-mapper in it, as the suite will.
+    check=true
+    set -- bash -c 'dmsetup version >/dev/null && lvm version >/dev/null && losetup -f >/dev/null'
+fi
 
 mkdir -p "$out"
 # The guest writes CMD's output to a log in vm/out (the serial console can drop output on a busy
 # host); it is followed live from here.
 log="$out/guest.$$.log"
 : >"$log"
-tail -n +1 -F "$log" 2>/dev/null | sed -u "s|^|${LVSIM_VM_TAG:+[$LVSIM_VM_TAG] }|" &
-trap 'kill $(jobs -p) 2>/dev/null; rm -f "$log"' EXIT
+if ! $check; then
+    tail -n +1 -F "$log" 2>/dev/null | sed -u "s|^|${LVSIM_VM_TAG:+[$LVSIM_VM_TAG] }|" &
+fi
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -f "$log"' EXIT
 # virtme-ng shares / over 9p without a page cache, so each program start in the guest re-reads its
 # binary and libraries from the host; guest.sh mounts this second read-only export with cache=loose.
 cached_root="-fsdev local,id=lvsimroot,path=/,security_model=none,readonly=on,multidevs=remap"
@@ -60,6 +68,11 @@ status=0
 timeout -k 30 "${LVSIM_VM_TIMEOUT:-1800}" \
     "$vng" --disable-kvm --run "$kernel" --user root --memory "${LVSIM_VM_MEMORY:-2G}" --cpus "${LVSIM_VM_CPUS:-2}" \
     --rwdir "$out" --qemu-opts="$cached_root" -- "$guest_cmd" || status=$?
+if $check; then
+    [[ $status -eq 0 ]] || die "the test VM booted with $kernel but LVM or device-mapper failed in it" \
+        "(exit $status): $(tail -n 5 "$log" | tr '\n' ' ')"
+    exit 0
+fi
 sleep 2  # let tail print the end of the log
 if [[ $status -eq 124 ]]; then
     echo "vm/run.sh: the VM did not finish within ${LVSIM_VM_TIMEOUT:-1800} s and was killed" >&2

@@ -3,9 +3,11 @@
 #
 # The tests are split over LVSIM_VM_SHARDS VMs run side by side (default: one per host CPU, at most 4;
 # `pytest --shard I/N` balances them by tests/real_durations.json), each with the host's CPUs shared
-# out. Results come back in vm/out/junit-real-I.xml (and the pytest summaries on stdout). Where no VM
-# can be booted (no vng, qemu or kernel) this prints one loud line and exits 0; under CI=true it
-# fails. Extra arguments go to pytest (e.g. `bash vm/test-real.sh -k golden`).
+# out. Results come back in vm/out/junit-real-I.xml (and the pytest summaries on stdout). It first boots
+# one VM to check (`vm/run.sh --check`); where none can be booted (no vng, qemu or kernel, or LVM fails
+# in it) this prints one loud line and exits 0; under CI=true it fails. Extra arguments go to pytest
+# (e.g. `bash vm/test-real.sh -k golden`). `make test-real` runs it with only the system directories on
+# PATH, so that nothing here depends on a PATH entry a user happens to have.
 set -Eeuo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +48,7 @@ for pid in "${pids[@]}"; do
 done
 elapsed=$(($(date +%s) - start))
 
-python3 - "$shards" "$elapsed" <<'PY' || status=1
+"$root/.venv/bin/python" - "$shards" "$elapsed" <<'PY' || status=1
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
