@@ -25,7 +25,9 @@ demo: $(STAMP)
 ## test: lint, the simulator suite, then (when the machine allows) the whole real suite in VMs
 test: $(STAMP) sysdeps lint test-sim test-real
 
+## test-sim: the simulator suite alone (no root, no VM); needs rsync and bc on the host
 test-sim: $(STAMP)
+	@bash vm/provision.sh --sim-tools
 	$(PY) -m pytest -n auto -m 'not real' -q
 
 ## test-real: boot VMs with Debian's kernel and run the tests marked `real` inside them as root

@@ -4,6 +4,8 @@
 #   vm/provision.sh --host          # `make sysdeps`: the packages to boot the test VM (root, Debian)
 #   vm/provision.sh --guest [REPO]  # Vagrant provisioner on a Debian 12 guest: packages, the venv,
 #                                   # then the real-LVM tests directly on the guest's own kernel
+#   vm/provision.sh --sim-tools     # `make test-sim`: check the host programs the simulator suite runs
+#                                   # (rendered scripts call them); say which are missing and how to get them
 #
 # --host on a machine that is not Debian, or without root, prints one loud line saying the real suite
 # will be skipped and exits 0; under CI=true that is an error instead. Idempotent: when every package is
@@ -17,7 +19,21 @@ common=(lvm2 thin-provisioning-tools xfsprogs e2fsprogs kpartx fdisk rsync bc)
 host_only=(qemu-system-x86 linux-image-amd64 busybox-static)
 guest_only=(make python3 python3-venv git)
 
+# The host programs the simulator suite runs (rendered scripts and tests call them), by Debian package.
+sim_tools=(rsync:rsync bc:bc)
+
 say() { echo "vm/provision.sh: $*" >&2; }
+
+check_sim_tools() {
+    local entry missing=() packages=()
+    for entry in "${sim_tools[@]}"; do
+        command -v "${entry%%:*}" >/dev/null 2>&1 || { missing+=("${entry%%:*}"); packages+=("${entry#*:}"); }
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return
+    say "the simulator suite needs these programs, missing here: ${missing[*]}"
+    say "install them with: apt-get install ${packages[*]}   (or run 'make sysdeps' as root)"
+    exit 2
+}
 
 unavailable() {
     if [[ ${CI:-} == true ]]; then
@@ -75,8 +91,11 @@ case $mode in
     mkdir -p vm/out
     .venv/bin/python -m pytest -m real -p no:cacheprovider -q --junitxml=vm/out/junit-real.xml
     ;;
+--sim-tools)
+    check_sim_tools
+    ;;
 *)
-    echo "usage: vm/provision.sh --host | --guest [REPO]" >&2
+    echo "usage: vm/provision.sh --host | --guest [REPO] | --sim-tools" >&2
     exit 2
     ;;
 esac
