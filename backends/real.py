@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from backends.base import Backend, Result
+from lvsim.backend import Backend, BackendUnavailable, Result
 
 TAG = "lvsim"
 WORKDIR_PREFIX = "lvsim-real-"
@@ -51,7 +51,7 @@ COMMAND_TIMEOUT = 600.0
 CLEANUP_TIMEOUT = 120.0
 
 
-class RealBackendUnavailable(RuntimeError):
+class RealBackendUnavailable(BackendUnavailable):
     """The machine cannot run real LVM safely (not root, or no device-mapper)."""
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backends.base import Backend, Result
-from lvsim import emulator
-from lvsim.commands.losetup import free_loop
-from lvsim.model import Disk, State
+from lvsim import dispatch
+from lvsim.backend import Backend, Result
+from lvsim.core.model import Disk, State
+from lvsim.tools.losetup import free_loop
 
 
 class SimBackend(Backend):
@@ -24,21 +24,21 @@ class SimBackend(Backend):
         return device
 
     def run(self, argv: Sequence[str], stdin: str = "") -> Result:
-        out = emulator.run(self.state, argv, stdin)
+        out = dispatch.run(self.state, argv, stdin)
         return Result(tuple(argv), out.rc, out.stdout, out.stderr)
 
     def write(self, device: str, offset: int, data: bytes) -> None:
-        from lvsim import datapath
+        from lvsim.core import datapath
 
         datapath.write(self.state, device, offset, data)
 
     def read(self, device: str, offset: int, length: int) -> bytes:
-        from lvsim import datapath
+        from lvsim.core import datapath
 
         return datapath.read(self.state, device, offset, length)
 
     def discard(self, device: str, offset: int, length: int) -> None:
-        from lvsim import datapath
+        from lvsim.core import datapath
 
         datapath.discard(self.state, device, offset, length)
 

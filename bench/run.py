@@ -3,7 +3,7 @@
 Parts (each runs in its own interpreter, so peak memory is its own):
   shim   `lvs` through a command shim on a VG with 50 LVs, against `python3 -c pass` (goal <= 2x)
   scale  a 1 PiB thin volume (64 KiB chunks), 1,000,000 random 64 KiB writes of generated data
-         through lvsim.datapath, 1,000 thin snapshots, then `lvs` (goal < 20 s and < 1 GiB)
+         through lvsim.core.datapath, 1,000 thin snapshots, then `lvs` (goal < 20 s and < 1 GiB)
   thins  10,000 thin volumes in one pool: `lvs` of the VG through a shim (goal < 2 s)
 
 Prints a table and writes bench/results/latest.json (merged with the parts not run this time;
@@ -32,8 +32,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lvsim import emulator, store  # noqa: E402
-from lvsim.model import GiB, MiB, State, TiB  # noqa: E402
+from lvsim import dispatch  # noqa: E402
+from lvsim.core import store  # noqa: E402
+from lvsim.core.model import GiB, MiB, State, TiB  # noqa: E402
 
 Result = dict[str, Any]
 TIMEOUT = 1800  # seconds per part
@@ -43,8 +44,8 @@ class NotYet(Exception):
     """The part depends on something that has not landed."""
 
 
-def _run(state: State, cmd: str) -> emulator.Outcome:
-    out = emulator.run(state, shlex.split(cmd))
+def _run(state: State, cmd: str) -> dispatch.Outcome:
+    out = dispatch.run(state, shlex.split(cmd))
     if out.rc == 2 and "No such command" in out.stderr:
         raise NotYet(f"`{cmd.split()[0]}` is not emulated yet")
     if out.rc != 0:
@@ -54,7 +55,7 @@ def _run(state: State, cmd: str) -> emulator.Outcome:
 
 def _new_state(disk_size: int) -> State:
     state = State()
-    from lvsim.model import Disk
+    from lvsim.core.model import Disk
 
     state.disks["/dev/vdb"] = Disk("/dev/vdb", disk_size)
     _run(state, "pvcreate /dev/vdb")
@@ -139,7 +140,7 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def part_scale(quick: bool) -> Result:
-    from lvsim import data, datapath  # needs lvsim.thin
+    from lvsim.core import content, datapath
 
     writes, snapshots = (10_000, 10) if quick else (1_000_000, 1_000)
     chunk = 64 * 1024
@@ -153,7 +154,7 @@ def part_scale(quick: bool) -> Result:
     rng = random.Random(1)
     chunks = dev.size // chunk
     for _ in range(writes):
-        dev.write(rng.randrange(chunks) * chunk, data.urandom(state, chunk))
+        dev.write(rng.randrange(chunks) * chunk, content.urandom(state, chunk))
     t_writes = time.perf_counter() - start
     for i in range(snapshots):
         _run(state, f"lvcreate -s vg/big -n s{i}")
@@ -163,7 +164,7 @@ def part_scale(quick: bool) -> Result:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_start
     peak = usage.ru_maxrss * 1024
-    stored = len(data.store_of(state).contents["/dev/vdb"])
+    stored = len(content.store_of(state).contents["/dev/vdb"])
     lines = out.stdout.count("\n")
     return {
         "measured": (
@@ -189,7 +190,7 @@ def part_thins(quick: bool) -> Result:
     """lvs over many thins; they are cloned from one lvcreate'd thin (10,000 lvcreates take too long)."""
     import dataclasses
 
-    from lvsim import thin
+    from lvsim.core import mapping
 
     count = 1_000 if quick else 10_000
     state = _new_state(4 * TiB)
@@ -208,7 +209,7 @@ def part_thins(quick: bool) -> Result:
         )
         pool.transaction_id += 1
         vg.lvs[lv.name] = lv
-        thin.attach_thin(pool, lv)
+        mapping.attach_thin(pool, lv)
     create = _timed(lambda: _run(state, f"lvcreate -V 1G -T vg/pool -n t{count - 1}"))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "state"

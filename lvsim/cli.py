@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lvsim import __version__, emulator, store
-from lvsim.model import Disk
-from lvsim.units import parse_size
+from lvsim import __version__, dispatch
+from lvsim.core import store
+from lvsim.core.model import Disk
+from lvsim.core.units import parse_size
 
 if TYPE_CHECKING:
-    from backends.base import Backend
+    from lvsim.backend import Backend
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Rehearse LVM thin provisioning without root."
@@ -45,7 +46,7 @@ def exec_(
     """Run one LVM command line against the saved simulator state."""
     try:
         with store.transaction(_state_path(state)) as st:
-            outcome = emulator.run(st, argv, sys.stdin)
+            outcome = dispatch.run(st, argv, sys.stdin)
     except store.StateError as exc:
         _die(str(exc))
     sys.stdout.write(outcome.stdout)
@@ -67,11 +68,11 @@ def shims(
         f"#!{sys.executable} -S\nimport sys\nsys.path.insert(0, {home})\n"
         f"from lvsim.shim import main\nsys.exit(main({state_arg}))\n"
     )
-    for name in emulator.command_names():
+    for name in dispatch.command_names():
         path = directory / name
         path.write_text(text)
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    typer.echo(f"{len(emulator.command_names())} shims written to {directory}")
+    typer.echo(f"{len(dispatch.command_names())} shims written to {directory}")
 
 
 @disk_app.command("add")
@@ -113,18 +114,14 @@ def _parse_vars(pairs: list[str]) -> dict[str, str]:
 
 
 def _open_backend(kind: str) -> Backend:
-    if kind == "sim":
-        from backends.sim import SimBackend
+    from lvsim.backend import BackendUnavailable, backend_class
 
-        return SimBackend()
-    if kind != "real":
+    if kind not in ("sim", "real"):
         _die(f"unknown backend {kind!r} (sim or real)", 2)
-    from backends.real import RealBackend, RealBackendUnavailable
-
     try:
-        return RealBackend()
-    except RealBackendUnavailable as exc:
-        typer.echo(f"lvsim: the real backend is not available: {exc}", err=True)
+        return backend_class(kind)()
+    except BackendUnavailable as exc:
+        typer.echo(f"lvsim: the {kind} backend is not available: {exc}", err=True)
         raise typer.Exit(1) from exc
 
 
@@ -156,12 +153,11 @@ def run_scenario(
 @app.command()
 def demo(var: VarOpt = None) -> None:
     """Run the thin-provisioning scenario on the simulator and show the pool's allocation."""
-    from backends.sim import SimBackend
     from lvsim import scenarios
     from lvsim.scenarios import demo as view
 
     loaded = scenarios.load(scenarios.find("thin-provisioning"), _parse_vars(var or []))
-    with SimBackend() as be:
+    with _open_backend("sim") as be:
         runner = scenarios.Runner(loaded, be, sys.stdout)
         ok = runner.run()
         view.show(be, sys.stdout, color=sys.stdout.isatty())
@@ -177,7 +173,7 @@ def render(
 ) -> None:
     """Render a scenario as an audited bash script (checked on the simulator first)."""
     from lvsim import scenarios
-    from lvsim.render import RenderError, render_file
+    from lvsim.scenarios.render import RenderError, render_file
 
     try:
         script = render_file(str(scenarios.find(scenario)), _parse_vars(var or []))
@@ -198,8 +194,8 @@ def plan(
     var: VarOpt = None,
 ) -> None:
     """Predict a scenario on the simulator: each command, the state after it, and warnings."""
-    from lvsim import plan as planner
     from lvsim import scenarios
+    from lvsim.scenarios import plan as planner
 
     if fmt not in ("text", "json"):
         _die(f"--format must be text or json, not {fmt!r}", 2)

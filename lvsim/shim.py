@@ -12,14 +12,15 @@ from pathlib import Path
 
 
 def main(state_path: str | None = None) -> int:
-    from lvsim import emulator, store
+    from lvsim import dispatch
+    from lvsim.core import store
 
     path = Path(state_path) if state_path else store.default_path()
     name = os.path.basename(sys.argv[0])
     stdin = sys.stdin if sys.stdin is not None else ""
     try:
         with store.transaction(path) as state:
-            outcome = emulator.run(state, [name, *sys.argv[1:]], stdin)
+            outcome = dispatch.run(state, [name, *sys.argv[1:]], stdin)
     except store.StateError as exc:
         sys.stderr.write(f"lvsim: {exc}\n")
         return 5

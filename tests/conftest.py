@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import Backend
+from lvsim.backend import Backend
 
 DURATIONS = Path(__file__).parent / "real_durations.json"
 

@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from backends.base import Backend
+from lvsim.backend import Backend
 from lvsim.scenarios import Runner, load
 
 # Not metadata_percent: once data has been written, a pool's Meta% depends on when the kernel committed

@@ -84,10 +84,10 @@ def test_command_homes_match_registrations() -> None:
     """Each shim imports only its command's module: the table must name the module that registers it."""
     import importlib
 
-    from lvsim import emulator
+    from lvsim import dispatch
 
-    for name, home in emulator.COMMAND_HOMES.items():
-        module = importlib.import_module(f"lvsim.commands.{home}")
-        _, handler = emulator.COMMANDS[name]
+    for name, home in dispatch.COMMAND_HOMES.items():
+        module = importlib.import_module(f"lvsim.{home}")
+        _, handler = dispatch.COMMANDS[name]
         assert handler.__module__ == module.__name__, name
-    assert set(emulator.COMMANDS) == set(emulator.COMMAND_HOMES)
+    assert set(dispatch.COMMANDS) == set(dispatch.COMMAND_HOMES)

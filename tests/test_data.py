@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from backends.sim import SimBackend
-from lvsim import data, datapath, store, thin, usage
-from lvsim.data import Content, Generated
-from lvsim.model import Disk, MiB, State
+from lvsim.core import content, datapath, mapping, store, usage
+from lvsim.core.content import Content, Generated
+from lvsim.core.model import Disk, MiB, State
 
 
 def setup(cmds: list[str], disk_mib: int = 400) -> tuple[SimBackend, State]:
@@ -26,38 +26,38 @@ def setup(cmds: list[str], disk_mib: int = 400) -> tuple[SimBackend, State]:
 
 
 def test_content_matches_a_bytearray_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data, "_LOAD", 4)  # many small blocks: splits and cross-block writes
+    monkeypatch.setattr(content, "_LOAD", 4)  # many small blocks: splits and cross-block writes
     rng = random.Random(7)
-    store = data.Store()
-    content = Content()
+    store = content.Store()
+    device = Content()
     model = bytearray(1 << 16)
     for _ in range(3000):
         off = rng.randrange(0, 1 << 16)
         n = rng.randrange(0, (1 << 16) - off + 1) if rng.random() < 0.05 else rng.randrange(0, 300)
         n = min(n, (1 << 16) - off)
         if rng.random() < 0.3:
-            payload: data.Payload = Generated(n)
+            payload: content.Payload = Generated(n)
             model[off : off + n] = bytes(n)
         else:
             raw = rng.randbytes(n)
             payload = raw
             model[off : off + n] = raw
         rels = store.describe(payload)
-        content.put(off, off + n, datapath.clip(rels, 0, n, off))
-    got = store.materialise([(s, e, k, a, b) for s, e, k, a, b in content.extents(0, 1 << 16)], 1 << 16)
+        device.put(off, off + n, datapath.clip(rels, 0, n, off))
+    got = store.materialise([(s, e, k, a, b) for s, e, k, a, b in device.extents(0, 1 << 16)], 1 << 16)
     assert got == bytes(model)
-    again = Content.decode(content.encode())
-    assert list(again.extents(0, 1 << 16)) == list(content.extents(0, 1 << 16))
+    again = Content.decode(device.encode())
+    assert list(again.extents(0, 1 << 16)) == list(device.extents(0, 1 << 16))
 
 
 def test_generated_data_costs_one_extent_per_write() -> None:
     b, state = setup(["lvcreate -L 100M -n lin vg"])
     dev = datapath.open_device(state, "/dev/vg/lin", write=True)
     for i in range(100):
-        dev.write(i * MiB, data.urandom(state, 4096))
-    dev.write(0, data.zeros(100 * MiB))  # zeroes punch holes
-    dev.write(0, data.urandom(state, 100 * MiB))
-    assert len(data.store_of(state).contents["/dev/loop0"]) == 1
+        dev.write(i * MiB, content.urandom(state, 4096))
+    dev.write(0, content.zeros(100 * MiB))  # zeroes punch holes
+    dev.write(0, content.urandom(state, 100 * MiB))
+    assert len(content.store_of(state).contents["/dev/loop0"]) == 1
     assert b.read("/dev/vg/lin", 5 * MiB, 4) != bytes(4)
 
 
@@ -91,9 +91,9 @@ def test_thin_chunk_allocation_trace() -> None:
     assert used() == 3
     assert b.read("/dev/vg/t1", 0, 20 * MiB)[:8192] == b"a" * 4096 + b"b" * 4096
     assert used() == 3
-    datapath.write(state, "/dev/vg/t1", 100 * 65536, data.zeros(65536))
+    datapath.write(state, "/dev/vg/t1", 100 * 65536, content.zeros(65536))
     assert used() == 4
-    datapath.write(state, "/dev/vg/t1", 10 * MiB, data.urandom(state, 10 * MiB))
+    datapath.write(state, "/dev/vg/t1", 10 * MiB, content.urandom(state, 10 * MiB))
     assert used() == 164
     assert b.read("/dev/vg/t1", 65536, 1024) == b"c" * 512 + bytes(512)  # zeroed rest of chunk
     b.discard("/dev/vg/t1", 0, 4096)
@@ -120,20 +120,20 @@ def test_classic_snapshot_is_point_in_time_and_counts_exceptions() -> None:
     b.write("/dev/vg/lv", 0, b"before" * 2000)
     assert b.run(shlex.split("lvcreate -s -L 20M -n s1 vg/lv")).rc == 0
     vg = state.vgs["vg"]
-    datapath.write(state, "/dev/vg/lv", 0, data.urandom(state, 1282 * 4096))
-    assert thin.cow_exception_count(vg.lvs["s1"]) == 1282
+    datapath.write(state, "/dev/vg/lv", 0, content.urandom(state, 1282 * 4096))
+    assert mapping.cow_exception_count(vg.lvs["s1"]) == 1282
     assert b.read("/dev/vg/s1", 0, 12) == b"beforebefore"
     assert b.read("/dev/vg/s1", 1282 * 4096, 8) == bytes(8)
     b.write("/dev/vg/s1", 2000 * 4096, b"x")
-    assert thin.cow_exception_count(vg.lvs["s1"]) == 1283
+    assert mapping.cow_exception_count(vg.lvs["s1"]) == 1283
     assert b.read("/dev/vg/lv", 2000 * 4096, 1) == b"\0"
     assert b.read("/dev/mapper/vg-lv-real", 0, 6) != b"before"
 
 
 def test_snapshot_overflow_invalidates_it_and_origin_keeps_working() -> None:
     b, state = setup(["lvcreate -L 8M -n lin vg", "lvcreate -s -L 8M -n snap vg/lin"])
-    datapath.write(state, "/dev/vg/lin", 0, data.urandom(state, 8 * MiB))
-    assert thin.cow_invalid(state.vgs["vg"].lvs["snap"])
+    datapath.write(state, "/dev/vg/lin", 0, content.urandom(state, 8 * MiB))
+    assert mapping.cow_invalid(state.vgs["vg"].lvs["snap"])
     with pytest.raises(OSError) as err:
         b.read("/dev/vg/snap", 0, 4096)
     assert err.value.strerror == "Input/output error"
@@ -152,11 +152,11 @@ def test_thin_pool_full_errors_at_once_or_after_the_queue_timeout() -> None:
     )
     clock = state.clock
     with pytest.raises(datapath.MappingError) as err:
-        datapath.write(state, "/dev/vg/t", 0, data.urandom(state, 30 * MiB))
+        datapath.write(state, "/dev/vg/t", 0, content.urandom(state, 30 * MiB))
     assert (err.value.errno, err.value.done, state.clock) == (28, 20 * MiB, clock)
     dev = datapath.open_device(state, "/dev/vg/q", write=True)
     with pytest.raises(datapath.MappingError):
-        dev.write(0, data.urandom(state, 30 * MiB))
+        dev.write(0, content.urandom(state, 30 * MiB))
     assert (dev.waited, state.clock) == (60.0, clock + 60.0)
 
 
@@ -181,12 +181,12 @@ def test_read_only_lv_refuses_writes() -> None:
 
 def test_state_round_trip_with_inline_and_file_blobs(tmp_path: Path) -> None:
     path = tmp_path / "state"
-    big = random.Random(1).randbytes(data.INLINE_BLOB + 1)
+    big = random.Random(1).randbytes(content.INLINE_BLOB + 1)
     with store.transaction(path) as state:
         state.disks["/dev/vdb"] = Disk("/dev/vdb", 64 * MiB)
         datapath.write(state, "/dev/vdb", 0, b"small")
         datapath.write(state, "/dev/vdb", MiB, big)
-        datapath.write(state, "/dev/vdb", 8 * MiB, data.urandom(state, MiB))
+        datapath.write(state, "/dev/vdb", 8 * MiB, content.urandom(state, MiB))
         expect = datapath.read(state, "/dev/vdb", 8 * MiB, MiB)
     raw = json.loads(path.read_text())
     assert len(path.read_text()) < 4096
@@ -204,7 +204,7 @@ def test_a_deep_copy_of_the_state_keeps_its_own_content() -> None:
     b.write("/dev/vg/lin", 0, b"after!")
     assert datapath.read(copy, "/dev/vg/lin", 0, 6) == b"before"
     assert json.loads(json.dumps(state.to_json()))["extra"]["data"] == {}  # not flushed: nothing saved yet
-    data.flush(state)
+    content.flush(state)
     assert State.from_json(json.loads(json.dumps(state.to_json()))).extra["data"]["disks"]
 
 
@@ -249,4 +249,4 @@ def test_cow_snapshot_of_a_thin_origin() -> None:
     assert b.run(shlex.split("lvcreate -s -L 8M vg/th2 -n cow1")).rc == 0
     b.write("/dev/vg/th2", 8192, b"new")
     assert (b.read("/dev/vg/cow1", 8192, 3), b.read("/dev/vg/th2", 8192, 3)) == (b"old", b"new")
-    assert thin.cow_exception_count(state.vgs["vg"].lvs["cow1"]) == 1
+    assert mapping.cow_exception_count(state.vgs["vg"].lvs["cow1"]) == 1

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import Result
 from backends.sim import SimBackend
-from lvsim.commands.data import human_int, parse_dd_number, transfer_line
-from lvsim.model import MiB
+from lvsim.backend import Result
+from lvsim.core.model import MiB
+from lvsim.tools.dd import human_int, parse_dd_number, transfer_line
 
 TIMING = re.compile(r", [0-9.e-]+ s, [0-9.]+ [kMG]?B/s$", re.M)
 
@@ -167,7 +167,7 @@ def test_blkdiscard_messages(sim: SimBackend) -> None:
 
 
 def test_blkdiscard_frees_thin_chunks(sim: SimBackend) -> None:
-    from lvsim import usage
+    from lvsim.core import usage
 
     vg = sim.state.vgs["vg"]
     run(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=4 oflag=direct")

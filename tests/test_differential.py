@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from backends.sim import SimBackend
-from lvsim import difftest, transcript
+from lvsim.testing import difftest, transcript
 
 EXAMPLES = 10
 SECONDS = 120  # LVSIM_DIFF_SECONDS: no new sequence starts after this, whatever the example budget

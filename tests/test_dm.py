@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lvsim import emulator
-from lvsim.emulator import Outcome
-from lvsim.model import Disk, GiB, State
+from lvsim import dispatch
+from lvsim.core.model import Disk, GiB, State
+from lvsim.dispatch import Outcome
 
 BUSY = "device-mapper: remove ioctl on {}  failed: Device or resource busy\nCommand failed.\n"
 
@@ -25,7 +25,7 @@ class Sim:
             self(*cmd.split())
 
     def __call__(self, *argv: str, stdin: str = "", rc: int = 0) -> Outcome:
-        out = emulator.run(self.state, list(argv), stdin)
+        out = dispatch.run(self.state, list(argv), stdin)
         assert out.rc == rc, (argv, out)
         return out
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from lvsim import devmap, emulator, fs, usage
-from lvsim.commands.fs import Ext4Geometry, XfsGeometry, human_size
-from lvsim.devmap import Device
-from lvsim.emulator import Outcome
-from lvsim.model import Disk, GiB, MiB, State
+from lvsim import dispatch
+from lvsim.core import devmap, fsimage, usage
+from lvsim.core.devmap import Device
+from lvsim.core.model import Disk, GiB, MiB, State
+from lvsim.dispatch import Outcome
+from lvsim.tools.filesystems import Ext4Geometry, XfsGeometry, human_size
 
 DMESG = "       dmesg(1) may have more information after failed mount system call.\n"
 
@@ -24,7 +25,7 @@ class Sim:
         self.state.disks["/dev/loop0"] = Disk("/dev/loop0", 2 * GiB, backing_file="/lvsim/loop0.img")
 
     def __call__(self, *argv: str, stdin: str = "", rc: int = 0) -> Outcome:
-        out = emulator.run(self.state, list(argv), stdin)
+        out = dispatch.run(self.state, list(argv), stdin)
         assert out.rc == rc, (argv, out)
         return out
 
@@ -87,7 +88,7 @@ def test_mkfs_ext4_output(sim: Sim) -> None:
     sim.lv("-L", "200M", "-n", "e", "vg")
     out = sim("mkfs.ext4", "-L", "elab", "/dev/vg/e")
     assert out.stderr == "mke2fs 1.47.0 (5-Feb-2023)\n"
-    uuid = fs.probe(sim.state, fs_dev(sim, "/dev/vg/e")).uuid
+    uuid = fsimage.probe(sim.state, fs_dev(sim, "/dev/vg/e")).uuid
     b13, b5 = "\b" * 13, "\b" * 5
     assert out.stdout == (
         f"Discarding device blocks:      0/204800{b13}             {b13}done                            \n"
@@ -165,10 +166,10 @@ def test_read_only_mount_never_changes_the_lv(sim: Sim, tmp_path: Path) -> None:
     sim("mount", "-o", "ro", "/dev/vg/db", str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["lost+found"]
     dev = fs_dev(sim, "/dev/vg/db")
-    before = fs.probe(sim.state, dev).sb
+    before = fsimage.probe(sim.state, dev).sb
     (tmp_path / "new").write_text("x")  # the directory is a plain host directory: writes land there
     sim("umount", str(tmp_path))
-    assert fs.probe(sim.state, dev).sb == before
+    assert fsimage.probe(sim.state, dev).sb == before
     sim("mount", "/dev/vg/db", str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["lost+found"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import Backend
-from lvsim import transcript
+from lvsim.backend import Backend
+from lvsim.testing import transcript
 
 RECORDINGS = transcript.recordings()
 CASES = sorted(transcript.CASES_DIR.glob("*.yaml"))

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lvsim import plan
 from lvsim.cli import app
-from lvsim.scenarios import load
+from lvsim.scenarios import load, plan
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

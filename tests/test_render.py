@@ -22,10 +22,11 @@ from scenario_observe import FINAL_FIELDS, file_hashes, observe, observe_on_real
 from typer.testing import CliRunner
 
 from backends.sim import SimBackend
-from lvsim import devmap, emulator, fs, render, store
+from lvsim import dispatch
 from lvsim.cli import app
-from lvsim.model import State
-from lvsim.scenarios import Runner, load
+from lvsim.core import devmap, fsimage, store
+from lvsim.core.model import State
+from lvsim.scenarios import Runner, load, render
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -155,7 +156,7 @@ def reports(state: State) -> dict[str, object]:
         argv = [f"{kind}s", "--reportformat", "json", "--units", "b", "-o", fields]
         if kind == "lv":
             argv.insert(1, "-a")
-        outcome = emulator.run(state, argv)
+        outcome = dispatch.run(state, argv)
         assert outcome.rc == 0, outcome.stderr
         out[kind] = json.loads(outcome.stdout)["report"][0][kind]
     return out
@@ -184,7 +185,7 @@ def leftovers(state: State) -> list[str]:
     found += [f"vg {vg}" for vg in state.vgs] + [f"pv {pv}" for pv in state.pvs]
     found += [f"loop {d.path}" for d in state.disks.values() if d.backing_file]
     found += [f"dm {d.name}" for d in devmap.devices(state)]
-    found += [f"mount {m}" for m in fs.mounts(state)]
+    found += [f"mount {m}" for m in fsimage.mounts(state)]
     return found
 
 

@@ -36,7 +36,8 @@ from test_render import (
     write_scenario,
 )
 
-from lvsim import emulator, store
+from lvsim import dispatch
+from lvsim.core import store
 
 CLIENT = """\
 #!{python} -S
@@ -81,7 +82,7 @@ class Injector:
         reply = {"rc": 0, "stdout": "", "stderr": ""}
         if argv[0] not in host:
             with store.transaction(Path(str(request["state"]))) as state:
-                out = emulator.run(state, argv, str(request["stdin"]))
+                out = dispatch.run(state, argv, str(request["stdin"]))
             reply = {"rc": out.rc, "stdout": out.stdout, "stderr": out.stderr}
         if changes and self.calls is not None:
             self.calls.append((" ".join(argv), int(reply["rc"])))
@@ -93,7 +94,7 @@ def fast_host(tmp_path: Path) -> Iterator[tuple[dict[str, str], Injector]]:
     """A simulated host with fast shims and an injector; yields its environment."""
     bindir = tmp_path / "fastbin"
     bindir.mkdir()
-    emulated = emulator.command_names()
+    emulated = dispatch.command_names()
     host = {t: shutil.which(t) for t in INJECTABLE_HOST_TOOLS if t not in emulated}
     host_paths = {name: path for name, path in host.items() if path}
     for name in [*emulated, *host_paths]:

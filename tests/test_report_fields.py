@@ -7,10 +7,10 @@ import shlex
 import pytest
 
 from backends.sim import SimBackend
-from lvsim.model import MiB
-from lvsim.report import render
-from lvsim.report.engine import _all_types, field_help, find_field
-from lvsim.report.fields import BY_NAME, FIELDS, LV_TYPES, LVS, PCT, SEGS, VGS
+from lvsim.core.model import MiB
+from lvsim.lvm.report import layout
+from lvsim.lvm.report.field_names import all_types, field_help, find_field
+from lvsim.lvm.report.fields import BY_NAME, FIELDS, LV_TYPES, LVS, PCT, SEGS, VGS
 
 
 @pytest.mark.parametrize(
@@ -41,11 +41,11 @@ def test_unknown_names() -> None:
 
 
 def test_all_expansions() -> None:
-    assert _all_types("lv_all", "lv_", LVS) == LV_TYPES
-    assert _all_types("vg_all", "lv_", LVS) == VGS
-    assert _all_types("all", "lv_", LVS | VGS) == LV_TYPES | VGS
-    assert _all_types("seg_all", "lv_", LVS) == SEGS
-    assert _all_types("nosuch", "lv_", LVS) == 0
+    assert all_types("lv_all", "lv_", LVS) == LV_TYPES
+    assert all_types("vg_all", "lv_", LVS) == VGS
+    assert all_types("all", "lv_", LVS | VGS) == LV_TYPES | VGS
+    assert all_types("seg_all", "lv_", LVS) == SEGS
+    assert all_types("nosuch", "lv_", LVS) == 0
 
 
 def test_table_matches_columns_h() -> None:
@@ -85,13 +85,13 @@ def test_help_layout() -> None:
     ],
 )
 def test_percent_text(p: int, text: str) -> None:
-    assert render.percent_text(p) == text
+    assert layout.percent_text(p) == text
 
 
 def test_percent_sort_compares_bytes_like_lvm() -> None:
     field = BY_NAME["data_percent"]
     # 256 (0x100) has a leading zero byte, so strcmp sees it as the empty string
-    assert render.sort_key(field, "", 256) < render.sort_key(field, "", 1)
+    assert layout.sort_key(field, "", 256) < layout.sort_key(field, "", 1)
 
 
 def test_truncated_headings_and_widths() -> None:

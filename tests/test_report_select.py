@@ -6,9 +6,9 @@ import shlex
 
 import pytest
 
-from backends.base import Result
 from backends.sim import SimBackend
-from lvsim.model import MiB
+from lvsim.backend import Result
+from lvsim.core.model import MiB
 
 
 @pytest.fixture

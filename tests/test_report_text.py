@@ -6,9 +6,9 @@ import shlex
 
 import pytest
 
-from backends.base import Result
 from backends.sim import SimBackend
-from lvsim.model import GiB, MiB
+from lvsim.backend import Result
+from lvsim.core.model import GiB, MiB
 
 LVS_HEADER = "  LV   VG Attr       LSize  Pool Origin Data%  Meta%  Move Log Cpy%Sync Convert\n"
 

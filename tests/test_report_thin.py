@@ -7,7 +7,7 @@ import shlex
 import pytest
 
 from backends.sim import SimBackend
-from lvsim.model import GiB, MiB
+from lvsim.core.model import GiB, MiB
 
 
 class Sim:

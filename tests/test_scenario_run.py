@@ -12,9 +12,9 @@ import pytest
 from scenario_observe import observe, observe_on_real
 from typer.testing import CliRunner
 
-from backends.base import Backend, Result
 from backends.sim import SimBackend
-from lvsim import emulator
+from lvsim import dispatch
+from lvsim.backend import Backend, Result
 from lvsim.cli import app
 from lvsim.scenarios import Runner, demo, load
 from lvsim.scenarios.runner import SCENARIO_DIR
@@ -34,7 +34,7 @@ def run(path: Path, backend: Backend, **overrides: str) -> tuple[Runner, str]:
 def test_shipped_scenarios_use_only_emulated_tools() -> None:
     """Every program a shipped scenario runs is emulated by the simulator or run on the host."""
     for path in SHIPPED:
-        missing = tools(load(path).steps) - set(emulator.command_names()) - HOST_COMMANDS
+        missing = tools(load(path).steps) - set(dispatch.command_names()) - HOST_COMMANDS
         assert not missing, f"{path.name} runs {sorted(missing)}, which the simulator does not emulate"
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lvsim import store
-from lvsim.model import Disk, State
+from lvsim.core import store
+from lvsim.core.model import Disk, State
 
 
 def _shims(tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -75,12 +75,12 @@ def test_failed_command_does_not_write(tmp_path: Path) -> None:
 
 
 def test_state_round_trips(tmp_path: Path) -> None:
-    from lvsim import emulator
+    from lvsim import dispatch
 
     state = State()
     state.disks["/dev/loop0"] = Disk("/dev/loop0", 300 * 2**20)
     for cmd in ("vgcreate vg /dev/loop0", "lvcreate -L 8M -n a vg", "lvcreate -l 10%FREE vg"):
-        assert emulator.run(state, cmd.split()).rc == 0
+        assert dispatch.run(state, cmd.split()).rc == 0
     path = tmp_path / "state"
     with store.transaction(path) as saved:
         saved.__dict__.update(state.__dict__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shlex
 
 from backends.sim import SimBackend
-from lvsim import thin, usage
-from lvsim.model import MiB, State
-from lvsim.units import format_percent
+from lvsim.core import mapping, usage
+from lvsim.core.model import MiB, State
+from lvsim.core.units import format_percent
 
 
 def setup(cmds: list[str], disk_mib: int = 400) -> tuple[SimBackend, State]:
@@ -22,7 +22,7 @@ def setup(cmds: list[str], disk_mib: int = 400) -> tuple[SimBackend, State]:
 def write(state: State, lv_name: str, first: int, count: int = 1) -> None:
     vg = state.vgs["vg"]
     for chunk in range(first, first + count):
-        assert thin.provision(state, vg, vg.lvs[lv_name], chunk).ok
+        assert mapping.provision(state, vg, vg.lvs[lv_name], chunk).ok
 
 
 def pool_pct(state: State, pool: str = "pool") -> str:
@@ -42,33 +42,33 @@ def test_write_trace_of_a_52mib_thin() -> None:
     _, state = setup(["lvcreate -L 100M -T vg/pool", "lvcreate -V 50M -T vg/pool -n t1"])
     vg = state.vgs["vg"]
     t1 = vg.lvs["t1"]
-    first = thin.provision(state, vg, t1, 0)
+    first = mapping.provision(state, vg, t1, 0)
     assert first.ok and first.new and first.copy_from is None
-    again = thin.provision(state, vg, t1, 0)
-    assert again == thin.Provision(first.block)
+    again = mapping.provision(state, vg, t1, 0)
+    assert again == mapping.Provision(first.block)
     assert thin_pct(state, "t1") == "0.12"
     write(state, "t1", 1, 2)
     write(state, "t1", 100)
     write(state, "t1", 160, 160)
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"]) == (164, 1600)
     assert (pool_pct(state), thin_pct(state, "t1")) == ("10.25", "19.71")
-    assert thin.lookup(state, vg, t1, 5) is None
-    assert thin.pool_block_location(state, vg, vg.lvs["pool"], 3) == ("pool_tdata", 3 * 65536)
+    assert mapping.lookup(state, vg, t1, 5) is None
+    assert mapping.pool_block_location(state, vg, vg.lvs["pool"], 3) == ("pool_tdata", 3 * 65536)
 
 
 def test_discards_free_only_unshared_blocks() -> None:
     _, state = setup(["lvcreate -L 100M -T vg/pool", "lvcreate -V 50M -T vg/pool -n th"])
     vg = state.vgs["vg"]
     write(state, "th", 0, 10)
-    thin.discard(state, vg, vg.lvs["th"], 0)
+    mapping.discard(state, vg, vg.lvs["th"], 0)
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"])[0] == 9
     res = SimBackend(state).run(["lvcreate", "-s", "vg/th", "-n", "snap"])
     assert res.rc == 0
-    thin.discard(state, vg, vg.lvs["th"], 1)
+    mapping.discard(state, vg, vg.lvs["th"], 1)
     assert usage.thin_mapped_chunks(state, vg, vg.lvs["th"]) == 8
     assert usage.thin_mapped_chunks(state, vg, vg.lvs["snap"]) == 9
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"])[0] == 9
-    thin.discard(state, vg, vg.lvs["snap"], 1)
+    mapping.discard(state, vg, vg.lvs["snap"], 1)
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"])[0] == 8
 
 
@@ -79,16 +79,16 @@ def test_snapshot_sharing_and_origin_removal() -> None:
     assert b.run(["lvcreate", "-s", "vg/th", "-n", "snap1"]).rc == 0
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"])[0] == 160
     assert thin_pct(state, "snap1") == thin_pct(state, "th") == "25.00"
-    p = thin.provision(state, vg, vg.lvs["th"], 5)
+    p = mapping.provision(state, vg, vg.lvs["th"], 5)
     assert p.new and p.copy_from is not None
-    assert not thin.provision(state, vg, vg.lvs["th"], 5).new
+    assert not mapping.provision(state, vg, vg.lvs["th"], 5).new
     write(state, "snap1", 6)
     write(state, "snap1", 200)
     assert thin_pct(state, "snap1") == "25.16"
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"])[0] == 163
     assert pool_pct(state) == "10.19"
     # a block that only the snapshot still sees is written in place
-    assert not thin.provision(state, vg, vg.lvs["snap1"], 5).new
+    assert not mapping.provision(state, vg, vg.lvs["snap1"], 5).new
     assert b.run(["lvcreate", "-s", "vg/snap1", "-n", "snap1s"]).rc == 0
     assert b.run(["lvremove", "-f", "vg/th"]).rc == 0
     # th's new block for chunk 5 and its old block for chunk 6 were exclusive to it
@@ -106,8 +106,8 @@ def test_error_when_full_fails_at_once() -> None:
     _, state = setup(["lvcreate -L 8M -T vg/pool --errorwhenfull y", "lvcreate -V 40M -T vg/pool -n th"])
     vg = state.vgs["vg"]
     write(state, "th", 0, 128)
-    assert thin.provision(state, vg, vg.lvs["th"], 200).failure == "error"
-    assert thin.provision(state, vg, vg.lvs["th"], 3).ok
+    assert mapping.provision(state, vg, vg.lvs["th"], 200).failure == "error"
+    assert mapping.provision(state, vg, vg.lvs["th"], 3).ok
     assert usage.pool_health(state, vg, vg.lvs["pool"]) == "out_of_data"
 
 
@@ -115,26 +115,26 @@ def test_queue_then_timeout_then_error_mode() -> None:
     b, state = setup(["lvcreate -L 8M -T vg/pool", "lvcreate -V 40M -T vg/pool -n th"])
     vg = state.vgs["vg"]
     write(state, "th", 0, 128)
-    assert thin.provision(state, vg, vg.lvs["th"], 200).failure == "queue"
+    assert mapping.provision(state, vg, vg.lvs["th"], 200).failure == "queue"
     state.clock += 30
-    assert thin.provision(state, vg, vg.lvs["th"], 200).failure == "queue"
+    assert mapping.provision(state, vg, vg.lvs["th"], 200).failure == "queue"
     state.clock += 30
-    assert thin.provision(state, vg, vg.lvs["th"], 200).failure == "error"
-    assert thin.provision(state, vg, vg.lvs["th"], 201).failure == "error"
+    assert mapping.provision(state, vg, vg.lvs["th"], 200).failure == "error"
+    assert mapping.provision(state, vg, vg.lvs["th"], 201).failure == "error"
     assert usage.pool_health(state, vg, vg.lvs["pool"]) == "out_of_data"
     assert b.run(["lvextend", "-L", "+4M", "vg/pool"]).rc == 0
     assert usage.pool_health(state, vg, vg.lvs["pool"]) == ""
-    assert thin.provision(state, vg, vg.lvs["th"], 200).ok
+    assert mapping.provision(state, vg, vg.lvs["th"], 200).ok
 
 
 def test_queued_write_completes_after_extend() -> None:
     b, state = setup(["lvcreate -L 8M -T vg/pool", "lvcreate -V 40M -T vg/pool -n th"])
     vg = state.vgs["vg"]
     write(state, "th", 0, 128)
-    assert thin.provision(state, vg, vg.lvs["th"], 128).failure == "queue"
+    assert mapping.provision(state, vg, vg.lvs["th"], 128).failure == "queue"
     state.clock += 5
     assert b.run(["lvextend", "-L", "+4M", "vg/pool"]).rc == 0
-    assert thin.provision(state, vg, vg.lvs["th"], 128).ok
+    assert mapping.provision(state, vg, vg.lvs["th"], 128).ok
 
 
 def test_mapping_survives_json_round_trip() -> None:
@@ -144,10 +144,10 @@ def test_mapping_survives_json_round_trip() -> None:
 
     loaded = State.from_json(json.loads(json.dumps(state.to_json())))
     vg = loaded.vgs["vg"]
-    assert thin.lookup(loaded, vg, vg.lvs["th"], 8) == thin.lookup(
+    assert mapping.lookup(loaded, vg, vg.lvs["th"], 8) == mapping.lookup(
         state, state.vgs["vg"], state.vgs["vg"].lvs["th"], 8
     )
-    assert not thin.provision(loaded, vg, vg.lvs["th"], 8).new
+    assert not mapping.provision(loaded, vg, vg.lvs["th"], 8).new
 
 
 def test_metadata_usage_formula() -> None:
@@ -168,19 +168,19 @@ def test_cow_exceptions_and_overflow() -> None:
     vg = state.vgs["vg"]
     s1 = vg.lvs["s1"]
     assert usage.cow_usage(state, vg, s1) == (0, 5120, False)
-    assert thin.cow_exception(state, vg, s1, 10) == 2
-    assert thin.cow_exception(state, vg, s1, 10) == 2
-    assert thin.cow_lookup(state, vg, s1, 10) == 2 and thin.cow_lookup(state, vg, s1, 11) is None
+    assert mapping.cow_exception(state, vg, s1, 10) == 2
+    assert mapping.cow_exception(state, vg, s1, 10) == 2
+    assert mapping.cow_lookup(state, vg, s1, 10) == 2 and mapping.cow_lookup(state, vg, s1, 11) is None
     assert format_percent(*usage.cow_usage(state, vg, s1)[:2]) == "0.06"
     for chunk in range(1, 1282):
-        thin.cow_exception(state, vg, s1, 1000 + chunk)
+        mapping.cow_exception(state, vg, s1, 1000 + chunk)
     assert usage.cow_usage(state, vg, s1)[0] * 8 == 10312
     assert format_percent(*usage.cow_usage(state, vg, s1)[:2]) == "25.18"
     chunk = 5000
-    while thin.cow_exception(state, vg, s1, chunk) is not None:
+    while mapping.cow_exception(state, vg, s1, chunk) is not None:
         chunk += 1
     assert usage.cow_usage(state, vg, s1) == (5120, 5120, True)
-    assert thin.cow_snapshots_of(vg, vg.lvs["lv"]) == [s1]
+    assert mapping.cow_snapshots_of(vg, vg.lvs["lv"]) == [s1]
 
 
 def test_full_metadata_turns_the_pool_read_only() -> None:
@@ -190,12 +190,12 @@ def test_full_metadata_turns_the_pool_read_only() -> None:
     th = vg.lvs["th"]
     assert usage.pool_metadata_usage(state, vg, vg.lvs["pool"]) == (102 + 7 + 1 + 21 + 1, 1024)
     chunk = 0
-    while thin.provision(state, vg, th, chunk).ok:
+    while mapping.provision(state, vg, th, chunk).ok:
         chunk += 1
     assert usage.pool_health(state, vg, vg.lvs["pool"]) == "metadata_read_only"
     assert usage.pool_metadata_usage(state, vg, vg.lvs["pool"]) == (1024, 1024)
     assert chunk > 200_000
-    assert not thin.provision(state, vg, th, 0).ok
+    assert not mapping.provision(state, vg, th, 0).ok
 
 
 def test_random_operations_keep_the_accounting_exact() -> None:
@@ -209,9 +209,9 @@ def test_random_operations_keep_the_accounting_exact() -> None:
         op = rng.random()
         name = rng.choice(names)
         if op < 0.6:
-            assert thin.provision(state, vg, vg.lvs[name], rng.randrange(128)).ok
+            assert mapping.provision(state, vg, vg.lvs[name], rng.randrange(128)).ok
         elif op < 0.8:
-            thin.discard(state, vg, vg.lvs[name], rng.randrange(128))
+            mapping.discard(state, vg, vg.lvs[name], rng.randrange(128))
         elif op < 0.9 and len(names) < 12:
             serial += 1
             assert b.run(["lvcreate", "-s", f"vg/{name}", "-n", f"s{serial}"]).rc == 0
@@ -219,13 +219,13 @@ def test_random_operations_keep_the_accounting_exact() -> None:
         elif len(names) > 1:
             assert b.run(["lvremove", "-f", f"vg/{name}"]).rc == 0
             names.remove(name)
-        views = {n: {c: thin.lookup(state, vg, vg.lvs[n], c) for c in range(128)} for n in names}
+        views = {n: {c: mapping.lookup(state, vg, vg.lvs[n], c) for c in range(128)} for n in names}
         live = {blk for view in views.values() for blk in view.values() if blk is not None}
         pool = vg.lvs["pool"]
         assert usage.pool_data_usage(state, vg, pool)[0] == len(live)
         for n, view in views.items():
             assert usage.thin_mapped_chunks(state, vg, vg.lvs[n]) == sum(v is not None for v in view.values())
         expected_tree = sum(
-            thin.tree_blocks(vg.lvs[n].extra["peak"]) for n in names if thin.has_own_tree(vg.lvs[n])
+            mapping.tree_blocks(vg.lvs[n].extra["peak"]) for n in names if mapping.has_own_tree(vg.lvs[n])
         )
-        assert thin.pool_tree_blocks(vg, pool) == expected_tree
+        assert mapping.pool_tree_blocks(vg, pool) == expected_tree

@@ -6,9 +6,9 @@ import shlex
 
 import pytest
 
-from backends.base import Result
 from backends.sim import SimBackend
-from lvsim.model import GiB, MiB
+from lvsim.backend import Result
+from lvsim.core.model import GiB, MiB
 
 CAN_ADDRESS_64K = "  Thin pool volume with chunk size 64.00 KiB can address at most <15.88 TiB of data.\n"
 PROTECTION = (
@@ -37,7 +37,7 @@ class Sim:
         return self.b.state.vgs["vg"].lvs[name]
 
     def free(self) -> int:
-        from lvsim import alloc
+        from lvsim.core import alloc
 
         vg = self.b.state.vgs["vg"]
         return alloc.vg_free_count(self.b.state, vg)
@@ -326,14 +326,14 @@ def test_removing_the_last_pool_drops_the_spare() -> None:
 
 
 def test_out_of_space_pool_refuses_new_thins() -> None:
-    from lvsim import thin
+    from lvsim.core import mapping
 
     s = Sim(300 * MiB)
     s.ok("lvcreate -L 8M -T vg/pe")
     s.ok("lvcreate -V 20M -T vg/pe -n t")
     vg = s.b.state.vgs["vg"]
     for chunk in range(129):
-        thin.provision(s.b.state, vg, s.lv("t"), chunk)
+        mapping.provision(s.b.state, vg, s.lv("t"), chunk)
     res = s.run("lvcreate -V 10M -T vg/pe")
     assert res.rc == 5
     assert res.stdout == "  Rounding up size to full physical extent 12.00 MiB\n"
@@ -381,14 +381,14 @@ def test_delayed_thin_merge() -> None:
 
 
 def test_use_policies_extends_a_full_pool() -> None:
-    from lvsim import thin
+    from lvsim.core import mapping
 
     s = Sim(300 * MiB)
     s.ok("lvcreate -L 20M -T vg/pool")
     s.ok("lvcreate -V 40M -T vg/pool -n t")
     vg = s.b.state.vgs["vg"]
     for chunk in range(272):  # 85.00% of 320 chunks
-        thin.provision(s.b.state, vg, s.lv("t"), chunk)
+        mapping.provision(s.b.state, vg, s.lv("t"), chunk)
     assert s.ok("lvextend --use-policies vg/pool").stdout == ""
     conf = "--config activation/thin_pool_autoextend_threshold=70"
     res = s.ok(f"lvextend --use-policies {conf} vg/pool")
@@ -453,14 +453,14 @@ def test_cow_snapshot_of_a_thin_origin() -> None:
 
 
 def test_thin_creation_refused_above_the_autoextend_threshold() -> None:
-    from lvsim import thin
+    from lvsim.core import mapping
 
     s = Sim(300 * MiB)
     s.ok("lvcreate -L 20M -T vg/pool")
     s.ok("lvcreate -V 20M -T vg/pool -n t")
     vg = s.b.state.vgs["vg"]
     for chunk in range(272):
-        thin.provision(s.b.state, vg, s.lv("t"), chunk)
+        mapping.provision(s.b.state, vg, s.lv("t"), chunk)
     res = s.run("lvcreate --config activation/thin_pool_autoextend_threshold=70 -V 4M -T vg/pool -n u")
     assert (res.rc, res.stderr) == (
         5,

@@ -13,7 +13,7 @@ export LVSIM_VM_TIMEOUT=${LVSIM_VM_TIMEOUT:-14400}  # a few seconds per command 
 staging=vm/out/recorded.$$  # private: several recordings may run at once
 mkdir -p "$staging"
 trap 'rm -rf "$staging"' EXIT
-bash vm/run.sh python -m lvsim.transcript record "$@" -o "$staging"
+bash vm/run.sh python -m lvsim.testing.transcript record "$@" -o "$staging"
 shopt -s nullglob
 recorded=("$staging"/*.json)
 [[ ${#recorded[@]} -gt 0 ]] || { echo "vm/record-golden.sh: nothing was recorded" >&2; exit 1; }

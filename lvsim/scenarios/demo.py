@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from backends.base import Backend
-from lvsim.units import format_size
+from lvsim.backend import Backend
+from lvsim.core.units import format_size
 
 BAR_WIDTH = 60
 REPORT_FIELDS = "vg_name,lv_name,segtype,pool_lv,lv_size,data_percent,metadata_percent"
@@ -74,7 +74,7 @@ def pools_from_report(backend: Backend) -> list[PoolView]:
 
 def pools_from_model(backend: Backend) -> list[PoolView]:
     """The same read straight from the simulator's state (when its reports cannot say it yet)."""
-    from lvsim import usage
+    from lvsim.core import usage
 
     state = getattr(backend, "state", None)
     if state is None:

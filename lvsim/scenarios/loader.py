@@ -37,7 +37,6 @@ COMMON_KEYS = {"title"}
 CHECK_KEYS = {"expect_rc", "expect_stdout_contains", "expect_stderr_contains"}
 NO_COMMAND_KINDS = {"compute", "assert", "mktemp"}
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}|\$\$")
-VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ScenarioError(Exception):

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from backends.base import Backend, Result
+from lvsim.backend import Backend, Result
+from lvsim.core.units import format_size
 from lvsim.scenarios.arith import ArithError, evaluate
 from lvsim.scenarios.loader import Scenario, ScenarioError, Step, defines, substitute
 from lvsim.scenarios.steps import Command, commands, size_bytes
-from lvsim.units import format_size
 
 
 class StepFailed(Exception):

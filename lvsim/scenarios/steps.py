@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lvsim.core.units import parse_size
 from lvsim.scenarios.loader import ScenarioError, Step, Where, substitute
-from lvsim.units import parse_size
 
 # Commands that work on the host's files (never LVM's business): run as plain processes.
 HOST_COMMANDS = frozenset({"mktemp", "mkdir", "rmdir", "cp", "cat", "diff", "test"})

@@ -1,1 +1,0 @@
-"""Command emulators, one module per family; each registers with lvsim.emulator.command."""

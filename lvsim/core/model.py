@@ -1,0 +1,186 @@
+"""The state model: block devices, PVs, VGs and LVs, as plain dataclasses.
+
+One `State` holds everything the simulator knows.  It is serialised to JSON by
+`lvsim.core.store` and changed only by the command emulators in `lvsim.commands`.
+Sizes are in bytes, extent counts in extents; an LV's data lives in
+`lvsim.core.content` objects referenced by id, so the model stays small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SECTOR = 512
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+TiB = 1024 * GiB
+
+PE_START = 1 * MiB  # default data alignment: first PE at 1 MiB
+MDA_START = 4 * KiB
+PV_MIN_SIZE = 2 * MiB
+DEFAULT_EXTENT_SIZE = 4 * MiB
+
+
+@dataclass
+class Disk:
+    """A simulated block device: a loop device or a disk such as /dev/vdb."""
+
+    path: str
+    size: int
+    backing_file: str | None = None  # for loop devices: the file attached with losetup
+    data: str | None = None  # id of the device's data store (lvsim.core.content), created on first write
+
+
+@dataclass
+class PV:
+    """A physical volume label on a disk."""
+
+    device: str
+    uuid: str
+    vg: str | None = None
+    pe_start: int = PE_START
+    mda_size: int = PE_START - MDA_START
+    mda_count: int = 1
+    pe_count: int = 0  # set when the PV joins a VG
+    allocatable: bool = True
+
+
+@dataclass
+class Segment:
+    """A run of logical extents mapped onto one PV (a linear area)."""
+
+    le_start: int
+    extents: int
+    pv: str
+    pe_start: int
+
+
+@dataclass
+class LV:
+    """A logical volume of any kind.
+
+    kind is one of: linear, thin-pool, thin, cow (a classic snapshot's exception
+    store; its origin names the origin LV).  Hidden sub-LVs (_tdata, _tmeta,
+    _pmspare) are ordinary LVs with visible=False.
+    """
+
+    name: str
+    uuid: str
+    kind: str = "linear"
+    segments: list[Segment] = field(default_factory=list)
+    visible: bool = True
+    active: bool = True
+    open_count: int = 0
+    writable: bool = True
+    alloc: str = "inherit"
+    skip_activation: bool = False
+    creation_time: int = 0
+    creation_host: str = ""
+    role: str = ""  # "", "tdata", "tmeta", "pmspare"
+    parent: str = ""  # owning pool for _tdata/_tmeta
+    # thin pool
+    data_lv: str = ""
+    metadata_lv: str = ""
+    chunk_size: int = 0
+    zero: bool = True
+    discards: str = "passdown"
+    error_when_full: bool = False
+    transaction_id: int = 0
+    # thin volume
+    pool: str = ""
+    thin_id: int = 0
+    virtual_extents: int = 0
+    # thin volume or cow snapshot
+    origin: str = ""
+    # the LV's data store id (lvsim.core.content); for a cow snapshot its exception store
+    data: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def le_count(self) -> int:
+        if self.kind in ("thin", "thin-pool"):
+            return self.virtual_extents  # a pool's size is its _tdata's
+        return sum(s.extents for s in self.segments)
+
+
+@dataclass
+class VG:
+    """A volume group: its PVs in the order they were added, and its LVs."""
+
+    name: str
+    uuid: str
+    extent_size: int = DEFAULT_EXTENT_SIZE
+    pvs: list[str] = field(default_factory=list)
+    lvs: dict[str, LV] = field(default_factory=dict)
+    seqno: int = 1
+    alloc: str = "normal"
+    resizeable: bool = True
+    writable: bool = True
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class State:
+    """Everything the simulator knows, saved between commands."""
+
+    disks: dict[str, Disk] = field(default_factory=dict)
+    pvs: dict[str, PV] = field(default_factory=dict)
+    vgs: dict[str, VG] = field(default_factory=dict)
+    clock: float = 1_800_000_000.0  # simulated seconds since the epoch
+    host: str = "lvsim"
+    counter: int = 0  # feeds deterministic uuids
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return _plain(self)  # dataclasses.asdict, minus its deep copies (the shim path's hot spot)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> State:
+        vgs = {}
+        for name, v in raw.get("vgs", {}).items():
+            lvs = {
+                n: LV(**{**lv, "segments": [Segment(**s) for s in lv["segments"]]})
+                for n, lv in v["lvs"].items()
+            }
+            vgs[name] = VG(**{**v, "lvs": lvs})
+        return cls(
+            disks={p: Disk(**d) for p, d in raw.get("disks", {}).items()},
+            pvs={p: PV(**d) for p, d in raw.get("pvs", {}).items()},
+            vgs=vgs,
+            clock=raw.get("clock", 1_800_000_000.0),
+            host=raw.get("host", "lvsim"),
+            counter=raw.get("counter", 0),
+            extra=raw.get("extra", {}),
+        )
+
+    def new_uuid(self) -> str:
+        """An LVM-shaped uuid (6-4-4-4-4-4-6 characters), deterministic per state."""
+        import hashlib
+
+        self.counter += 1
+        alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#"
+        digest = hashlib.sha256(f"lvsim-{self.counter}".encode()).digest()
+        chars = "".join(alphabet[b % 62] for b in digest[:32])
+        parts, pos = [], 0
+        for n in (6, 4, 4, 4, 4, 4, 6):
+            parts.append(chars[pos : pos + n])
+            pos += n
+        return "-".join(parts)
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: dataclasses become dicts (fields in order), containers are rebuilt."""
+    if isinstance(value, _ATOMS):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value

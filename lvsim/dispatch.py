@@ -1,0 +1,99 @@
+"""The dispatcher: one command line in, the command's stdout, stderr and exit code out.
+
+`COMMAND_HOMES` says which module holds each command's handler; the module is imported on first
+use (a shim imports only what its command needs) and registers with `lvsim.core.context.command`.
+A handler gets a `Ctx` and returns an exit code or raises `LvmError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from lvsim.core.console import Console
+from lvsim.core.context import COMMANDS, Ctx, Handler, Spec
+from lvsim.core.errors import ENO_SUCH_CMD, LvmError
+from lvsim.core.model import State
+
+# Where each command's handler lives (a module under lvsim).
+COMMAND_HOMES = {
+    **{name: f"lvm.{name}" for name in ("pvcreate", "pvremove", "pvchange")},
+    **{name: f"lvm.{name}" for name in ("vgcreate", "vgremove", "vgchange")},
+    **dict.fromkeys(("vgextend", "vgreduce"), "lvm.vgextend"),
+    **{name: f"lvm.{name}" for name in ("lvcreate", "lvremove", "lvrename", "lvchange", "lvconvert")},
+    **dict.fromkeys(("lvextend", "lvreduce", "lvresize"), "lvm.lvresize"),
+    **dict.fromkeys(("lvs", "vgs", "pvs"), "lvm.reporter"),
+    "losetup": "tools.losetup",
+    **dict.fromkeys(("dd", "blkdiscard"), "tools.dd"),
+    **dict.fromkeys(
+        (
+            "mkfs.ext4",
+            "mkfs.xfs",
+            "mount",
+            "umount",
+            "xfs_repair",
+            "xfs_freeze",
+            "fsfreeze",
+            "fstrim",
+            "blkid",
+            "rsync",
+        ),
+        "tools.filesystems",
+    ),
+    **dict.fromkeys(("sfdisk", "kpartx"), "tools.partitions"),
+    "dmsetup": "tools.dmsetup",
+}
+
+
+def lookup(name: str) -> tuple[Spec, Handler] | None:
+    """The spec and handler of a command, importing its module on first use."""
+    home = COMMAND_HOMES.get(name)
+    if home is not None and name not in COMMANDS:
+        importlib.import_module(f"lvsim.{home}")
+    return COMMANDS.get(name)
+
+
+def command_names() -> list[str]:
+    return [*sorted(COMMAND_HOMES), "lvm"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
+    """Run one command line against state (changing it in place)."""
+    console = Console(stdin)
+    name = os.path.basename(argv[0]) if argv else "lvm"
+    rest = list(argv[1:])
+    if name == "lvm":
+        if not rest:
+            console.error("No command specified.  Try 'lvm help'.")
+            return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
+        name, rest = rest[0], rest[1:]
+    entry = lookup(name)
+    if entry is None:
+        console.error("No such command.  Try 'lvm help'.")
+        return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
+    spec, handler = entry
+    from lvsim.core import devmap, fsimage
+
+    fsimage.sync_mounts(state)  # what the kernel's writeback has done by now
+    try:
+        args = spec.parse(rest)
+        rc = handler(Ctx(state, console, args, name))
+    except LvmError as exc:
+        if exc.raw:
+            console.raw_err(exc.raw + "\n")
+        console.raw_out(exc.stdout)
+        for line in exc.lines:
+            console.error(line)
+        rc = exc.rc
+    devmap.refresh(state)
+    return Outcome(rc, console.stdout, console.stderr)

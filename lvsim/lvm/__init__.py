@@ -1,0 +1,1 @@
+"""LVM's commands: the option parser, one module per command or command family, the reports."""

@@ -1,0 +1,154 @@
+"""lvchange: permission, allocation, activation skip, activation and thin-pool settings."""
+
+from __future__ import annotations
+
+from lvsim.core import mapping
+from lvsim.core.context import Ctx, command
+from lvsim.core.errors import ECMD_FAILED, LvmError
+from lvsim.core.model import LV, VG
+from lvsim.core.names import find_vg, split_lv_arg
+from lvsim.lvm.common import no_syntax, set_active
+from lvsim.lvm.parser import CommandSpec
+
+
+@command(
+    CommandSpec(
+        "lvchange",
+        {
+            "activate": "a",
+            "alloc": None,
+            "addtag": None,
+            "deltag": None,
+            "autobackup": "A",
+            "discards": None,
+            "errorwhenfull": None,
+            "ignoreactivationskip": "K",
+            "major": None,
+            "minor": None,
+            "monitor": None,
+            "permission": "p",
+            "persistent": "M",
+            "readahead": "r",
+            "refresh": None,
+            "setactivationskip": "k",
+            "zero": "Z",
+            "force": "f",
+            "select": "S",
+        },
+    )
+)
+def lvchange(ctx: Ctx) -> int:
+    args = ctx.args
+    if not args.pos or not any(args.has(o) for o in LVCHANGE_ACTIONS):
+        raise no_syntax("lvchange")
+    rc = 0
+    for arg in args.pos:
+        vg_name, lv_name = split_lv_arg(arg)
+        try:
+            if not vg_name:
+                vg = find_vg(ctx.state, lv_name)
+                targets = [lv for lv in vg.lvs.values() if lv.visible]
+            else:
+                vg = find_vg(ctx.state, vg_name)
+                lv = vg.lvs.get(lv_name)
+                if lv is None:
+                    raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
+                targets = [lv]
+            for lv in targets:
+                change_one(ctx, vg, lv)
+        except LvmError as exc:
+            for line in exc.lines:
+                ctx.console.error(line)
+            rc = ECMD_FAILED
+    return rc
+
+
+LVCHANGE_ACTIONS = (
+    "activate",
+    "alloc",
+    "addtag",
+    "deltag",
+    "discards",
+    "errorwhenfull",
+    "major",
+    "minor",
+    "monitor",
+    "permission",
+    "persistent",
+    "readahead",
+    "refresh",
+    "setactivationskip",
+    "zero",
+)
+
+
+def change_one(ctx: Ctx, vg: VG, lv: LV) -> None:
+    args = ctx.args
+    changed = False
+    if args.has("permission"):
+        lv.writable = args.get("permission") != "r"
+        changed = True
+    if args.has("alloc"):
+        lv.alloc = str(args.get("alloc"))
+        changed = True
+    if args.has("setactivationskip"):
+        lv.skip_activation = bool(args.get("setactivationskip"))
+        changed = True
+    if any(args.has(o) for o in ("zero", "errorwhenfull", "discards")):
+        change_pool(ctx, vg, lv)
+        changed = True
+    if changed:
+        vg.seqno += 1
+        ctx.console.print(f"Logical volume {vg.name}/{lv.name} changed.")
+    if args.has("activate"):
+        on = args.get("activate") == "y"
+        if on and lv.skip_activation and not args.has("ignoreactivationskip"):
+            return
+        set_active(ctx, vg, lv, on)
+
+
+def change_pool(ctx: Ctx, vg: VG, lv: LV) -> None:
+    """lvchange --errorwhenfull / --discards / -Z of a thin pool, in LVM's order and wording.
+
+    Returns when everything changed (the caller then says "changed"); on any failure prints
+    LVM's errors (and "changed" if something did change) and raises.
+    """
+    args = ctx.args
+    full = f"{vg.name}/{lv.name}"
+    if lv.kind != "thin-pool":
+        raise LvmError(
+            f"Command on LV {full} uses options that require LV types thinpool.",
+            f"Command not permitted on LV {full}.",
+        )
+    changed = False
+    if args.has("errorwhenfull"):
+        wanted = bool(args.get("errorwhenfull"))
+        if wanted == lv.error_when_full:
+            raise LvmError(f"Error when full is already {'' if wanted else 'un'}set for {full}.")
+        lv.error_when_full, changed = wanted, True
+    failed = False
+    for _ in [o for o in ("discards", "zero") if args.has(o)]:  # LVM updates both, once per option
+        updated = False
+        if args.has("discards"):
+            value = str(args.get("discards"))
+            if value == lv.discards:
+                ctx.console.error(f"Logical volume {full} already uses --discards {value}.")
+            elif "ignore" in (value, lv.discards) and mapping.tpool_active(vg, lv):
+                ctx.console.error(f"Cannot change support for discards while pool volume {full} is active.")
+            else:
+                lv.discards, updated = value, True
+        if args.has("zero"):
+            zero = bool(args.get("zero"))
+            if zero == lv.zero:
+                ctx.console.error(
+                    f"Logical volume {full} already {'' if zero else 'does not '}zero new blocks."
+                )
+            else:
+                lv.zero, updated = zero, True
+        changed = changed or updated
+        failed = failed or not updated
+    if failed:
+        if changed:
+            vg.seqno += 1
+            ctx.console.print(f"Logical volume {full} changed.")
+        raise LvmError()

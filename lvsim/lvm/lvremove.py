@@ -1,0 +1,112 @@
+"""lvremove: remove LVs with their dependents (also used by vgremove)."""
+
+from __future__ import annotations
+
+from lvsim.core import devmap
+from lvsim.core.context import Ctx, command
+from lvsim.core.errors import ECMD_FAILED, LvmError
+from lvsim.core.lifecycle import before_delete
+from lvsim.core.model import LV, VG
+from lvsim.core.names import find_vg, split_lv_arg
+from lvsim.lvm.common import no_syntax
+from lvsim.lvm.parser import CommandSpec
+
+
+def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
+    """Drop an LV from the VG (with its hidden sub-LVs and data) and say so."""
+    before_delete(vg, lv)
+    del vg.lvs[lv.name]
+    vg.seqno += 1
+    ctx.console.print(f'Logical volume "{lv.name}" successfully removed.')
+
+
+def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = False) -> int:
+    """lvremove's per-LV logic (prompts, dependents); returns the worst exit code.
+
+    vgremove stops at the first LV it could not remove (stop_on_error).
+    """
+    rc = 0
+    for lv in lvs:
+        if lv.name not in vg.lvs:
+            continue  # already removed as a dependent
+        try:
+            remove_one(ctx, vg, lv)
+        except LvmError as exc:
+            for line in exc.lines:
+                ctx.console.error(line)
+            rc = ECMD_FAILED
+            if stop_on_error:
+                break
+    return rc
+
+
+def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
+    full = f"{vg.name}/{lv.name}"
+    force = ctx.args.has("force")
+    if lv.role in ("tdata", "tmeta"):
+        raise LvmError(f"Can't remove logical volume {full} used by a pool.")
+    if lv.open_count:
+        raise LvmError(devmap.in_use_message(ctx.state, vg, lv))
+    dependents = [d for d in vg.lvs.values() if d is not lv and (d.pool == lv.name or d.origin == lv.name)]
+    snapshots = [d for d in dependents if d.kind == "cow"]
+    thins = [d for d in dependents if d.kind == "thin" and d.pool == lv.name]
+    if lv.kind == "thin-pool" and thins and not force:
+        if not ctx.console.prompt(
+            f"Removing pool {full} will remove {len(thins)} dependent volume(s). Proceed? [y/n]: "
+        ):
+            raise LvmError(f"Logical volume {full} not removed.")
+    if snapshots and not force and lv.active:
+        if not ctx.console.prompt(
+            f"Do you really want to remove active origin logical volume {full} with "
+            f"{len(snapshots)} snapshots(s)? [y/n]: "
+        ):
+            raise LvmError(f"Logical volume {full} not removed.")
+    for dep in [*snapshots, *thins]:
+        remove_one(ctx, vg, dep) if dep.kind == "thin" else delete_lv(ctx, vg, dep)
+    if lv.role == "pmspare" and not force and not ctx.args.has("yes"):
+        if not ctx.console.prompt(
+            f"Removal of pool metadata spare logical volume {full} disables automatic recovery attempts "
+            "after damage to a thin or cache pool. Proceed? [y/n]: "
+        ):
+            raise LvmError(f"Logical volume {full} not removed.")
+    elif lv.active and lv.kind != "thin-pool" and not force and not ctx.args.has("yes") and not snapshots:
+        if not ctx.console.prompt(f"Do you really want to remove active logical volume {full}? [y/n]: "):
+            raise LvmError(f"Logical volume {full} not removed.")
+    delete_lv(ctx, vg, lv)
+
+
+@command(CommandSpec("lvremove", {"force": "f", "select": "S", "autobackup": "A", "noudevsync": None}))
+def lvremove(ctx: Ctx) -> int:
+    if not ctx.args.pos:
+        raise no_syntax("lvremove")
+    rc = 0
+    chosen: dict[str, tuple[VG, set[str], list[str]]] = {}
+    for arg in ctx.args.pos:
+        vg_name, lv_name = split_lv_arg(arg)
+        try:
+            vg = find_vg(ctx.state, vg_name or lv_name)
+        except LvmError as exc:
+            for line in exc.lines:
+                ctx.console.error(line)
+            rc = ECMD_FAILED
+            continue
+        _, names, missing = chosen.setdefault(vg.name, (vg, set(), []))
+        if not vg_name:
+            names.update(n for n, lv in vg.lvs.items() if lv.visible)
+        elif lv_name in vg.lvs:
+            names.add(lv_name)
+        else:
+            missing.append(f"{vg_name}/{lv_name}")
+    for vg, names, missing in chosen.values():
+        rc = max(rc, remove_lvs(ctx, vg, processing_order(vg, names)))
+        for full in missing:  # LVM reports the names it could not find after the VG's own LVs
+            ctx.console.error(f'Failed to find logical volume "{full}"')
+            rc = ECMD_FAILED
+    return rc
+
+
+def processing_order(vg: VG, names: set[str]) -> list[LV]:
+    """process_each_lv's order: thin pools first (latest first), then the rest in VG order."""
+    lvs = [lv for lv in vg.lvs.values() if lv.name in names]
+    pools = [lv for lv in lvs if lv.kind == "thin-pool"]
+    return [*reversed(pools), *(lv for lv in lvs if lv.kind != "thin-pool")]

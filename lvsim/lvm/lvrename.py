@@ -1,0 +1,49 @@
+"""lvrename."""
+
+from __future__ import annotations
+
+from lvsim.core.context import Ctx, command
+from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
+from lvsim.core.lifecycle import rename_lv
+from lvsim.core.names import check_new_lv_name, find_vg, name_problem, split_lv_arg
+from lvsim.lvm.common import no_syntax, run_help
+from lvsim.lvm.parser import CommandSpec
+
+
+@command(CommandSpec("lvrename", {"autobackup": "A"}))
+def lvrename(ctx: Ctx) -> int:
+    pos = ctx.args.pos
+
+    def usage_error(*lines: str) -> LvmError:
+        return LvmError(*lines, run_help("lvrename"), rc=EINVALID_CMD_LINE)
+
+    if len(pos) == 3:
+        vg_name, old, new = pos
+    elif len(pos) == 2:
+        vg_name, old = split_lv_arg(pos[0])
+        if not vg_name:
+            raise usage_error(
+                f'Path required for Logical Volume "{old}".', "Please provide a valid volume group name"
+            )
+        new_vg, new = split_lv_arg(pos[1])
+        if new_vg and new_vg != vg_name:
+            raise usage_error(
+                f'Logical volume names must have the same volume group ("{vg_name}" or "{new_vg}")'
+            )
+    else:
+        raise no_syntax("lvrename")
+    if old == new:
+        raise usage_error("Old and new logical volume names must differ")
+    if name_problem(new):
+        raise usage_error(f'New logical volume name "{new}" is invalid')
+    check_new_lv_name(vg_name, new, "lvrename")
+    vg = find_vg(ctx.state, vg_name)
+    lv = vg.lvs.get(old)
+    if lv is None:
+        raise LvmError(f'Existing logical volume "{old}" not found in volume group "{vg_name}"')
+    if new in vg.lvs:
+        raise LvmError(f'Logical Volume "{new}" already exists in volume group "{vg_name}"')
+    rename_lv(vg, lv, new)
+    vg.seqno += 1
+    ctx.console.print(f'Renamed "{old}" to "{new}" in volume group "{vg_name}"')
+    return 0

@@ -1,0 +1,62 @@
+"""vgextend and vgreduce."""
+
+from __future__ import annotations
+
+from lvsim.core import alloc
+from lvsim.core.context import Ctx, command
+from lvsim.core.errors import ECMD_FAILED, LvmError
+from lvsim.core.names import find_vg
+from lvsim.lvm.common import no_syntax
+from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.pvcreate import create_pv
+from lvsim.lvm.vgcreate import add_pvs
+
+
+@command(CommandSpec("vgextend", {"force": "f", "zero": "Z", "autobackup": "A"}))
+def vgextend(ctx: Ctx) -> int:
+    if len(ctx.args.pos) < 2:
+        raise no_syntax("vgextend")
+    for device in ctx.args.pos[1:]:
+        if device in ctx.state.disks and device not in ctx.state.pvs:
+            create_pv(ctx.state, ctx.console, device)
+    vg = find_vg(ctx.state, ctx.args.pos[0])
+    add_pvs(ctx, vg, ctx.args.pos[1:])
+    vg.seqno += 1
+    ctx.console.print(f'Volume group "{vg.name}" successfully extended')
+    return 0
+
+
+@command(CommandSpec("vgreduce", {"all": "a", "force": "f", "removemissing": None, "autobackup": "A"}))
+def vgreduce(ctx: Ctx) -> int:
+    if not ctx.args.pos or (len(ctx.args.pos) < 2 and not ctx.args.has("all")):
+        raise no_syntax("vgreduce")
+    for device in ctx.args.pos[1:]:
+        if device not in ctx.state.disks:
+            raise LvmError(f"Cannot use {device}: device not found")
+    rc = 0
+    try:
+        vg = find_vg(ctx.state, ctx.args.pos[0])
+    except LvmError as exc:
+        for line in exc.lines:
+            ctx.console.error(line)
+        vg, rc = None, ECMD_FAILED
+    devices = ctx.args.pos[1:] or (list(vg.pvs) if vg else [])
+    for device in devices:
+        pv = ctx.state.pvs.get(device)
+        if vg is None or pv is None or pv.vg != vg.name:
+            ctx.console.error(f'Failed to find physical volume "{device}".')
+            rc = ECMD_FAILED
+            continue
+        if alloc.pv_used(vg, device):
+            ctx.console.error(f'Physical volume "{device}" still in use')
+            rc = ECMD_FAILED
+            continue
+        if len(vg.pvs) == 1:
+            ctx.console.error(f'Can\'t remove final physical volume "{device}" from volume group "{vg.name}"')
+            rc = ECMD_FAILED
+            continue
+        vg.pvs.remove(device)
+        pv.vg, pv.pe_count = None, 0
+        vg.seqno += 1
+        ctx.console.print(f'Removed "{device}" from volume group "{vg.name}"')
+    return rc

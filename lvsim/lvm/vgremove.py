@@ -1,0 +1,45 @@
+"""vgremove."""
+
+from __future__ import annotations
+
+from lvsim.core.context import Ctx, command
+from lvsim.core.errors import ECMD_FAILED, LvmError
+from lvsim.core.model import VG, State
+from lvsim.core.names import find_vg
+from lvsim.lvm.common import no_syntax
+from lvsim.lvm.lvremove import remove_lvs
+from lvsim.lvm.parser import CommandSpec
+
+
+def remove_vg(state: State, vg: VG) -> None:
+    for device in vg.pvs:
+        pv = state.pvs[device]
+        pv.vg, pv.pe_count = None, 0
+    del state.vgs[vg.name]
+
+
+@command(CommandSpec("vgremove", {"force": "f", "select": "S", "noudevsync": None}))
+def vgremove(ctx: Ctx) -> int:
+    if not ctx.args.pos:
+        raise no_syntax("vgremove")
+    rc = 0
+    for name in ctx.args.pos:
+        try:
+            vg = find_vg(ctx.state, name)
+            visible = [lv for lv in vg.lvs.values() if lv.visible]
+            if visible and not ctx.args.has("force"):
+                question = (
+                    f'Do you really want to remove volume group "{name}" containing '
+                    f"{len(visible)} logical volumes? [y/n]: "
+                )
+                if not ctx.args.has("yes") and not ctx.console.prompt(question):
+                    raise LvmError(f'Volume group "{name}" not removed')
+            if remove_lvs(ctx, vg, visible, stop_on_error=True) != 0:
+                raise LvmError()
+            remove_vg(ctx.state, vg)
+            ctx.console.print(f'Volume group "{name}" successfully removed')
+        except LvmError as exc:
+            for line in exc.lines:
+                ctx.console.error(line)
+            rc = ECMD_FAILED
+    return rc

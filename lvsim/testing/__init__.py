@@ -1,0 +1,1 @@
+"""Fidelity checking: golden transcripts recorded from real LVM, and differential testing."""

@@ -1,0 +1,312 @@
+"""Golden transcripts: command sequences recorded from real LVM, replayed against any backend.
+
+A *case* (tests/golden/cases/NAME.yaml) says what to run::
+
+    description: what it covers
+    disks: [300M, 100M]            # created in order: /dev/loop0, /dev/loop1, ...
+    steps:
+      - pvcreate /dev/loop0        # split with shlex
+      - {cmd: "vgremove vg", stdin: "n\\n"}
+
+A *recording* (tests/golden/recorded/NAME.json) is what real LVM answered::
+
+    {"name", "description", "disks": [bytes, ...], "lvm_version",
+     "steps": [{"cmd", "stdin", "rc", "stdout", "stderr"}, ...]}
+
+`replay(recording, backend)` runs the same steps on a backend and returns the mismatches after
+`normalise()`, which masks only what differs from run to run: LVM uuids, lv_time-like timestamps,
+host names, and dd's elapsed time and rate.
+
+Command line::
+
+    python -m lvsim.testing.transcript record CASE... -o DIR      # on real LVM (root, device-mapper)
+    python -m lvsim.testing.transcript compare RECORDING... [--backend sim|real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import shlex
+import socket
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lvsim.backend import Backend
+
+GOLDEN_DIR = Path(__file__).resolve().parent.parent.parent / "tests" / "golden"
+CASES_DIR = GOLDEN_DIR / "cases"
+RECORDED_DIR = GOLDEN_DIR / "recorded"
+
+# The VM used for recording is called virtme-ng; the machine replaying may have another name.
+HOSTNAMES = frozenset({"virtme-ng", "lvsim", socket.gethostname()})
+UUID_MASK = "xxxxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxxxx"
+TIME_MASK = "YYYY-MM-DD hh:mm:ss +zzzz"
+_UUID_RE = re.compile(r"\b[0-9A-Za-z]{6}(?:-[0-9A-Za-z]{4}){5}-[0-9A-Za-z]{6}\b")
+_TIME_RE = re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\b")
+# device-mapper uuids of LVM devices, filesystem uuids, dos disk identifiers (also blkid's PTUUID)
+_DM_UUID_RE = re.compile(r"\bLVM-[0-9A-Za-z]{64}")
+_FS_UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+_DISK_ID_RE = re.compile(r"((?:[Dd]isk identifier:? |PTUUID=\"|label-id: )(?:0x)?)[0-9a-f]{8}\b")
+# The test VM runs no lvmpolld daemon (a host with lvm2 installed does): LVM then warns before polling.
+_LVMPOLLD_RE = re.compile(
+    r"^  (?:/run/lvm/lvmpolld\.socket: connect failed: .*|WARNING: Failed to connect to lvmpolld\. .*"
+    r"|WARNING: Check global/use_lvmpolld .*)\n",
+    re.M,
+)
+_DD_RATE_RE = re.compile(r"copied, [0-9.e+-]+ s, [0-9.,]+ [kMGTPE]?B/s")
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kKmMgGtT]?)(?:i?B)?\s*$")
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command line of a case, with what to feed its standard input ("" is EOF at once)."""
+
+    cmd: str
+    stdin: str = ""
+
+    @property
+    def argv(self) -> list[str]:
+        return shlex.split(self.cmd)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A golden case: disks to make, then commands to run."""
+
+    name: str
+    description: str
+    disks: tuple[int, ...]
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference between a recorded step and its replay."""
+
+    index: int
+    cmd: str
+    field: str
+    expected: str
+    actual: str
+
+    def __str__(self) -> str:
+        head = f"step {self.index} `{self.cmd}`: {self.field} differs"
+        if "\n" not in self.expected + self.actual:
+            return f"{head}: expected {self.expected!r}, got {self.actual!r}"
+        diff = difflib.unified_diff(
+            self.expected.splitlines(),
+            self.actual.splitlines(),
+            "recorded (real LVM)",
+            "replayed",
+            lineterm="",
+        )
+        return head + "\n" + "\n".join(diff)
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes from a disk size: an int, or a number with an optional binary unit (k, M, G, T)."""
+    if isinstance(value, int):
+        return value
+    m = _SIZE_RE.match(value)
+    if not m:
+        raise ValueError(f"bad disk size {value!r} (want e.g. 300M, 1G or a byte count)")
+    return int(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def load_case(path: str | Path) -> Case:
+    """Read a case from its YAML file; the name is the file name without .yaml."""
+    import yaml  # only the recorder needs it: keep it off the replay path
+
+    path = Path(path)
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise ValueError(f"{path}: a case needs description, disks and steps")
+    steps = []
+    for raw in data["steps"]:
+        if isinstance(raw, str):
+            steps.append(Step(raw))
+        elif isinstance(raw, dict) and isinstance(raw.get("cmd"), str):
+            steps.append(Step(raw["cmd"], str(raw.get("stdin", ""))))
+        else:
+            raise ValueError(f"{path}: bad step {raw!r}")
+    return Case(
+        name=path.stem,
+        description=str(data.get("description", "")),
+        disks=tuple(parse_size(d) for d in data.get("disks", [])),
+        steps=tuple(steps),
+    )
+
+
+def load_recording(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def save_recording(recording: dict[str, Any], directory: str | Path) -> Path:
+    path = Path(directory) / f"{recording['name']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(recording, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def recordings(directory: str | Path = RECORDED_DIR) -> list[Path]:
+    return sorted(Path(directory).glob("*.json"))
+
+
+def normalise(text: str, hostnames: Iterable[str] = HOSTNAMES) -> str:
+    """Mask what legitimately differs between runs: uuids, timestamps, host names, dd timing, and
+    drop the lvmpolld warnings of a host without the daemon."""
+    text = _LVMPOLLD_RE.sub("", text)
+    text = _UUID_RE.sub(UUID_MASK, text)
+    text = _DM_UUID_RE.sub("LVM-" + "x" * 64, text)
+    text = _FS_UUID_RE.sub("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", text)
+    text = _DISK_ID_RE.sub(r"\g<1>xxxxxxxx", text)
+    text = _TIME_RE.sub(TIME_MASK, text)
+    text = _DD_RATE_RE.sub("copied, T s, R B/s", text)
+    for host in sorted(set(hostnames), key=len, reverse=True):
+        if host:
+            text = re.sub(rf"(?<![\w.-]){re.escape(host)}(?![\w.-])", "HOST", text)
+    return text
+
+
+def _attach_disks(sizes: Sequence[int], backend: Backend) -> list[str]:
+    paths = []
+    for i, size in enumerate(sizes):
+        path = backend.add_disk(size)
+        if path != f"/dev/loop{i}":
+            raise RuntimeError(
+                f"disk {i} came out as {path}, not /dev/loop{i}: golden cases need a machine with no other "
+                "loop devices attached"
+            )
+        paths.append(path)
+    return paths
+
+
+def lvm_version(backend: Backend) -> str:
+    """The `LVM version:` line of `lvm version`, e.g. "2.03.16(2) (2022-05-18)"."""
+    out = backend.run(["lvm", "version"]).stdout
+    m = re.search(r"LVM version:\s*(.+)", out)
+    return m.group(1).strip() if m else out.strip()
+
+
+def record(case: Case, backend: Backend) -> dict[str, Any]:
+    """Run a case on a (fresh) backend and return its recording."""
+    _attach_disks(case.disks, backend)
+    steps = []
+    for step in case.steps:
+        result = backend.run(step.argv, step.stdin)
+        steps.append(
+            {
+                "cmd": step.cmd,
+                "stdin": step.stdin,
+                "rc": result.rc,
+                "stdout": result.stdout,
+                "stderr": result.stderr,
+            }
+        )
+    return {
+        "name": case.name,
+        "description": case.description,
+        "disks": list(case.disks),
+        "lvm_version": lvm_version(backend),
+        "steps": steps,
+    }
+
+
+def replay(recording: dict[str, Any], backend: Backend) -> list[Mismatch]:
+    """Run a recording's steps on a (fresh) backend; return every difference after normalisation."""
+    mismatches = []
+    _attach_disks(recording["disks"], backend)
+    for index, step in enumerate(recording["steps"]):
+        result = backend.run(shlex.split(step["cmd"]), step["stdin"])
+        if result.rc != step["rc"]:
+            mismatches.append(Mismatch(index, step["cmd"], "rc", str(step["rc"]), str(result.rc)))
+        for field in ("stdout", "stderr"):
+            expected, actual = normalise(step[field]), normalise(getattr(result, field))
+            if expected != actual:
+                mismatches.append(Mismatch(index, step["cmd"], field, expected, actual))
+    return mismatches
+
+
+def format_mismatches(name: str, mismatches: Sequence[Mismatch], limit: int = 5) -> str:
+    """A readable report: the first `limit` differences as diffs (later ones often follow from them)."""
+    lines = [f"{name}: {len(mismatches)} mismatch(es)"]
+    lines += [str(m) for m in mismatches[:limit]]
+    if len(mismatches) > limit:
+        lines.append(f"... and {len(mismatches) - limit} more")
+    return "\n".join(lines)
+
+
+def make_backend(kind: str) -> Backend:
+    """A fresh backend by name: "sim" or "real"."""
+    from lvsim.backend import open_backend
+
+    if kind == "real":
+        return open_backend("real", tag_vgs=False)  # the tag would show in vg_tags and vg_mda_free
+    if kind == "sim":
+        return open_backend("sim")
+    raise ValueError(f"unknown backend {kind!r} (sim or real)")
+
+
+def compare(recording_path: str | Path, kind: str = "sim") -> list[Mismatch]:
+    """Replay one recording on a fresh backend of the given kind and return the mismatches."""
+    recording = load_recording(recording_path)
+    with make_backend(kind) as backend:
+        return replay(recording, backend)
+
+
+def _case_path(arg: str) -> Path:
+    path = Path(arg)
+    return path if path.suffix in {".yaml", ".yml"} or path.exists() else CASES_DIR / f"{arg}.yaml"
+
+
+def _recording_path(arg: str) -> Path:
+    path = Path(arg)
+    return path if path.suffix == ".json" or path.exists() else RECORDED_DIR / f"{arg}.json"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lvsim.testing.transcript", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("record", help="run cases on real LVM and write their recordings")
+    rec.add_argument("cases", nargs="*", help="case files or names (default: every case)")
+    rec.add_argument("-o", "--output", default=str(RECORDED_DIR), help="directory for the recordings")
+    cmp_ = sub.add_parser("compare", help="replay recordings on a backend and show the differences")
+    cmp_.add_argument("recordings", nargs="*", help="recording files or names (default: every recording)")
+    cmp_.add_argument("--backend", choices=["sim", "real"], default="sim")
+    args = parser.parse_args(argv)
+
+    if args.command == "record":
+        paths = [_case_path(c) for c in args.cases] or sorted(CASES_DIR.glob("*.yaml"))
+        for path in paths:
+            case = load_case(path)
+            with make_backend("real") as backend:
+                recording = record(case, backend)
+            out = save_recording(recording, args.output)
+            failed = sum(1 for s in recording["steps"] if s["rc"] != 0)
+            print(f"recorded {out} ({len(case.steps)} commands, {failed} non-zero)", file=sys.stderr)
+        return 0
+
+    status = 0
+    paths = [_recording_path(r) for r in args.recordings] or recordings()
+    for path in paths:
+        mismatches = compare(path, args.backend)
+        if mismatches:
+            status = 1
+            print(format_mismatches(path.stem, mismatches))
+        else:
+            print(f"{path.stem}: ok")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
