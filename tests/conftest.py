@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sharding import ShardError, assign, parse_shard
 
 from lvsim.backend import Backend
 
@@ -39,23 +40,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     shard = config.getoption("--shard")
     if not shard:
         return
-    index, count = (int(part) for part in shard.split("/"))
-    if not 0 <= index < count:
-        raise pytest.UsageError(f"--shard {shard}: I must be in 0..N-1")
+    try:
+        index, count = parse_shard(shard)
+    except ShardError as exc:
+        raise pytest.UsageError(str(exc)) from None
     known: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
-    typical = sorted(known.values())[len(known) // 2] if known else 1.0
     groups: dict[str, list[pytest.Item]] = {}
     for item in items:
         marker = item.get_closest_marker("shard_group")
         groups.setdefault(marker.args[0] if marker else item.nodeid, []).append(item)
-    cost = {name: sum(known.get(i.nodeid, typical) for i in group) for name, group in groups.items()}
-    loads = [0.0] * count
-    chosen: set[int] = set()
-    for name in sorted(groups, key=lambda n: (-cost[n], n)):
-        target = loads.index(min(loads))
-        loads[target] += cost[name]
-        if target == index:
-            chosen |= set(map(id, groups[name]))
+    mine = assign({name: [i.nodeid for i in group] for name, group in groups.items()}, known, count)[index]
+    chosen = {id(item) for name in mine for item in groups[name]}
     config.hook.pytest_deselected(items=[i for i in items if id(i) not in chosen])
     items[:] = [i for i in items if id(i) in chosen]
 
