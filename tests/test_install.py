@@ -34,10 +34,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for package in ("lvsim", "backends"):
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     env_dir = base / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    _run([*pip, str(source)], _clean_env(env_dir), base)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    # The test run's own pip installs into the new venv (--python): no pip bootstrap in every run.
+    pip = [sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install", "-q"]
+    _run([*pip, "--disable-pip-version-check", str(source)], _clean_env(env_dir), base)
     return env_dir
 
 
