@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lvsim import __version__, dispatch
+from lvsim import __version__
 from lvsim.core import store
 from lvsim.core.model import Disk
 from lvsim.core.units import parse_size
@@ -44,14 +44,17 @@ def exec_(
     state: StateOpt = None,
 ) -> None:
     """Run one LVM command line against the saved simulator state."""
+    from lvsim import guard
+    from lvsim.shim import run_saved
+
+    stdin = sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
     try:
-        with store.transaction(_state_path(state)) as st:
-            outcome = dispatch.run(st, argv, sys.stdin)
+        rc, stdout, stderr, _ = run_saved(_state_path(state), argv, stdin)
     except store.StateError as exc:
         _die(str(exc))
-    sys.stdout.write(outcome.stdout)
-    sys.stderr.write(outcome.stderr)
-    raise typer.Exit(outcome.rc)
+    sys.stdout.write(stdout)
+    sys.stderr.write(stderr)
+    raise typer.Exit(guard.exit_status(rc, getattr(sys.stdout, "error", None)))
 
 
 @app.command()
@@ -60,19 +63,13 @@ def shims(
     state: StateOpt = None,
 ) -> None:
     """Write an executable into DIRECTORY for every emulated command (lvs, lvcreate, losetup, ...)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    state_arg = repr(str(state.resolve())) if state else "None"
-    # -S skips site (and the editable-install finder): the shim path needs only the standard library.
-    home = repr(str(Path(__file__).resolve().parent.parent))
-    text = (
-        f"#!{sys.executable} -S\nimport sys\nsys.path.insert(0, {home})\n"
-        f"from lvsim.shim import main\nsys.exit(main({state_arg}))\n"
-    )
-    for name in dispatch.command_names():
-        path = directory / name
-        path.write_text(text)
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    typer.echo(f"{len(dispatch.command_names())} shims written to {directory}")
+    from lvsim.shim import write_shims
+
+    try:
+        count = write_shims(directory, state)
+    except OSError as exc:
+        _die(f"cannot write shims: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    typer.echo(f"{count} shims written to {directory}")
 
 
 @disk_app.command("add")
@@ -209,8 +206,18 @@ def plan(
 
 
 def main() -> None:
+    """The `lvsim` program, behind the guard: no traceback, output as bytes, a bug is one line, rc 5."""
+    from lvsim import guard
+
     os.environ.setdefault("COLUMNS", "100")
-    app()
+    _, err, _ = guard.install_streams()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        err.write(guard.internal_error(exc))
+        sys.exit(guard.INTERNAL_ERROR_RC)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from array import array
 from bisect import bisect_left, bisect_right
@@ -382,7 +383,7 @@ def flush(state: State, blob_dir: Path | None = None) -> None:
     blobs: dict[str, str] = {}
     directory = store.blobs.directory
     for blob in sorted(used):
-        if blob in store.blobs.files and blob not in store.blobs.data:
+        if blob in store.blobs.files:  # write-once: a loaded blob is still its file
             blobs[str(blob)] = "file:" + store.blobs.files[blob]
             continue
         raw = store.blobs.get(blob)
@@ -410,11 +411,17 @@ def _write_blob(directory: Path, raw: bytes) -> str:
     name = hashlib.sha256(raw).hexdigest()
     path = directory / name
     if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f".{name}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = directory / f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            with open(fd, "wb") as f:
+                f.write(raw)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     return name

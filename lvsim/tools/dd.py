@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lvsim.core.context import Ctx, RawSpec, command
@@ -226,16 +227,37 @@ class _Stop(Exception):
 
 
 class _Input:
-    """Where dd reads from: a generator, a simulated device, or bytes (a file, stdin)."""
+    """Where dd reads from: a generator, a simulated device, or bytes (a file, stdin) read on demand."""
 
     def __init__(
-        self, name: str, size: int | None, device: Device | None = None, blob: int = 0, stream: int = 0
+        self,
+        name: str,
+        size: int | None,
+        device: Device | None = None,
+        blob: int = 0,
+        stream: int = 0,
+        reader: Callable[[int], bytes] | None = None,
     ) -> None:
         self.name = name
         self.size = size  # None: endless
         self.device = device
         self.blob = blob
         self.stream = stream
+        self.reader = reader  # a file or stdin, not read yet
+        self.fd = -1  # the file's descriptor until it is read
+
+    def load(self, ctx: Ctx, bound: int) -> bool:
+        """Read at most `bound` bytes of a file or stdin; False when there was more than that."""
+        from lvsim.core import content
+
+        assert self.reader is not None
+        raw = self.reader(bound + 1)
+        self.fd = -1  # read_file closed it
+        more = len(raw) > bound
+        raw = raw[:bound]
+        self.reader, self.size = None, len(raw)
+        self.blob = content.store_of(ctx.state).blobs.add(raw) if raw else 0
+        return not more
 
     def extents(self, offset: int, length: int) -> list[Extent]:
         from lvsim.core import content
@@ -266,15 +288,32 @@ def _open_input(ctx: Ctx, args: DdArgs) -> _Input:
             raise _Stop(f"dd: failed to open {_quoteaf(name)}: {exc.strerror}", stats=False) from None
         return _Input(name, dev.size, device=dev)
     if not name or name in ("/dev/stdin", "/dev/fd/0"):
-        stream = ctx.console._stdin
-        raw = stream.read().encode("utf-8", "surrogateescape")
-    else:
-        try:
-            with open(name, "rb") as f:
-                raw = f.read()
-        except OSError as exc:
-            raise _Stop(f"dd: failed to open {_quoteaf(name)}: {exc.strerror}", stats=False) from None
-    return _Input(name or "standard input", len(raw), blob=store.blobs.add(raw) if raw else 0)
+        return _Input(name or "standard input", None, reader=ctx.console.read_bytes)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _Stop(f"dd: failed to open {_quoteaf(name)}: {exc.strerror}", stats=False) from None
+
+    def read_file(limit: int) -> bytes:
+        with open(fd, "rb") as f:
+            return f.read(limit)
+
+    found = _Input(name, None, reader=read_file)
+    found.fd = fd
+    return found
+
+
+# Bytes dd reads from a pipe or file when nothing else bounds the copy (no count=, no device end).
+MAX_UNBOUNDED_INPUT = 1 << 30
+
+
+def _input_bound(args: DdArgs, skip: int, limit: int | None, seek: int, out: _Output) -> int:
+    """How much of a pipe or file dd can use: count=, else up to one block past the output device's end."""
+    if limit is not None:
+        return skip + limit
+    if out.device is not None and not out.device.is_file:
+        return skip + max(0, out.device.size - seek) + max(args.ibs, args.obs)
+    return skip + MAX_UNBOUNDED_INPUT
 
 
 class _Output:
@@ -339,7 +378,7 @@ def _write_record(ctx: Ctx, out: _Output, offset: int, rels: list[Extent], n: in
         return
     raw = content.store_of(ctx.state).materialise(rels, n)
     if out.stdout:
-        ctx.console.raw_out(raw.decode("utf-8", "surrogateescape"))  # the shim writes it back as bytes
+        ctx.console.raw_out(os.fsdecode(raw))  # the shim writes it back as bytes (os.fsencode)
         return
     assert out.fd is not None
     os.pwrite(out.fd, raw, offset)
@@ -358,6 +397,7 @@ def dd(ctx: Ctx) -> int:
     stats = [0, 0, 0, 0, 0]  # records in full/partial, out full/partial, bytes out
     rc, deferred, waited = 0, "", 0.0
     out: _Output | None = None
+    src: _Input | None = None
     try:
         src = _open_input(ctx, args)
         out = _open_output(ctx, args, seek)
@@ -367,6 +407,9 @@ def dd(ctx: Ctx) -> int:
             ctx.console.raw_err(f"dd: {args.infile}: cannot skip to specified offset\n")
         if out.device is not None and seek > out.device.size:
             raise _Stop(f"dd: {args.outfile}: cannot seek: Invalid argument")
+        if src.reader is not None and not src.load(ctx, _input_bound(args, skip, limit, seek, out)):
+            if limit is None and (out.device is None or out.device.is_file):
+                raise _Stop("dd: lvsim does not simulate an endless copy (give count=)")
         if src.size is None and limit is None and (out.device is None or out.device.is_file):
             raise _Stop("dd: lvsim does not simulate an endless copy (give count=)")
         ipos, opos = skip, seek
@@ -418,6 +461,8 @@ def dd(ctx: Ctx) -> int:
         if not stop.stats:
             return rc
     finally:
+        if src is not None and src.fd >= 0:
+            os.close(src.fd)
         if out is not None:
             if out.fd is not None:
                 os.close(out.fd)
