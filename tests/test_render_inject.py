@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_render import (
+from rendered_scripts import (
     BASIC,
     INJECTABLE_HOST_TOOLS,
     READ_ONLY,
