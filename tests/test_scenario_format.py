@@ -251,3 +251,82 @@ def test_write_sizes_must_be_sectors(tmp_path: Path, size: str, message: str) ->
     scenario = load(path)
     with pytest.raises(ScenarioError, match=rf"s\.yaml:8: {message}"):
         commands(scenario.steps[0], scenario.vars)
+
+
+# -- a scenario file is data: hostile files fail fast with one clear, short error (issue 12) ---------
+
+BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def test_alias_bomb_fails_fast(tmp_path: Path) -> None:
+    import time
+
+    path = write(tmp_path, BOMB)
+    assert path.stat().st_size < 450
+    start = time.monotonic()
+    assert errors(path) == [f"{path}:6: more than 100000 YAML nodes once aliases are expanded"]
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &a [*a]\n", "{path}:1: a recursive alias"),
+        ("[" * 3000 + "]" * 3000 + "\n", "{path}: invalid YAML: nested too deeply"),
+        ("[" * 70 + "]" * 70 + "\n", "{path}:1: nested more than 64 levels deep"),
+        (
+            "name: x\n\tdescription: y\n",
+            "{path}:2: invalid YAML: found character '\\t' that cannot start any token",
+        ),
+        (
+            "a: !!python/object:os.system x\n",
+            "{path}:1: invalid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'",
+        ),
+        (
+            "a: " + "9" * 5000 + "\n",
+            "{path}: invalid YAML: Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit",
+        ),
+    ],
+)
+def test_hostile_yaml_is_one_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    assert errors(path) == [message.format(path=path)]
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"name: t\ndescription: \xff\xfe\n")
+    assert errors(path) == [f"{path}:2: not UTF-8 text (byte 0xff)"]
+
+
+def test_huge_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("# " + "x" * (2 << 20) + "\n")
+    assert errors(path) == [f"{path}: too large for a scenario (more than 1048576 bytes)"]
+
+
+def test_messages_are_truncated_and_bounded(tmp_path: Path) -> None:
+    long = "x" * 10_000
+    steps = "".join(f"  - {{bogus{i}: {long}}}\n" for i in range(50))
+    msgs = errors(write(tmp_path, HEAD + steps))
+    assert len(msgs) == 21 and msgs[-1] == "... and 80 more"  # two messages per bad step
+    assert all(len(m) <= 400 for m in msgs)
+
+
+def test_cli_prints_hostile_file_errors_without_traceback(tmp_path: Path) -> None:
+    import sys
+
+    path = write(tmp_path, BOMB)
+    for command in ("plan", "render", "run"):
+        out = subprocess.run(
+            [sys.executable, "-m", "lvsim.cli", command, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 2, command
+        assert out.stderr == f"lvsim: {path}:6: more than 100000 YAML nodes once aliases are expanded\n"

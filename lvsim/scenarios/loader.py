@@ -39,12 +39,30 @@ NO_COMMAND_KINDS = {"compute", "assert", "mktemp"}
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}|\$\$")
 
 
+# Bounds on what a scenario file may make the loader do (a file is data, not a way to exhaust memory).
+MAX_FILE_BYTES = 1 << 20
+MAX_NODES = 100_000  # YAML nodes once aliases are expanded (a 300-byte "billion laughs" has 10^8)
+MAX_DEPTH = 64
+MAX_MESSAGES = 20
+MAX_MESSAGE_CHARS = 400
+
+
+def _clip(text: str) -> str:
+    """A message cut to MAX_MESSAGE_CHARS (it may quote a hostile file's content)."""
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
 class ScenarioError(Exception):
-    """A scenario that cannot be loaded or run; each message reads FILE:LINE: what is wrong."""
+    """A scenario that cannot be loaded or run; each message reads FILE:LINE: what is wrong.
+
+    At most MAX_MESSAGES messages are kept, each at most MAX_MESSAGE_CHARS long."""
 
     def __init__(self, messages: Sequence[str]) -> None:
-        super().__init__("\n".join(messages))
-        self.messages = list(messages)
+        kept = [_clip(m) for m in messages[:MAX_MESSAGES]]
+        if len(messages) > MAX_MESSAGES:
+            kept.append(f"... and {len(messages) - MAX_MESSAGES} more")
+        super().__init__("\n".join(kept))
+        self.messages = kept
 
 
 @dataclass(frozen=True)
@@ -272,20 +290,93 @@ def _assert_problem(body: Mapping[str, Any]) -> str | None:
     return f"assert on {target} takes {shown}; got {', '.join(sorted(keys)) or 'nothing'}"
 
 
+def _read_text(path: Path) -> str:
+    """The file's text: at most MAX_FILE_BYTES of UTF-8."""
+    file = str(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError([f"{file}: cannot read: {exc.strerror}"]) from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([f"{file}: too large for a scenario (more than {MAX_FILE_BYTES} bytes)"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError([f"{file}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x})"]) from None
+
+
+def _check_tree(root: yaml.Node, file: str) -> None:
+    """Refuse alias bombs, recursive aliases and deep nesting before anything walks the document."""
+    sizes: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            line = node.start_mark.line + 1
+            if sizes[key] > MAX_NODES:
+                raise ScenarioError(
+                    [f"{file}:{line}: more than {MAX_NODES} YAML nodes once aliases are expanded"]
+                )
+            if depth[key] > MAX_DEPTH:
+                raise ScenarioError([f"{file}:{line}: nested more than {MAX_DEPTH} levels deep"])
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ScenarioError([f"{file}:{node.start_mark.line + 1}: a recursive alias"])
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """The document and its node tree, parsed once, within the bounds above; every failure is a
+    ScenarioError naming the file and line."""
+    file = str(path)
+    text = _read_text(path)
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _check_tree(root, file)
+        return loader.construct_document(root), root
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ScenarioError([f"{file}:{line}: invalid YAML: {exc.problem or exc.context}"]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([f"{file}: invalid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{file}: invalid YAML: nested too deeply"]) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer with thousands of digits
+        raise ScenarioError([f"{file}: invalid YAML: {exc}"]) from None
+    finally:
+        loader.dispose()
+
+
 def load(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenario:
     """Read, validate and resolve a scenario; --var overrides replace declared variables."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError([f"{file}: cannot read: {exc.strerror}"]) from exc
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise ScenarioError([f"{file}:{line}: invalid YAML: {exc.problem}"]) from exc
+    data, root = _read_yaml(path)
     messages = _schema_messages(data, file, root)
     if not messages:
         messages = _semantic_messages(data, file, root)
