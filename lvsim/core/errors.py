@@ -5,6 +5,8 @@ from __future__ import annotations
 ENO_SUCH_CMD = 2
 EINVALID_CMD_LINE = 3
 ECMD_FAILED = 5
+# lvsim's own exit code for what it does not emulate (`lvsim: ... is not emulated`); LVM's are 0-5.
+NOT_EMULATED = 95
 
 
 class LvmError(Exception):

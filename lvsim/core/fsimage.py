@@ -11,23 +11,24 @@ so a COW or thin snapshot carries the point-in-time filesystem with no extra boo
   mkfs wrote (the journal or log and the per-group or per-AG headers).
 
 Mounts are recorded in ``state.extra["mounts"]``.  Without root, mounting materialises the tree
-in the mount-point directory and unmounting (or `sync_mounts`) captures it back.
+in the mount-point directory and unmounting (or `sync_mounts`) captures it back, through
+`lvsim.core.hosttree`, which never follows a link out of the mount point.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import shutil
-import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from lvsim.core import hosttree
 from lvsim.core.content import Payload
 from lvsim.core.devmap import Device
+from lvsim.core.hosttree import Moved, check_tree
 from lvsim.core.model import State
 
 SB_OFFSET = 1024
@@ -36,6 +37,11 @@ MAGIC = b"LVSIMFS1"
 
 Tree = dict[str, dict[str, Any]]
 Extents = list[list[int]]
+Corrupt = hosttree.BadTree  # a file index that cannot be read or written to the host
+
+
+class DeviceReadError(Exception):
+    """The device under a filesystem failed a read (an invalidated snapshot, a failed pool)."""
 
 
 @dataclass
@@ -58,8 +64,13 @@ class Filesystem:
         return str(self.sb["label"])
 
     def tree(self, state: State) -> Tree:
-        raw = b"".join(read_at(state, self.dev, off, length) for off, length in self.sb["index"])
-        return json.loads(raw[: self.sb["index_len"]]) if raw else {}
+        """The file index (checked: Corrupt if it cannot be read or is not a tree the host can hold)."""
+        try:
+            raw = b"".join(read_at(state, self.dev, off, length) for off, length in self.sb["index"])
+            loaded = json.loads(raw[: self.sb["index_len"]]) if raw else {}
+        except (OSError, ValueError, RecursionError) as exc:
+            raise Corrupt(f"the file index cannot be read ({type(exc).__name__})") from None
+        return check_tree(loaded, int(self.sb["size"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,9 +119,30 @@ def probe(state: State, dev: Device) -> Filesystem | None:
         return None
     try:
         sb = json.loads(raw[len(MAGIC) :].rstrip(b"\0"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    return Filesystem(dev, sb)
+    return Filesystem(dev, sb) if _sane_super(sb) else None
+
+
+def _extent_list(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(e, list) and len(e) == 2 and all(isinstance(x, int) and x >= 0 for x in e) for e in value
+    )
+
+
+def _sane_super(sb: object) -> bool:
+    """Whether a superblock read from a device has the fields lvsim relies on (a crafted one may not)."""
+    if not isinstance(sb, dict) or sb.get("type") not in ("ext4", "xfs"):
+        return False
+    ints = ("size", "block_size", "index_len")
+    if not all(isinstance(sb.get(k), int) and sb[k] >= 0 for k in ints) or sb["block_size"] == 0:
+        return False
+    return (
+        isinstance(sb.get("uuid"), str)
+        and isinstance(sb.get("label"), str)
+        and _extent_list(sb.get("index"))
+        and _extent_list(sb.get("meta"))
+    )
 
 
 def write_super(state: State, fs: Filesystem) -> None:
@@ -206,20 +238,22 @@ def read_file(state: State, fs: Filesystem, entry: dict[str, Any]) -> bytes:
 def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, bytes]) -> None:
     """Write new file contents and the index for `tree`, then the superblock.
 
-    Entries named in `contents` get fresh extents; the others keep theirs.  Old index and file
-    extents become free space (not discarded, as without the discard mount option).
+    Entries named in `contents` get fresh extents; the others keep theirs.  Old file extents become
+    free space (not discarded, as without the discard mount option); the old index's extents are
+    not reused, so a write that fails half-way (a thin pool out of space) leaves the filesystem as
+    it was: the superblock, written last, still points at an intact index.
     """
-    fs.sb["index"] = []
-    used = used_extents(fs, {p: e for p, e in tree.items() if p not in contents})
+    used = used_extents(fs, {p: e for p, e in tree.items() if p not in contents})  # and the current index
     for path, data in contents.items():
         tree[path]["ext"] = _allocate(fs, used, len(data)) if data else []
         _write_extents(state, fs, tree[path]["ext"], data)
     raw = json.dumps(tree, separators=(",", ":"), sort_keys=True).encode()
-    fs.sb["index"] = _allocate(fs, used, len(raw))
-    fs.sb["index_len"] = len(raw)
-    fs.sb["trimmed"] = False  # ext4 forgets which groups it trimmed once blocks are freed
-    _write_extents(state, fs, fs.sb["index"], raw)
-    write_super(state, fs)
+    index = _allocate(fs, used, len(raw))
+    _write_extents(state, fs, index, raw)
+    # ext4 forgets which groups it trimmed once blocks are freed
+    new_sb = {**fs.sb, "index": index, "index_len": len(raw), "trimmed": False}
+    write_super(state, Filesystem(fs.dev, new_sb))
+    fs.sb = new_sb
 
 
 def trim(state: State, fs: Filesystem) -> int:
@@ -232,76 +266,49 @@ def trim(state: State, fs: Filesystem) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Host directories: materialise a tree, capture it back
+# Host directories: materialise a tree, capture it back (lvsim.core.hosttree does the file work)
 
 
-def _apply_meta(path: str, entry: dict[str, Any]) -> None:
-    if os.geteuid() == 0:
-        os.lchown(path, entry.get("uid", 0), entry.get("gid", 0))
-    if entry["t"] != "l":
-        os.chmod(path, entry["mode"])
-    os.utime(path, ns=(entry["mtime"], entry["mtime"]), follow_symlinks=False)
+def materialise(state: State, fs: Filesystem, root: int) -> None:
+    """Write the filesystem's tree into the empty directory open at `root`.
 
-
-def materialise(state: State, fs: Filesystem, directory: str) -> None:
-    """Create the filesystem's tree inside the (empty) directory."""
+    Corrupt for an index the host cannot hold; DeviceReadError when the device cannot be read."""
     tree = fs.tree(state)
-    for path in sorted(tree):
-        entry = tree[path]
-        host = os.path.join(directory, path) if path != "." else directory
-        if entry["t"] == "d":
-            os.makedirs(host, exist_ok=True)
-        elif entry["t"] == "l":
-            os.symlink(entry["target"], host)
-        else:
-            with open(host, "wb") as fh:
-                fh.write(read_file(state, fs, entry))
-    for path in sorted(tree, reverse=True):  # children first, so directory mtimes stick
-        _apply_meta(os.path.join(directory, path) if path != "." else directory, tree[path])
+
+    def read(entry: dict[str, Any]) -> bytes:
+        try:
+            return read_file(state, fs, entry)
+        except OSError as exc:
+            raise DeviceReadError(str(exc)) from None
+
+    hosttree.materialise(root, tree, read)
 
 
-def _entry(st: os.stat_result) -> dict[str, Any]:
-    kind = "d" if stat.S_ISDIR(st.st_mode) else "l" if stat.S_ISLNK(st.st_mode) else "f"
-    return {
-        "t": kind,
-        "mode": stat.S_IMODE(st.st_mode),
-        "uid": st.st_uid,
-        "gid": st.st_gid,
-        "mtime": st.st_mtime_ns,
-    }
-
-
-def scan(directory: str) -> Iterator[tuple[str, str, os.stat_result]]:
-    """(relative path, host path, lstat) for the directory and everything below it."""
-    yield ".", directory, os.lstat(directory)
-    for root, dirs, files in os.walk(directory):
-        for name in sorted(dirs) + sorted(files):
-            host = os.path.join(root, name)
-            st = os.lstat(host)
-            if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
-                yield os.path.relpath(host, directory), host, st
-
-
-def capture(state: State, fs: Filesystem, directory: str) -> bool:
-    """Store the directory's tree in the filesystem; unchanged files keep their blocks.
-
-    Returns whether anything changed.
-    """
+def capture(state: State, fs: Filesystem, root: int) -> bool:
+    """Store the tree of the directory open at `root` in the filesystem; unchanged files keep their
+    blocks.  Returns whether anything changed (NoSpace when it does not fit)."""
     old = fs.tree(state)
     tree: Tree = {}
     contents: dict[str, bytes] = {}
-    for rel, host, st in scan(directory):
-        entry = _entry(st)
+    for rel, st, parent in hosttree.scan(root):
+        prev = old.get(rel)
+        entry = hosttree.host_entry(st, prev)
+        name = rel.rpartition("/")[2]
         if entry["t"] == "l":
-            entry["target"] = os.readlink(host)
+            entry["target"] = os.readlink(name, dir_fd=parent)
         elif entry["t"] == "f":
             entry["size"] = st.st_size
-            prev = old.get(rel)
             if prev and prev["t"] == "f" and prev["size"] == st.st_size and prev["mtime"] == st.st_mtime_ns:
                 entry["ext"] = prev["ext"]
             else:
-                with open(host, "rb") as fh:
-                    contents[rel] = fh.read()
+                try:
+                    contents[rel] = hosttree.read_regular(parent, name, int(fs.sb["size"]))
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    if exc.errno == errno.EFBIG:
+                        raise NoSpace from None
+                    raise
                 entry["size"] = len(contents[rel])
         tree[rel] = entry
     if tree == old and not contents:
@@ -318,27 +325,10 @@ def mounts(state: State) -> list[dict[str, Any]]:
     return state.extra.setdefault("mounts", [])
 
 
-def stash_dir(directory: str) -> str:
-    """Move whatever the mount point holds aside (a mount hides it) and return where it went."""
-    stash = tempfile.mkdtemp(prefix="lvsim-hidden-")
-    for name in os.listdir(directory):
-        shutil.move(os.path.join(directory, name), os.path.join(stash, name))
-    return stash
-
-
-def clear_dir(directory: str) -> None:
-    for name in os.listdir(directory):
-        path = os.path.join(directory, name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
-
-
-def restore_dir(directory: str, stash: str) -> None:
-    for name in os.listdir(stash):
-        shutil.move(os.path.join(stash, name), os.path.join(directory, name))
-    os.rmdir(stash)
+def open_mount(mount: dict[str, Any]) -> int:
+    """A descriptor of a mount's directory; Moved if it is no longer the directory that was mounted."""
+    ident = mount.get("ident")
+    return hosttree.open_mount_point(mount["target"], tuple(ident) if ident else None)
 
 
 def mount_device(state: State, mount: dict[str, Any]) -> Device | None:
@@ -355,15 +345,24 @@ def mount_device(state: State, mount: dict[str, Any]) -> Device | None:
 
 
 def sync_mount(state: State, mount: dict[str, Any]) -> None:
-    """Write a read-write mount's directory back to its device (what writeback does)."""
-    if mount["ro"] or mount.get("frozen") or not os.path.isdir(mount["target"]):
+    """Write a read-write mount's directory back to its device (what writeback does).  Nothing is
+    read from a mount still being filled, or from a directory that is not the one mounted."""
+    if mount["ro"] or mount.get("frozen") or mount.get("filling"):
         return
     dev = mount_device(state, mount)
     fs = probe(state, dev) if dev else None
-    if fs is not None:
-        with contextlib.suppress(OSError, NoSpace):  # writeback errors reach no command
-            if capture(state, fs, mount["target"]) and mount.get("discard"):
+    if fs is None:
+        return
+    try:
+        root = open_mount(mount)
+    except Moved:
+        return
+    try:
+        with contextlib.suppress(OSError, NoSpace, Corrupt):  # writeback errors reach no command
+            if capture(state, fs, root) and mount.get("discard"):
                 trim(state, fs)
+    finally:
+        os.close(root)
 
 
 def sync_mounts(state: State) -> None:

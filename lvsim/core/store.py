@@ -252,6 +252,34 @@ def _acquire(fd: int, path: Path, shared: bool) -> None:
         delay = min(delay * 2, 0.1)
 
 
+# The saved state a transaction holds, by State object: `checkpoint` saves it mid-command.
+_OPEN: dict[int, Path] = {}
+
+
+def _save(path: Path, state: State, before: str | None) -> str:
+    """Flush device content, and write the state if it differs from `before`; returns its text."""
+    data = sys.modules.get("lvsim.core.content")  # device content, if this run touched any
+    blob_dir = path.with_name(path.name + ".blobs")
+    if data is not None:
+        try:
+            data.flush(state, blob_dir)
+        except OSError as exc:
+            raise StateError(f"cannot save state: {blob_dir}: {exc.strerror or exc}") from None
+    after = _dump(state)
+    if after != before:
+        _write_atomic(path, after)
+        _sweep_blobs(blob_dir, after)
+    return after
+
+
+def checkpoint(state: State) -> None:
+    """Save a state now, before the command goes on (a mount is on record before it writes files).
+    No-op for a state no transaction holds (the simulator in memory)."""
+    path = _OPEN.get(id(state))
+    if path is not None:
+        _save(path, state, None)
+
+
 @contextmanager
 def transaction(path: Path, *, shared: bool = False) -> Iterator[State]:
     """Lock the state, yield it, and save it if it changed.
@@ -276,20 +304,19 @@ def transaction(path: Path, *, shared: bool = False) -> Iterator[State]:
         if not shared:
             _sweep_temporaries(directory, f".{path.name}.")
         state, before = _load_text(path)
-        yield state
-        data = sys.modules.get("lvsim.core.content")  # device content, if this run touched any
-        blob_dir = path.with_name(path.name + ".blobs")
-        if data is not None:
-            try:
-                data.flush(state, None if shared else blob_dir)
-            except OSError as exc:
-                raise StateError(f"cannot save state: {blob_dir}: {exc.strerror or exc}") from None
-        after = _dump(state)
-        if after == before:
+        if not shared:
+            _OPEN[id(state)] = path
+        try:
+            yield state
+        finally:
+            _OPEN.pop(id(state), None)
+        if not shared:
+            _save(path, state, before)
             return
-        if shared:
+        data = sys.modules.get("lvsim.core.content")
+        if data is not None:
+            data.flush(state, None)
+        if _dump(state) != before:
             raise ChangedUnderSharedLock
-        _write_atomic(path, after)
-        _sweep_blobs(blob_dir, after)
     finally:
         os.close(fd)

@@ -12,10 +12,10 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from lvsim.core import content, devmap, fsimage
+from lvsim.core import content, devmap, fsimage, hosttree, store
 from lvsim.core.context import Ctx, RawSpec, command
 from lvsim.core.devmap import Device
-from lvsim.core.errors import LvmError
+from lvsim.core.errors import NOT_EMULATED, LvmError
 from lvsim.core.model import GiB, MiB, State, TiB
 from lvsim.tools.toolkit import c_argv, fail, human_size, parse_options
 
@@ -603,37 +603,68 @@ def mount(ctx: Ctx) -> int:
     if not ro and lv is not None and not lv.writable:
         ctx.console.raw_err(f"mount: {target}: WARNING: source write-protected, mounted read-only.\n")
         ro = True
-    stash = fsimage.stash_dir(target) if os.listdir(target) else ""
-    try:
-        fsimage.materialise(state, found, target)
-    except OSError:
-        fsimage.clear_dir(target)
-        if stash:
-            fsimage.restore_dir(target, stash)
-        raise _mount_error(target, f"can't read superblock on {shown}.") from None
+    record = {
+        "source": shown,
+        "name": dev.name,
+        "target": target,
+        "type": found.type,
+        "uuid": found.uuid,
+        "ro": ro,
+        "nouuid": nouuid,
+        "frozen": False,
+        "discard": "discard" in options,
+        "lv_uuid": lv.uuid if dev.lv and lv is not None else "",
+    }
+    _fill_mount_point(ctx, found, record, shown)
     if not ro:
         found.sb["clean"] = False
         fsimage.write_super(state, found)
-    fsimage.mounts(state).append(
-        {
-            "source": shown,
-            "name": dev.name,
-            "target": target,
-            "type": found.type,
-            "uuid": found.uuid,
-            "ro": ro,
-            "nouuid": nouuid,
-            "stash": stash,
-            "frozen": False,
-            "discard": "discard" in options,
-            "lv_uuid": lv.uuid if dev.lv and lv else "",
-        }
-    )
     if dev.lv and lv is not None:
         lv.open_count += 1
     if verbose:
         ctx.console.raw_out(f"mount: {shown} mounted on {target}.\n")
     return 0
+
+
+def _fill_mount_point(ctx: Ctx, found: fsimage.Filesystem, record: dict[str, Any], shown: str) -> None:
+    """Put the mount on record (saved at once, so that a killed mount can still be unmounted), then
+    write the filesystem's tree into the mount point, which must be empty: lvsim cannot hide what a
+    directory holds the way a kernel mount does, and never moves a user's files aside."""
+    target = record["target"]
+    try:
+        found.tree(ctx.state)
+    except fsimage.Corrupt:
+        raise _wrong_fs(target, shown) from None
+    try:
+        root = hosttree.open_mount_point(target, None)
+    except hosttree.Moved:
+        raise _mount_error(target, "mount point is not a directory.") from None
+    try:
+        if not hosttree.is_empty(root):
+            raise fail(
+                f"lvsim: mount: {target} is not empty: mounting over files (which a mount hides) is not "
+                "emulated; mount on an empty directory",
+                NOT_EMULATED,
+            )
+        record["ident"] = list(hosttree.identify_fd(root))
+        record["filling"] = True
+        mounts = fsimage.mounts(ctx.state)
+        mounts.append(record)
+        store.checkpoint(ctx.state)
+        try:
+            fsimage.materialise(ctx.state, found, root)
+        except (OSError, fsimage.DeviceReadError) as exc:
+            with contextlib.suppress(OSError):
+                hosttree.remove_contents(root)
+            mounts.remove(record)
+            if isinstance(exc, fsimage.DeviceReadError):
+                raise _mount_error(target, f"can't read superblock on {shown}.") from None
+            raise fail(
+                f"lvsim: mount: cannot write the filesystem's files into {target}: {exc.strerror}", 32
+            ) from None
+        del record["filling"]
+    finally:
+        os.close(root)
 
 
 def find_mount(state: State, arg: str) -> dict[str, Any] | None:
@@ -648,24 +679,33 @@ def find_mount(state: State, arg: str) -> dict[str, Any] | None:
     return None
 
 
-def unmount(state: State, m: dict[str, Any]) -> None:
-    """Capture a read-write mount back into its device, mark it clean, and empty the mount point."""
+def unmount(state: State, m: dict[str, Any]) -> bool:
+    """Capture a read-write mount back into its device, mark it clean, empty the mount point and drop
+    the mount.  False (nothing written back, no file touched) when the mount point is no longer the
+    directory that was mounted."""
     dev = fsimage.mount_device(state, m)
     found = fsimage.probe(state, dev) if dev else None
-    if not m["ro"] and found is not None and dev is not None:
-        with contextlib.suppress(OSError, fsimage.NoSpace):  # lost writes, as on a failed device
-            if fsimage.capture(state, found, m["target"]) and m.get("discard"):
-                fsimage.trim(state, found)
-            found.sb["clean"] = True
-            fsimage.write_super(state, found)
-    if os.path.isdir(m["target"]):
-        fsimage.clear_dir(m["target"])
-        if m["stash"]:
-            fsimage.restore_dir(m["target"], m["stash"])
     fsimage.mounts(state).remove(m)
     lv = devmap.lv_of(state, dev) if dev else None
     if dev is not None and dev.lv and lv is not None:
         lv.open_count = max(0, lv.open_count - 1)
+    try:
+        root = fsimage.open_mount(m)
+    except hosttree.Moved:
+        return False
+    try:
+        if not m["ro"] and not m.get("filling") and found is not None:
+            with contextlib.suppress(
+                OSError, fsimage.NoSpace, fsimage.Corrupt
+            ):  # lost writes, as on a failed device
+                if fsimage.capture(state, found, root) and m.get("discard"):
+                    fsimage.trim(state, found)
+                found.sb["clean"] = True
+                fsimage.write_super(state, found)
+        hosttree.remove_contents(root)
+    finally:
+        os.close(root)
+    return True
 
 
 @command(RawSpec("umount"))
@@ -690,7 +730,15 @@ def umount(ctx: Ctx) -> int:
             ctx.console.raw_err(f"umount: {arg}: {what}\n")
             rc = 32
             continue
-        unmount(ctx.state, m)
+        if m.get("stash"):  # an older lvsim moved the mount point's files aside
+            ctx.console.raw_err(f"lvsim: umount: what {m['target']} held before the mount is in {m['stash']}\n")
+        if not unmount(ctx.state, m):
+            ctx.console.raw_err(
+                f"lvsim: umount: {m['target']} is no longer the directory that was mounted (moved or "
+                "replaced): the mount is dropped, nothing was written back and no file was touched\n"
+            )
+            rc = NOT_EMULATED
+            continue
         if verbose:
             ctx.console.raw_err(f"umount: {m['target']} ({m['source']}) unmounted\n")
     return rc

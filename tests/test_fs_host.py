@@ -1,0 +1,215 @@
+"""The mount shim and the host's files (issue 12): a mount never moves, overwrites or follows its way
+out to a file it did not create; a crafted image is refused before anything is written; a mount
+point swapped after the mount is left alone; a killed mount can still be unmounted; a filesystem
+written past its thin pool leaves a usable state."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from lvsim import dispatch
+from lvsim.core import devmap, fsimage, hosttree, store
+from lvsim.core.errors import NOT_EMULATED
+from lvsim.core.model import Disk, GiB, State
+from lvsim.dispatch import Outcome
+
+DMESG = "       dmesg(1) may have more information after failed mount system call.\n"
+
+
+class Sim:
+    """A state with one 2 GiB disk and an ext4 LV vg/fs; `sim(*argv)` runs a command line."""
+
+    def __init__(self, state: State | None = None) -> None:
+        self.state = state or State()
+        if state is None:
+            self.state.disks["/dev/loop0"] = Disk("/dev/loop0", 2 * GiB, backing_file="/lvsim/loop0.img")
+            for cmd in ("pvcreate /dev/loop0", "vgcreate vg /dev/loop0", "lvcreate -L 64M -n fs vg"):
+                self(*cmd.split())
+            self("mkfs.ext4", "-q", "/dev/vg/fs")
+
+    def __call__(self, *argv: str, rc: int = 0) -> Outcome:
+        out = dispatch.run(self.state, list(argv))
+        assert out.rc == rc, (argv, out)
+        return out
+
+
+@pytest.fixture
+def sim() -> Sim:
+    return Sim()
+
+
+def _tree(sim: Sim) -> tuple[fsimage.Filesystem, dict]:
+    dev = devmap.resolve(sim.state, "/dev/vg/fs")
+    assert dev is not None
+    found = fsimage.probe(sim.state, dev)
+    assert found is not None
+    return found, found.tree(sim.state)
+
+
+def _listing(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
+
+
+def test_mount_over_a_non_empty_directory_is_refused(sim: Sim, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "precious").write_text("mine\n")
+    out = sim("mount", "/dev/vg/fs", str(home), rc=NOT_EMULATED)
+    assert out.stderr == (
+        f"lvsim: mount: {home} is not empty: mounting over files (which a mount hides) is not emulated; "
+        "mount on an empty directory\n"
+    )
+    assert _listing(home) == ["precious"] and (home / "precious").read_text() == "mine\n"
+    assert fsimage.mounts(sim.state) == []
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("lvsim-hidden-*x"))
+
+
+def test_a_crafted_image_writes_nothing_outside_the_mount_point(sim: Sim, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for i, bad in enumerate(
+        ("../escape", "/tmp/lvsim-abs-escape", "link/planted", "a//b", "./x", "d/../../y")
+    ):
+        found, tree = _tree(sim)
+        tree = {**tree, "link": {"t": "l", "target": str(outside), "mode": 0o777, "mtime": 0}}
+        tree[bad] = {"t": "f", "mode": 0o644, "uid": 0, "gid": 0, "mtime": 0, "size": 1}
+        fsimage.store_tree(sim.state, found, tree, {bad: b"x"})
+        mnt = tmp_path / f"m{i}"
+        mnt.mkdir()
+        out = sim("mount", "/dev/vg/fs", str(mnt), rc=32)
+        assert out.stderr == (
+            f"mount: {mnt}: wrong fs type, bad option, bad superblock on /dev/mapper/vg-fs, missing codepage or "
+            "helper program, or other error.\n" + DMESG
+        ), bad
+        assert _listing(mnt) == [] and _listing(outside) == []
+        assert not (tmp_path / "escape").exists() and not Path("/tmp/lvsim-abs-escape").exists()
+        assert not (tmp_path / "y").exists()
+        del tree[bad]
+        fsimage.store_tree(sim.state, found, tree, {})
+
+
+def test_links_are_materialised_as_links_and_never_followed(sim: Sim, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep\n")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    sim("mount", "/dev/vg/fs", str(mnt))
+    (mnt / "link").symlink_to(outside)
+    (mnt / "etc").symlink_to("/etc")
+    sim("umount", str(mnt))
+    sim("mount", "/dev/vg/fs", str(mnt))
+    assert os.readlink(mnt / "link") == str(outside) and os.readlink(mnt / "etc") == "/etc"
+    sim("umount", str(mnt))
+    assert _listing(outside) == ["keep"] and (outside / "keep").read_text() == "keep\n"
+    assert Path("/etc/passwd").exists()
+
+
+def test_no_setuid_bit_or_foreign_owner_reaches_the_host(sim: Sim, tmp_path: Path) -> None:
+    found, tree = _tree(sim)
+    tree["suid"] = {"t": "f", "mode": 0o6755, "uid": 1234, "gid": 4321, "mtime": 10**18, "size": 3}
+    tree["sdir"] = {"t": "d", "mode": 0o2775, "uid": 1234, "gid": 4321, "mtime": 10**18}
+    fsimage.store_tree(sim.state, found, tree, {"suid": b"run"})
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    sim("mount", "/dev/vg/fs", str(mnt))
+    for name, mode in (("suid", 0o755), ("sdir", 0o775)):
+        st = (mnt / name).lstat()
+        assert stat.S_IMODE(st.st_mode) == mode
+        assert (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid())
+    sim("umount", str(mnt))
+    _, kept = _tree(sim)  # the image keeps what the host copy could not carry
+    assert (kept["suid"]["mode"], kept["suid"]["uid"], kept["suid"]["gid"]) == (0o6755, 1234, 4321)
+    assert (kept["sdir"]["mode"], kept["sdir"]["uid"]) == (0o2775, 1234)
+
+
+def test_umount_of_a_mount_point_swapped_for_a_link_touches_nothing(sim: Sim, tmp_path: Path) -> None:
+    mnt, target = tmp_path / "mnt", tmp_path / "target"
+    mnt.mkdir()
+    target.mkdir()
+    (target / "keep").write_text("keep\n")
+    sim("mount", "/dev/vg/fs", str(mnt))
+    (mnt / "written").write_text("in the fs\n")
+    sim("lvs")  # writeback: `written` is in the image now
+    mnt.rename(tmp_path / "mnt.real")
+    mnt.symlink_to(target)
+    out = sim("umount", "/dev/vg/fs", rc=NOT_EMULATED)
+    assert out.stderr == (
+        f"lvsim: umount: {mnt} is no longer the directory that was mounted (moved or replaced): the mount "
+        "is dropped, nothing was written back and no file was touched\n"
+    )
+    assert _listing(target) == ["keep"]
+    assert _listing(tmp_path / "mnt.real") == ["lost+found", "written"]
+    assert fsimage.mounts(sim.state) == []
+    assert "written" in _tree(sim)[1]
+
+
+def test_a_killed_mount_is_on_record_and_can_be_unmounted(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "state"
+    with store.transaction(path) as state:
+        state.__dict__.update(Sim().state.__dict__)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+
+    def killed(root: int, tree: dict, read) -> None:
+        fd = os.open("partial", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=root)
+        os.close(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hosttree, "materialise", killed)
+    with pytest.raises(KeyboardInterrupt), store.transaction(path) as state:
+        dispatch.run(state, ["mount", "/dev/vg/fs", str(mnt)])
+    monkeypatch.undo()
+    saved = store.load(path)
+    assert [m["target"] for m in fsimage.mounts(saved)] == [str(mnt)]
+    assert fsimage.mounts(saved)[0]["filling"] is True
+    with store.transaction(path) as state:
+        assert dispatch.run(state, ["lvs"]).rc == 0  # writeback leaves a half-filled mount alone
+        assert "partial" not in _tree(Sim(state))[1]
+        out = dispatch.run(state, ["umount", str(mnt)])
+    assert (out.rc, out.stderr) == (0, "")
+    assert _listing(mnt) == [] and fsimage.mounts(store.load(path)) == []
+
+
+def test_a_filesystem_written_past_its_pool_leaves_a_usable_state(tmp_path: Path) -> None:
+    sim = Sim(State())
+    sim.state.disks["/dev/loop0"] = Disk("/dev/loop0", 2 * GiB, backing_file="/lvsim/loop0.img")
+    for cmd in (
+        "pvcreate /dev/loop0",
+        "vgcreate vg /dev/loop0",
+        "lvcreate -L 20M -T vg/pool",
+        "lvcreate -V 200M -T vg/pool -n t",
+        "mkfs.ext4 -q /dev/vg/t",
+    ):
+        sim(*cmd.split())
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    sim("mount", "/dev/vg/t", str(mnt))
+    (mnt / "small").write_text("fits\n")
+    sim("lvs")
+    (mnt / "big").write_bytes(os.urandom(40_000_000))
+    for cmd in (["lvs", "-a"], ["blkid", "/dev/vg/t"], ["umount", str(mnt)], ["lvs"]):
+        out = sim(*cmd)
+        assert "Internal error" not in out.stderr
+    report = sim("lvs", "--noheadings", "-o", "data_percent", "vg/pool").stdout.strip()
+    assert report == "100.00"
+    sim("mount", "/dev/vg/t", str(mnt))
+    assert (mnt / "small").read_text() == "fits\n"  # the last writeback that fitted
+    assert not (mnt / "big").exists()
+    sim("umount", str(mnt))
+
+
+def test_corrupt_file_index_is_a_bad_superblock_not_a_crash(sim: Sim, tmp_path: Path) -> None:
+    found, _ = _tree(sim)
+    fsimage.write_at(sim.state, found.dev, found.sb["index"][0][0], b"\xb7\xff not json")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    out = sim("mount", "/dev/vg/fs", str(mnt), rc=32)
+    assert "wrong fs type, bad option, bad superblock on /dev/mapper/vg-fs" in out.stderr
+    assert _listing(mnt) == []
+    sim("blkid", "/dev/vg/fs")
+    sim("lvs")
