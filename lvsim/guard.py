@@ -140,7 +140,7 @@ def run_command(
     from lvsim import dispatch
 
     try:
-        outcome = dispatch.run(state, argv, stdin)
+        outcome = dispatch.run(state, argv, stdin, os.environ)  # LVM reads LVM_SYSTEM_DIR
     except Exception as exc:
         return INTERNAL_ERROR_RC, "", internal_error(exc), True
     return outcome.rc, outcome.stdout, outcome.stderr, False

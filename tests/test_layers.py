@@ -25,11 +25,13 @@ FORBIDDEN = {
         "lvsim.cli",
         "lvsim.shim",
         "lvsim.backend",
+        "lvsim.training",
     ),
-    "lvsim.lvm": ("lvsim.scenarios", "lvsim.cli", "lvsim.shim"),
-    "lvsim.tools": ("lvsim.scenarios", "lvsim.cli", "lvsim.shim"),
-    "lvsim.scenarios": ("lvsim.cli", "lvsim.shim"),
-    "lvsim.testing": ("lvsim.cli", "lvsim.shim"),
+    "lvsim.lvm": ("lvsim.scenarios", "lvsim.cli", "lvsim.shim", "lvsim.training"),
+    "lvsim.tools": ("lvsim.scenarios", "lvsim.cli", "lvsim.shim", "lvsim.training"),
+    "lvsim.scenarios": ("lvsim.cli", "lvsim.shim", "lvsim.training"),
+    "lvsim.testing": ("lvsim.cli", "lvsim.shim", "lvsim.training"),
+    "lvsim.training": ("lvsim.cli",),  # the trainee's shell, lessons and drills: below the CLI only
     "lvsim": ("backends",),
 }
 

@@ -6,12 +6,15 @@ knows how to turn the command's arguments into `Args` (LVM's option parser, or n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from lvsim.core.console import Console
 from lvsim.core.model import State
+
+if TYPE_CHECKING:
+    from lvsim.core.config import Config
 
 
 @dataclass
@@ -63,6 +66,18 @@ class Ctx:
     console: Console
     args: Args
     command: str
+    env: Mapping[str, str] = field(default_factory=dict)  # the command's environment (LVM_SYSTEM_DIR)
+    words: Sequence[str] = ()  # the arguments as given (LVM's cmd_line, which metadata backups quote)
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        """LVM's configuration as this command sees it (--config over $LVM_SYSTEM_DIR/lvm.conf)."""
+        if self._config is None:
+            from lvsim.core import config
+
+            self._config = config.load(self.env, self.args.opts.get("config", []))
+        return self._config
 
 
 Handler = Callable[[Ctx], int]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,10 @@ from lvsim.core import content, mapping
 from lvsim.core.content import Extent, Payload
 from lvsim.core.model import LV, VG, State
 from lvsim.core.names import dm_name, split_dm_name
+
+# Called when a write finds its thin pool out of data space, before the write waits: the kernel
+# signals dmeventd at once (lvsim.lvm.dmeventd joins here), which may extend the pool.
+FULL_POOL_HANDLERS: list[Callable[[State, VG, LV], None]] = []
 
 
 class DeviceError(OSError):
@@ -370,6 +375,10 @@ def _thin_put(
         lo = c * size if c * size > offset else offset
         hi = (c + 1) * size if (c + 1) * size < end else end
         prov = mapping.provision(state, vg, lv, c)
+        if prov.failure == "queue":
+            for handler in FULL_POOL_HANDLERS:
+                handler(state, vg, pool)
+            prov = mapping.provision(state, vg, lv, c)
         if prov.failure == "queue":
             state.clock += mapping.NO_SPACE_TIMEOUT
             prov = mapping.provision(state, vg, lv, c)

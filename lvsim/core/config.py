@@ -1,0 +1,393 @@
+"""LVM's configuration as a command reads it: `--config` strings over `$LVM_SYSTEM_DIR/lvm.conf` over
+the compiled-in defaults (LVM 2.03.16).
+
+Where lvm.conf comes from (lvsim's decision, see docs/training.md): only from the directory named by
+the command's own LVM_SYSTEM_DIR (`lvm.conf`, then `lvmlocal.conf` merged into it, as LVM does). The
+host's /etc/lvm is never read: without LVM_SYSTEM_DIR a command sees the compiled-in defaults, like
+the test VM, which has no /etc/lvm/lvm.conf. A missing file is no error (LVM's rule too).
+
+The syntax is LVM's (libdm-config), written here from its grammar::
+
+    section { key = value  sub { ... } }      value: 1 | 1.5 | "string" | 'string' | bare | [ v, v ]
+    activation/thin_pool_autoextend_threshold = 70      # a path makes the sections on the way
+
+A tree is a dict: section name -> dict, key -> value (int, float, str, or a list of them), in the
+order the keys were first seen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lvsim.core.pool_sizing import AUTOEXTEND_PERCENT, AUTOEXTEND_THRESHOLD
+
+Scalar = int | float | str
+Value = Scalar | list[Scalar]
+Tree = dict[str, Any]
+
+SYSTEM_DIR_VAR = "LVM_SYSTEM_DIR"
+CONFIG_FAILED = 5  # a command whose lvm.conf or --config LVM cannot parse
+CONFIG_FILES = ("lvm.conf", "lvmlocal.conf")
+
+# The settings the emulated commands read, with LVM 2.03.16's compiled-in defaults.
+DEFAULTS: dict[str, Value] = {
+    "activation/monitoring": 1,
+    "activation/thin_pool_autoextend_threshold": AUTOEXTEND_THRESHOLD,
+    "activation/thin_pool_autoextend_percent": AUTOEXTEND_PERCENT,
+    "activation/snapshot_autoextend_threshold": AUTOEXTEND_THRESHOLD,
+    "activation/snapshot_autoextend_percent": AUTOEXTEND_PERCENT,
+    "allocation/thin_pool_zero": 1,
+    "allocation/thin_pool_discards": "passdown",
+    "allocation/thin_pool_chunk_size_policy": "generic",
+    "report/time_format": "%Y-%m-%d %T %z",
+    "log/prefix": "  ",
+}
+
+
+class ConfigError(Exception):
+    """A config text LVM cannot parse: `lines` are LVM's words for it."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Syntax
+
+_PUNCT = {"{": "{", "}": "}", "[": "[", "]": "]", ",": ",", "=": "="}
+_VALUE_FOLLOWS = {"=", "[", ","}
+
+
+@dataclass
+class _Token:
+    kind: str  # one of {}[],= or int, float, string, rawstring, bare, ident, eof
+    text: str
+    byte: int  # 1-based offset, as LVM counts
+    line: int
+
+
+@dataclass
+class _Lexer:
+    text: str
+    pos: int = 0
+    line: int = 1
+
+    def _skip(self) -> None:
+        text, n = self.text, len(self.text)
+        while self.pos < n:
+            ch = text[self.pos]
+            if ch == "#":
+                while self.pos < n and text[self.pos] != "\n":
+                    self.pos += 1
+            elif ch.isspace():
+                self.line += ch == "\n"
+                self.pos += 1
+            else:
+                return
+
+    def next(self, previous: str) -> _Token:
+        self._skip()
+        text, n, start = self.text, len(self.text), self.pos
+        if start >= n or text[start] == "\0":
+            return _Token("eof", "", start + 1, self.line)
+        ch, end = text[start], start + 1
+        values = previous in _VALUE_FOLLOWS
+        if ch in _PUNCT:
+            kind = ch
+        elif ch == '"':
+            kind = "string"
+            while end < n and text[end] != '"':
+                end += 2 if text[end] == "\\" and end + 1 < n else 1
+            end = min(end + 1, n)
+        elif ch == "'":
+            kind = "rawstring"
+            while end < n and text[end] != "'":
+                end += 1
+            end = min(end + 1, n)
+        elif values and (ch.isdigit() or ch in "+-."):
+            kind = "float" if ch == "." else "int"
+            while end < n and (text[end].isdigit() or (text[end] == "." and kind == "int")):
+                kind = "float" if text[end] == "." else kind
+                end += 1
+        else:
+            kind = "bare" if values else "ident"
+            while end < n and not text[end].isspace() and text[end] not in "#={}":
+                end += 1
+        self.pos = end
+        return _Token(kind, text[start:end], start + 1, self.line)
+
+
+def _string(token: _Token) -> str:
+    if len(token.text) < 2:
+        raise ConfigError(f"Parse error at byte {token.byte} (line {token.line}): expected a string token.")
+    body = token.text[1:-1]
+    if token.kind == "rawstring":
+        return body
+    out, i = [], 0
+    while i < len(body):  # only \" and \\ are escapes (dm_unescape_double_quotes)
+        if body[i] == "\\" and body[i + 1 : i + 2] in ('"', "\\"):
+            i += 1
+        out.append(body[i])
+        i += 1
+    return "".join(out)
+
+
+def _int(text: str) -> int:
+    """strtoll(text, NULL, 0) of a sign and digits: a leading 0 means octal (up to a non-octal digit)."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if len(digits) > 1 and digits.startswith("0"):
+        octal = ""
+        for ch in digits[1:]:
+            if ch not in "01234567":
+                break
+            octal += ch
+        return sign * int(octal or "0", 8)
+    return sign * int(digits or "0")
+
+
+@dataclass
+class _Parser:
+    lexer: _Lexer
+    warnings: list[str] = field(default_factory=list)
+    token: _Token = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.token = self.lexer.next("")
+
+    def _unexpected(self) -> ConfigError:
+        return ConfigError(
+            f"Parse error at byte {self.token.byte} (line {self.token.line}): unexpected token"
+        )
+
+    def _match(self, kind: str) -> None:
+        if self.token.kind != kind:
+            raise self._unexpected()
+        self.token = self.lexer.next(kind)
+
+    def file(self) -> Tree:
+        root: Tree = {}
+        while self.token.kind != "eof":
+            self._section(root)
+        return root
+
+    def _section(self, parent: Tree) -> None:
+        token = self.token
+        if token.kind in ("string", "rawstring"):
+            name = _string(token)
+            self._match(token.kind)
+        else:
+            name = token.text
+            self._match("ident")
+        if not name:
+            raise ConfigError(
+                f"Parse error at byte {token.byte} (line {token.line}): empty section identifier"
+            )
+        node, key = _make_path(parent, name)
+        if self.token.kind == "{":
+            self._match("{")
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            while self.token.kind != "}":
+                if self.token.kind == "eof":
+                    raise self._unexpected()
+                self._section(child)
+            self._match("}")
+            return
+        self._match("=")
+        value = self._value()
+        if key in node and not isinstance(node[key], dict):
+            self.warnings.append(f"WARNING: Ignoring duplicate config value: {name}")
+        node[key] = value
+
+    def _value(self) -> Value:
+        if self.token.kind != "[":
+            return self._scalar()
+        self._match("[")
+        items: list[Scalar] = []
+        while self.token.kind != "]":
+            items.append(self._scalar())
+            if self.token.kind == ",":
+                self._match(",")
+        self._match("]")
+        return items
+
+    def _scalar(self) -> Scalar:
+        token = self.token
+        value: Scalar
+        if token.kind == "int":
+            value = _int(token.text)
+        elif token.kind == "float":
+            value = float(token.text) if token.text.strip("+-.") else 0.0
+        elif token.kind in ("string", "rawstring"):
+            value = _string(token)
+        elif token.kind == "bare":
+            value = token.text
+        else:
+            raise ConfigError(f"Parse error at byte {token.byte} (line {token.line}): expected a value")
+        self._match(token.kind)
+        return value
+
+
+def _make_path(parent: Tree, name: str) -> tuple[Tree, str]:
+    """The dict holding the last component of a slash path, making the sections on the way."""
+    parts = [p for p in name.split("/") if p] or [name]
+    node = parent
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    return node, parts[-1]
+
+
+def parse(text: str) -> tuple[Tree, list[str]]:
+    """The tree of a config text and LVM's warnings about it; raises ConfigError."""
+    parser = _Parser(_Lexer(text))
+    return parser.file(), parser.warnings
+
+
+def find(tree: Tree, path: str) -> Any:
+    """The node at a slash path (a dict for a section, else a value), or None."""
+    node: Any = tree
+    for part in (p for p in path.split("/") if p):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def merge(base: Tree, top: Tree) -> Tree:
+    """A new tree: base with top's values put over it, section by section."""
+    out: Tree = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def settings(tree: Tree, prefix: str = "") -> dict[str, Value]:
+    """Every value of a tree by its full path ("activation/monitoring")."""
+    out: dict[str, Value] = {}
+    for key, value in tree.items():
+        path = f"{prefix}/{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(settings(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+
+
+@dataclass(frozen=True)
+class Source:
+    """One layer of configuration: the --config strings or a config file."""
+
+    name: str  # "--config" or the file's path
+    tree: Tree
+
+
+@dataclass
+class Config:
+    """What one command sees: its layers, highest priority first, and the warnings reading them gave."""
+
+    layers: list[Source] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def find(self, path: str) -> Any:
+        """The value (or section) at path in the first layer that has it, else None."""
+        for layer in self.layers:
+            node = find(layer.tree, path)
+            if node is not None:
+                return node
+        return None
+
+    def value(self, path: str) -> Value:
+        """A setting's value: the first layer's that sets it, else LVM's compiled-in default."""
+        node = self.find(path)
+        if node is None or isinstance(node, dict):
+            return DEFAULTS[path]
+        return node
+
+    def int(self, path: str) -> int:
+        value = self.value(path)
+        if isinstance(value, bool | int):
+            return int(value)
+        if isinstance(value, float):
+            return int(value)
+        return int(DEFAULTS[path])  # a string where LVM wants a number: LVM uses the default
+
+    def str(self, path: str) -> str:
+        value = self.value(path)
+        return value if isinstance(value, str) else str(DEFAULTS[path])
+
+    def merged(self) -> Tree:
+        """All layers merged into one tree (what `lvmconfig --type current` shows)."""
+        tree: Tree = {}
+        for layer in reversed(self.layers):
+            tree = merge(tree, layer.tree)
+        return tree
+
+    def file_layers(self) -> list[Source]:
+        return [layer for layer in self.layers if layer.name != "--config"]
+
+
+def system_dir(env: Mapping[str, str]) -> Path | None:
+    """The directory LVM reads its config from, if the environment names one."""
+    value = env.get(SYSTEM_DIR_VAR)
+    return Path(value) if value else None
+
+
+def read_files(directory: Path | None) -> Source | None:
+    """lvm.conf (and lvmlocal.conf merged into it) from a system directory; None when there is none."""
+    if directory is None:
+        return None
+    tree: Tree = {}
+    found = False
+    warnings: list[str] = []
+    for name in CONFIG_FILES:
+        path = directory / name
+        try:
+            text = path.read_text(errors="replace")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"{path}: {exc.strerror}") from None
+        try:
+            parsed, more = parse(text)
+        except ConfigError as exc:
+            raise ConfigError(*exc.lines, f"Failed to load config file {path}") from None
+        warnings += more
+        tree = merge(tree, parsed)
+        found = True
+    return Source(str(directory / CONFIG_FILES[0]), tree) if found else None
+
+
+def load(env: Mapping[str, str], overrides: Sequence[object] = ()) -> Config:
+    """The configuration a command sees: `--config` strings (the last one given wins, as in LVM)
+    over the files of $LVM_SYSTEM_DIR."""
+    config = Config()
+    if overrides:
+        tree, warnings = parse(str(overrides[-1]))
+        config.layers.append(Source("--config", tree))
+        config.warnings += warnings
+    files = read_files(system_dir(env))
+    if files is not None:
+        config.layers.append(files)
+    return config
+
+
+def environment() -> dict[str, str]:
+    """The parts of this process's environment LVM's configuration depends on."""
+    return {k: v for k, v in os.environ.items() if k == SYSTEM_DIR_VAR}
