@@ -2,7 +2,8 @@
 
 `COMMAND_HOMES` says which module holds each command's handler; the module is imported on first
 use (a shim imports only what its command needs) and registers with `lvsim.core.context.command`.
-A handler gets a `Ctx` and returns an exit code or raises `LvmError`.
+A handler gets a `Ctx` and returns an exit code or raises `LvmError`. LVM's commands are those of
+the command table (`lvsim.lvm.table`): one lvsim does not emulate is refused before anything runs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import TextIO
 
 from lvsim.core.console import Console
 from lvsim.core.context import COMMANDS, Ctx, Handler, Spec
-from lvsim.core.errors import ENO_SUCH_CMD, LvmError
+from lvsim.core.errors import EINVALID_CMD_LINE, ENO_SUCH_CMD, LvmError
 from lvsim.core.model import State
+from lvsim.lvm.table import lookup as table
 
 # Where each command's handler lives (a module under lvsim).
 COMMAND_HOMES = {
@@ -26,6 +28,7 @@ COMMAND_HOMES = {
     **{name: f"lvm.{name}" for name in ("lvcreate", "lvremove", "lvrename", "lvchange", "lvconvert")},
     **dict.fromkeys(("lvextend", "lvreduce", "lvresize"), "lvm.lvresize"),
     **dict.fromkeys(("lvs", "vgs", "pvs"), "lvm.reporter"),
+    "help": "lvm.about",
     "losetup": "tools.losetup",
     **dict.fromkeys(("dd", "blkdiscard"), "tools.dd"),
     **dict.fromkeys(
@@ -57,7 +60,9 @@ def lookup(name: str) -> tuple[Spec, Handler] | None:
 
 
 def command_names() -> list[str]:
-    return [*sorted(COMMAND_HOMES), "lvm"]
+    """The programs the shims stand for: every program of lvm2 (emulated or not), lvm, the tools."""
+    tools = [name for name, home in COMMAND_HOMES.items() if home.startswith("tools.")]
+    return sorted({*table.programs(), *tools, "lvm"})
 
 
 @dataclass(frozen=True)
@@ -73,11 +78,21 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
     name = os.path.basename(argv[0]) if argv else "lvm"
     rest = list(argv[1:])
     if name == "lvm":
-        if not rest:
-            console.error("No command specified.  Try 'lvm help'.")
-            return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
+        early = _lvm_front(rest, console)
+        if early is not None:
+            return Outcome(early, console.stdout, console.stderr)
         name, rest = rest[0], rest[1:]
+    if table.is_command(name) and rest[:1] == ["-?"]:  # lvm2 reads CMD -? as CMD -h
+        rest[0] = "-h"
     entry = lookup(name)
+    if entry is None and table.is_command(name):
+        from lvsim.lvm.refusal import check_command
+
+        try:
+            check_command(name)
+        except LvmError as exc:
+            console.raw_err(exc.raw + "\n")
+            return Outcome(exc.rc, console.stdout, console.stderr)
     if entry is None:
         console.error("No such command.  Try 'lvm help'.")
         return Outcome(ENO_SUCH_CMD, console.stdout, console.stderr)
@@ -87,6 +102,7 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
     fsimage.sync_mounts(state)  # what the kernel's writeback has done by now
     try:
         args = spec.parse(rest)
+        console.silent = args.count("quiet") > 1  # LVM's silent mode
         rc = handler(Ctx(state, console, args, name))
     except LvmError as exc:
         if exc.raw:
@@ -97,3 +113,23 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
         rc = exc.rc
     devmap.refresh(state)
     return Outcome(rc, console.stdout, console.stderr)
+
+
+def _lvm_front(rest: list[str], console: Console) -> int | None:
+    """What `lvm` answers itself before running a command: `lvm version`, `lvm -h`, options given
+    before the command. Returns the exit code when it has answered, else None (rest[0] is the
+    command to run, "help" for -h)."""
+    if not rest:
+        console.error("No command specified.  Try 'lvm help'.")
+        return ENO_SUCH_CMD
+    if rest[0] == "version":
+        from lvsim.lvm.table.helptext import version_text
+
+        console.raw_out(version_text())
+        return 0
+    if rest[0] in ("-h", "--help", "-?"):
+        rest[0] = "help"
+    elif rest[0].startswith("-"):
+        console.error("Specify options after a command: lvm [command] [options].")
+        return EINVALID_CMD_LINE
+    return None

@@ -389,8 +389,12 @@ def write_options(values: dict[str, str], options: dict[str, tuple[str, str, str
     for name, usage in values.items():
         out.append(f"    {name!r}: {usage!r},\n")
     out.append("}\n\n")
-    out.append("# One option a line, in lvm2's order (args.h): its key (lvm2's foo_ARG without _ARG), long name,\n")
-    out.append("# short letter, value type, and flags (count: may be repeated; group: each repetition starts a\n")
+    out.append(
+        "# One option a line, in lvm2's order (args.h): its key (lvm2's foo_ARG without _ARG), long name,\n"
+    )
+    out.append(
+        "# short letter, value type, and flags (count: may be repeated; group: each repetition starts a\n"
+    )
     out.append('# new group of values); "-" for none. A plain text table: read once, when first needed.\n')
     out.append('OPTIONS = """\\\n')
     for key, (long, short, value, countable, groupable) in options.items():

@@ -10,6 +10,7 @@ from lvsim.core.mapping import cow_invalid, cow_snapshots_of, thins_of
 from lvsim.core.model import LV, VG
 from lvsim.core.pool_sizing import AUTOEXTEND_PERCENT, AUTOEXTEND_THRESHOLD
 from lvsim.core.units import SECTOR, SizeArg, display_size
+from lvsim.lvm.table.matching import no_match
 
 
 def run_help(name: str) -> str:
@@ -117,38 +118,10 @@ def autoextend_config(ctx: Ctx, kind: str) -> tuple[int, int]:
     )
 
 
-# Commands with a single syntax: LVM shows it after a syntax error.
-SINGLE_USAGE = {
-    "pvcreate": "pvcreate PV ...",
-    "pvremove": "pvremove PV ...",
-    "lvremove": "lvremove VG|LV|Tag|Select ...",
-    "vgcreate": "vgcreate VG_new PV ...",
-    "vgextend": "vgextend VG PV ...",
-    "vgremove": "vgremove VG|Tag|Select ...",
-}
-
-
-# The nearest syntax LVM shows for some near misses of commands with several syntaxes.
-NEAREST_USAGE = {
-    (
-        "lvcreate",
-        "error",
-    ): "lvcreate --type error -L|--size Size[m|UNIT] VG\n  Create an LV that returns errors when used.",
-}
-
-
-def no_syntax(command_name: str, nearest: str = "") -> LvmError:
-    """LVM's answer to a command line that fits none of the command's syntaxes."""
-    lines = [
-        f"No command with matching syntax recognised.  Run '{command_name} --help' for more information."
-    ]
-    usage = SINGLE_USAGE.get(command_name)
-    if usage:
-        lines.append("Correct command syntax is:")
-    elif nearest:
-        usage = NEAREST_USAGE[command_name, nearest]
-        lines.append("Nearest similar command has syntax:")
-    return LvmError(*lines, rc=EINVALID_CMD_LINE, stdout=f"  {usage}\n\n" if usage else "")
+def no_syntax(command_name: str) -> LvmError:
+    """LVM's answer to a command line that fits none of the command's syntaxes (with the syntax
+    itself when the command has only one)."""
+    return no_match(command_name, None)
 
 
 def overprovisioning_warnings(ctx: Ctx, vg: VG, lv: LV) -> None:

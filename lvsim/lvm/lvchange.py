@@ -7,40 +7,13 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.model import LV, VG
 from lvsim.core.names import find_vg, split_lv_arg
-from lvsim.lvm.common import no_syntax, set_active
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.common import set_active
+from lvsim.lvm.parser import LvmSpec
 
 
-@command(
-    CommandSpec(
-        "lvchange",
-        {
-            "activate": "a",
-            "alloc": None,
-            "addtag": None,
-            "deltag": None,
-            "autobackup": "A",
-            "discards": None,
-            "errorwhenfull": None,
-            "ignoreactivationskip": "K",
-            "major": None,
-            "minor": None,
-            "monitor": None,
-            "permission": "p",
-            "persistent": "M",
-            "readahead": "r",
-            "refresh": None,
-            "setactivationskip": "k",
-            "zero": "Z",
-            "force": "f",
-            "select": "S",
-        },
-    )
-)
+@command(LvmSpec("lvchange"))
 def lvchange(ctx: Ctx) -> int:
     args = ctx.args
-    if not args.pos or not any(args.has(o) for o in LVCHANGE_ACTIONS):
-        raise no_syntax("lvchange")
     rc = 0
     for arg in args.pos:
         vg_name, lv_name = split_lv_arg(arg)
@@ -61,25 +34,6 @@ def lvchange(ctx: Ctx) -> int:
                 ctx.console.error(line)
             rc = ECMD_FAILED
     return rc
-
-
-LVCHANGE_ACTIONS = (
-    "activate",
-    "alloc",
-    "addtag",
-    "deltag",
-    "discards",
-    "errorwhenfull",
-    "major",
-    "minor",
-    "monitor",
-    "permission",
-    "persistent",
-    "readahead",
-    "refresh",
-    "setactivationskip",
-    "zero",
-)
 
 
 def change_one(ctx: Ctx, vg: VG, lv: LV) -> None:

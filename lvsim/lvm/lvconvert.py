@@ -10,43 +10,18 @@ from lvsim.core.model import LV
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.core.pool_sizing import MIN_METADATA, round_up, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size
-from lvsim.lvm.common import (
-    extents_for_size,
-    no_syntax,
-    run_help,
-)
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.common import extents_for_size, run_help
+from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import build_pool, handle_spare, pool_params
-
-LVCONVERT_OPTIONS: dict[str, str | None] = {
-    "type": None,
-    "thinpool": None,
-    "poolmetadata": None,
-    "poolmetadatasize": None,
-    "poolmetadataspare": None,
-    "chunksize": "c",
-    "zero": "Z",
-    "discards": None,
-    "errorwhenfull": None,
-    "merge": None,
-    "force": "f",
-    "autobackup": "A",
-    "snapshot": "s",
-}
+from lvsim.lvm.refusal import refuse
 
 
-@command(CommandSpec("lvconvert", LVCONVERT_OPTIONS))
+@command(LvmSpec("lvconvert"))
 def lvconvert(ctx: Ctx) -> int:
     args = ctx.args
-    if args.has("merge"):
+    if args.has("merge") or args.has("mergesnapshot") or args.has("mergethin"):
         return merge(ctx)
-    segtype = args.str("type")
-    if segtype == "thin-pool" or (args.has("thinpool") and segtype != "thin"):
-        target = args.pos[0] if args.pos else args.str("thinpool")
-        if not target:
-            raise no_syntax("lvconvert")
-        return convert_to_pool(ctx, target)
-    raise no_syntax("lvconvert")
+    return convert_to_pool(ctx, args.pos[0] if args.pos else args.str("thinpool"))
 
 
 def convert_to_pool(ctx: Ctx, target: str) -> int:
@@ -123,14 +98,16 @@ def convert_to_pool(ctx: Ctx, target: str) -> int:
 
 
 def merge(ctx: Ctx) -> int:
-    """lvconvert --merge of a thin or COW snapshot; delayed while the origin is open."""
-    if not ctx.args.pos:
-        raise no_syntax("lvconvert")
+    """lvconvert --merge (--mergesnapshot, --mergethin) of a thin or COW snapshot; delayed while the
+    origin is open."""
     vg_name, lv_name = split_lv_arg(ctx.args.pos[0])
     vg = find_vg(ctx.state, vg_name)
     snap = vg.lvs.get(lv_name)
     if snap is None:
         raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
+    for option, kind in (("mergesnapshot", "cow"), ("mergethin", "thin")):
+        if ctx.args.has(option) and snap.kind != kind:  # LVM's answer here was never recorded
+            refuse(f"lvconvert --{option} of a {snap.kind} LV")
     origin = vg.lvs.get(snap.origin) if snap.origin else None
     if origin is None or snap.kind not in ("thin", "cow"):
         raise LvmError(f"Logical volume {vg.name}/{snap.name} is not a snapshot.")

@@ -25,7 +25,7 @@ from lvsim.lvm.common import (
     percent_extents,
     run_help,
 )
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import build_pool, handle_spare, pool_params, spare_of
 
 
@@ -552,38 +552,6 @@ def _snapshot_origin_problem(origin: LV) -> str:
 # Linear LVs
 
 
-CREATE_OPTIONS: dict[str, str | None] = {
-    "activate": "a",
-    "addtag": None,
-    "alloc": None,
-    "autobackup": "A",
-    "chunksize": "c",
-    "contiguous": "C",
-    "discards": None,
-    "errorwhenfull": None,
-    "extents": "l",
-    "ignoreactivationskip": "K",
-    "major": None,
-    "minor": None,
-    "monitor": None,
-    "name": "n",
-    "permission": "p",
-    "persistent": "M",
-    "poolmetadatasize": None,
-    "poolmetadataspare": None,
-    "readahead": "r",
-    "setactivationskip": "k",
-    "size": "L",
-    "snapshot": "s",
-    "thin": "T",
-    "thinpool": None,
-    "type": None,
-    "virtualsize": "V",
-    "wipesignatures": "W",
-    "zero": "Z",
-}
-
-
 def check_space(ctx: Ctx, vg: VG, name: str, extents: int, devices: list[str]) -> None:
     """lvcreate's VG-level check, then the allocator's check of the PVs it may use."""
     free = alloc.vg_free_count(ctx.state, vg)
@@ -601,9 +569,7 @@ def split_create_target(args: Args) -> tuple[str, str, list[str]]:
     """VG name, LV name and PV list of an lvcreate command line (checking -n vg/name agrees)."""
     name = args.str("name")
     name_vg, name_lv = split_lv_arg(name) if name else ("", "")
-    if not args.pos:
-        if not name_vg:
-            raise no_syntax("lvcreate", nearest="error" if args.has("size") else "")
+    if not args.pos:  # the VG comes from -n VG/LV
         return name_vg, name_lv, []
     vg_name, lv_part = split_lv_arg(args.pos[0])
     if not vg_name:
@@ -623,7 +589,7 @@ def is_linear_create(args: Args) -> bool:
     ) in ("linear", "striped")
 
 
-@command(CommandSpec("lvcreate", CREATE_OPTIONS))
+@command(LvmSpec("lvcreate"))
 def lvcreate(ctx: Ctx) -> int:
     args = ctx.args
     if not is_linear_create(args):
@@ -632,8 +598,6 @@ def lvcreate(ctx: Ctx) -> int:
         raise LvmError(
             "Please specify either size or extents (not both).", run_help("lvcreate"), rc=EINVALID_CMD_LINE
         )
-    if not args.has("size") and not args.has("extents"):
-        raise no_syntax("lvcreate")
     check_zero_size(args, "lvcreate")
     vg_name, name, devices = split_create_target(args)
     if name:

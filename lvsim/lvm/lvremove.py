@@ -8,8 +8,7 @@ from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.lifecycle import before_delete
 from lvsim.core.model import LV, VG
 from lvsim.core.names import find_vg, split_lv_arg
-from lvsim.lvm.common import no_syntax
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 
 
 def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
@@ -75,10 +74,8 @@ def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
     delete_lv(ctx, vg, lv)
 
 
-@command(CommandSpec("lvremove", {"force": "f", "select": "S", "autobackup": "A", "noudevsync": None}))
+@command(LvmSpec("lvremove"))
 def lvremove(ctx: Ctx) -> int:
-    if not ctx.args.pos:
-        raise no_syntax("lvremove")
     rc = 0
     chosen: dict[str, tuple[VG, set[str], list[str]]] = {}
     for arg in ctx.args.pos:

@@ -6,11 +6,11 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.lifecycle import rename_lv
 from lvsim.core.names import check_new_lv_name, find_vg, name_problem, split_lv_arg
-from lvsim.lvm.common import no_syntax, run_help
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.common import run_help
+from lvsim.lvm.parser import LvmSpec
 
 
-@command(CommandSpec("lvrename", {"autobackup": "A"}))
+@command(LvmSpec("lvrename"))
 def lvrename(ctx: Ctx) -> int:
     pos = ctx.args.pos
 
@@ -19,7 +19,7 @@ def lvrename(ctx: Ctx) -> int:
 
     if len(pos) == 3:
         vg_name, old, new = pos
-    elif len(pos) == 2:
+    else:  # the definition with two positionals
         vg_name, old = split_lv_arg(pos[0])
         if not vg_name:
             raise usage_error(
@@ -30,8 +30,6 @@ def lvrename(ctx: Ctx) -> int:
             raise usage_error(
                 f'Logical volume names must have the same volume group ("{vg_name}" or "{new_vg}")'
             )
-    else:
-        raise no_syntax("lvrename")
     if old == new:
         raise usage_error("Old and new logical volume names must differ")
     if name_problem(new):

@@ -1,5 +1,5 @@
 """lvextend, lvreduce and lvresize of linear LVs, thin pools (and their sub-LVs), thin volumes and
-COW snapshots, and lvextend --use-policies (what dmeventd runs when a pool or snapshot fills up)."""
+COW snapshots, and lvextend --usepolicies (what dmeventd runs when a pool or snapshot fills up)."""
 
 from __future__ import annotations
 
@@ -16,24 +16,11 @@ from lvsim.lvm.common import (
     autoextend_config,
     check_pvs,
     check_zero_size,
-    no_syntax,
     overprovisioning_warnings,
     run_help,
 )
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import allocate_checked, handle_spare
-
-RESIZE_OPTIONS: dict[str, str | None] = {
-    "autobackup": "A",
-    "extents": "l",
-    "force": "f",
-    "nofsck": "n",
-    "poolmetadatasize": None,
-    "resizefs": "r",
-    "size": "L",
-    "use-policies": None,
-    "alloc": None,
-}
 
 
 def new_extents(ctx: Ctx, vg: VG, lv: LV, mode: str) -> tuple[int, bool]:
@@ -89,8 +76,6 @@ def new_extents(ctx: Ctx, vg: VG, lv: LV, mode: str) -> tuple[int, bool]:
 
 def resize_target(ctx: Ctx) -> tuple[VG, LV]:
     """The VG and LV a resize command names (its first positional argument)."""
-    if not ctx.args.pos:
-        raise no_syntax(ctx.command)
     vg_name, lv_name = split_lv_arg(ctx.args.pos[0])
     if not vg_name:
         raise LvmError("Please specify a logical volume path.", run_help(ctx.command), rc=EINVALID_CMD_LINE)
@@ -103,10 +88,8 @@ def resize_target(ctx: Ctx) -> tuple[VG, LV]:
 
 def resize(ctx: Ctx, mode: str) -> int:
     args = ctx.args
-    if not args.has("size") and not args.has("extents"):
-        if args.has("use-policies") or args.has("poolmetadatasize"):
-            return resize_special(ctx, mode)
-        raise no_syntax(ctx.command)
+    if not args.has("size") and not args.has("extents"):  # --usepolicies or --poolmetadatasize alone
+        return resize_special(ctx, mode)
     if args.has("size") and args.has("extents"):
         raise LvmError(
             "Please specify either size or extents (not both).", run_help(ctx.command), rc=EINVALID_CMD_LINE
@@ -191,17 +174,17 @@ def confirm_reduce(ctx: Ctx, vg: VG, lv: LV, target: int) -> None:
         raise LvmError(f"Logical volume {vg.name}/{lv.name} NOT reduced.")
 
 
-@command(CommandSpec("lvextend", RESIZE_OPTIONS, types={"size": "psize_mb", "extents": "pextents"}))
+@command(LvmSpec("lvextend"))
 def lvextend(ctx: Ctx) -> int:
     return resize(ctx, "extend")
 
 
-@command(CommandSpec("lvreduce", RESIZE_OPTIONS, types={"size": "nsize_mb", "extents": "nextents"}))
+@command(LvmSpec("lvreduce"))
 def lvreduce(ctx: Ctx) -> int:
     return resize(ctx, "reduce")
 
 
-@command(CommandSpec("lvresize", RESIZE_OPTIONS, types={"size": "ssize_mb", "extents": "sextents"}))
+@command(LvmSpec("lvresize"))
 def lvresize(ctx: Ctx) -> int:
     return resize(ctx, "resize")
 
@@ -373,7 +356,7 @@ def _policy_amount(pct: int, threshold: int, amount: int) -> int:
 
 
 def use_policies(ctx: Ctx, vg: VG, lv: LV) -> int:
-    """lvextend --use-policies: what dmeventd runs when a pool or snapshot fills up."""
+    """lvextend --usepolicies: what dmeventd runs when a pool or snapshot fills up."""
     from lvsim.core import usage
     from lvsim.core.units import percent_value
 
@@ -422,10 +405,10 @@ def use_policies(ctx: Ctx, vg: VG, lv: LV) -> int:
 
 
 def resize_special(ctx: Ctx, mode: str) -> int:
-    """lvextend --use-policies / --poolmetadatasize without -L/-l."""
+    """lvextend --usepolicies / --poolmetadatasize without -L/-l."""
     args = ctx.args
     vg, lv = resize_target(ctx)
-    if args.has("use-policies"):
+    if args.has("usepolicies"):
         return use_policies(ctx, vg, lv)
     if lv.kind != "thin-pool" and lv.role != "tmeta":
         raise LvmError("--poolmetadatasize can be used only with thin pools.")

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED
-from lvsim.lvm.common import no_syntax
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 
 
-@command(CommandSpec("pvchange", {"allocatable": "x", "all": "a", "addtag": None, "deltag": None}))
+@command(LvmSpec("pvchange"))
 def pvchange(ctx: Ctx) -> int:
-    if not ctx.args.pos or not ctx.args.has("allocatable"):
-        raise no_syntax("pvchange")
     rc = 0
     for device in ctx.args.pos:
         pv = ctx.state.pvs.get(device)

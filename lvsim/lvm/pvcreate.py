@@ -7,8 +7,7 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.model import MDA_START, PE_START, PV, PV_MIN_SIZE, MiB, State
 from lvsim.core.units import SECTOR
-from lvsim.lvm.common import no_syntax
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 
 
 def create_pv(
@@ -32,21 +31,8 @@ def create_pv(
     return pv
 
 
-@command(
-    CommandSpec(
-        "pvcreate",
-        {
-            "force": "f",
-            "metadatasize": None,
-            "dataalignment": None,
-            "pvmetadatacopies": None,
-            "zero": "Z",
-        },
-    )
-)
+@command(LvmSpec("pvcreate"))
 def pvcreate(ctx: Ctx) -> int:
-    if not ctx.args.pos:
-        raise no_syntax("pvcreate")
     pe_start = PE_START
     if ctx.args.has("metadatasize"):
         size = ctx.args.get("metadatasize").value * SECTOR  # type: ignore[union-attr]

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED
-from lvsim.lvm.common import no_syntax
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 
 
-@command(CommandSpec("pvremove", {"force": "f"}))
+@command(LvmSpec("pvremove"))
 def pvremove(ctx: Ctx) -> int:
-    if not ctx.args.pos:
-        raise no_syntax("pvremove")
     rc = 0
     for device in ctx.args.pos:
         pv = ctx.state.pvs.get(device)

@@ -1,4 +1,4 @@
-"""vgchange: activation, allocation policy, resizeable, tags."""
+"""vgchange: activation, allocation policy, resizeable, refresh."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.model import State
 from lvsim.core.names import find_vg
-from lvsim.lvm.common import no_syntax, set_active
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.common import set_active
+from lvsim.lvm.parser import LvmSpec
 
 
 def scan_order(state: State) -> list[str]:
@@ -16,28 +16,10 @@ def scan_order(state: State) -> list[str]:
     return sorted(state.vgs, key=lambda n: -min((disks.index(d) for d in state.vgs[n].pvs), default=0))
 
 
-@command(
-    CommandSpec(
-        "vgchange",
-        {
-            "activate": "a",
-            "alloc": None,
-            "resizeable": "x",
-            "maxphysicalvolumes": "p",
-            "ignoreactivationskip": "K",
-            "addtag": None,
-            "deltag": None,
-            "refresh": None,
-            "monitor": None,
-            "autobackup": "A",
-        },
-    )
-)
+@command(LvmSpec("vgchange"))
 def vgchange(ctx: Ctx) -> int:
     names = ctx.args.pos or scan_order(ctx.state)
-    changes = [o for o in ("alloc", "resizeable", "addtag", "deltag") if ctx.args.has(o)]
-    if not ctx.args.has("activate") and not changes and not ctx.args.has("refresh"):
-        raise no_syntax("vgchange")
+    changes = [o for o in ("alloc", "resizeable") if ctx.args.has(o)]
     rc = 0
     for name in names:
         try:
@@ -59,12 +41,6 @@ def vgchange(ctx: Ctx) -> int:
                 vg.alloc = str(ctx.args.get("alloc"))
             if ctx.args.has("resizeable"):
                 vg.resizeable = bool(ctx.args.get("resizeable"))
-            for tag in ctx.args.opts.get("addtag", []):
-                if tag not in vg.tags:
-                    vg.tags.append(str(tag))
-            for tag in ctx.args.opts.get("deltag", []):
-                if tag in vg.tags:
-                    vg.tags.remove(str(tag))
             vg.seqno += 1
             ctx.console.print(f'Volume group "{name}" successfully changed')
     return rc

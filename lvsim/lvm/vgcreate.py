@@ -8,8 +8,7 @@ from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.model import DEFAULT_EXTENT_SIZE, VG, KiB
 from lvsim.core.names import check_new_vg_name
 from lvsim.core.units import SECTOR, display_size
-from lvsim.lvm.common import no_syntax
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pvcreate import create_pv
 
 TiB2 = 2 * 1024**4
@@ -61,22 +60,8 @@ def add_pvs(ctx: Ctx, vg: VG, devices: list[str]) -> None:
         vg.pvs.append(device)
 
 
-@command(
-    CommandSpec(
-        "vgcreate",
-        {
-            "physicalextentsize": "s",
-            "force": "f",
-            "alloc": None,
-            "addtag": None,
-            "zero": "Z",
-            "autobackup": "A",
-        },
-    )
-)
+@command(LvmSpec("vgcreate"))
 def vgcreate(ctx: Ctx) -> int:
-    if len(ctx.args.pos) < 2:
-        raise no_syntax("vgcreate")
     name, devices = ctx.args.pos[0], ctx.args.pos[1:]
     check_new_vg_name(name, "vgcreate")
     existing = ctx.state.vgs.get(name)
@@ -92,8 +77,6 @@ def vgcreate(ctx: Ctx) -> int:
     vg = VG(name, ctx.state.new_uuid(), extent_size=extent_size)
     vg.alloc = str(ctx.args.get("alloc", "normal"))
     add_pvs(ctx, vg, devices)
-    if ctx.args.has("addtag"):
-        vg.tags = [str(t) for t in ctx.args.opts["addtag"]]
     ctx.state.vgs[name] = vg
     ctx.console.print(f'Volume group "{name}" successfully created')
     return 0

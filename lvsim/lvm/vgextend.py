@@ -6,16 +6,13 @@ from lvsim.core import alloc
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.names import find_vg
-from lvsim.lvm.common import no_syntax
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pvcreate import create_pv
 from lvsim.lvm.vgcreate import add_pvs
 
 
-@command(CommandSpec("vgextend", {"force": "f", "zero": "Z", "autobackup": "A"}))
+@command(LvmSpec("vgextend"))
 def vgextend(ctx: Ctx) -> int:
-    if len(ctx.args.pos) < 2:
-        raise no_syntax("vgextend")
     for device in ctx.args.pos[1:]:
         if device in ctx.state.disks and device not in ctx.state.pvs:
             create_pv(ctx.state, ctx.console, device)
@@ -26,10 +23,8 @@ def vgextend(ctx: Ctx) -> int:
     return 0
 
 
-@command(CommandSpec("vgreduce", {"all": "a", "force": "f", "removemissing": None, "autobackup": "A"}))
+@command(LvmSpec("vgreduce"))
 def vgreduce(ctx: Ctx) -> int:
-    if not ctx.args.pos or (len(ctx.args.pos) < 2 and not ctx.args.has("all")):
-        raise no_syntax("vgreduce")
     for device in ctx.args.pos[1:]:
         if device not in ctx.state.disks:
             raise LvmError(f"Cannot use {device}: device not found")

@@ -6,9 +6,8 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.model import VG, State
 from lvsim.core.names import find_vg
-from lvsim.lvm.common import no_syntax
 from lvsim.lvm.lvremove import remove_lvs
-from lvsim.lvm.parser import CommandSpec
+from lvsim.lvm.parser import LvmSpec
 
 
 def remove_vg(state: State, vg: VG) -> None:
@@ -18,10 +17,8 @@ def remove_vg(state: State, vg: VG) -> None:
     del state.vgs[vg.name]
 
 
-@command(CommandSpec("vgremove", {"force": "f", "select": "S", "noudevsync": None}))
+@command(LvmSpec("vgremove"))
 def vgremove(ctx: Ctx) -> int:
-    if not ctx.args.pos:
-        raise no_syntax("vgremove")
     rc = 0
     for name in ctx.args.pos:
         try:

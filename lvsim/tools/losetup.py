@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 
-from lvsim.core.context import Ctx, command
+from lvsim.core.context import Ctx, RawSpec, command
 from lvsim.core.errors import LvmError
 from lvsim.core.model import Disk, State
-from lvsim.lvm.parser import CommandSpec
+from lvsim.tools.toolkit import Usage, c_argv, getopt_long
 
-LOSETUP_OPTIONS = {
+# long option -> its letter ("\0" for --show, which has none)
+_LONG = {
     "find": "f",
-    "show": None,
+    "show": "\0",
     "detach": "d",
     "all": "a",
     "list": "l",
@@ -20,6 +21,7 @@ LOSETUP_OPTIONS = {
     "noheadings": "n",
     "json": "J",
 }
+_NAMES = {letter: name for name, letter in _LONG.items()}
 
 
 def free_loop(state: State) -> str:
@@ -45,12 +47,19 @@ def _loops(state: State) -> list[Disk]:
     return sorted((d for d in state.disks.values() if d.backing_file), key=lambda d: int(d.path[9:]))
 
 
-@command(CommandSpec("losetup", LOSETUP_OPTIONS, types={"detach": "string"}))
+@command(RawSpec("losetup"))
 def losetup(ctx: Ctx) -> int:
-    args, state, out = ctx.args, ctx.state, ctx.console.raw_out
-    if args.has("detach") or args.has("detach-all"):
-        devices = [str(d) for d in args.opts.get("detach", [])] + args.pos
-        if args.has("detach-all"):
+    state, out = ctx.state, ctx.console.raw_out
+    try:
+        found, pos = getopt_long("losetup", c_argv(ctx), _LONG, {"d"})
+    except Usage as exc:
+        raise LvmError(rc=1, raw=f"{exc}\nTry 'losetup --help' for more information.") from None
+    opts: dict[str, list[str]] = {}
+    for letter, value in found:
+        opts.setdefault(_NAMES[letter], []).append(value)
+    if "detach" in opts or "detach-all" in opts:
+        devices = opts.get("detach", []) + pos
+        if "detach-all" in opts:
             devices = [d.path for d in _loops(state)]
         for device in devices:
             if device not in state.disks or not state.disks[device].backing_file:
@@ -61,29 +70,29 @@ def losetup(ctx: Ctx) -> int:
             state.pvs.pop(device, None)
             del state.disks[device]
         return 0
-    if args.has("find"):
-        if not args.pos:
+    if "find" in opts:
+        if not pos:
             out(free_loop(state) + "\n")
             return 0
-        path = args.pos[0]
+        path = pos[0]
         if not os.path.exists(path):
             raise _fail(f"{path}: failed to set up loop device: No such file or directory")
         device = attach(state, path)
-        if args.has("show"):
+        if "show" in opts:
             out(device + "\n")
         return 0
-    if len(args.pos) == 2:
-        device, path = args.pos
+    if len(pos) == 2:
+        device, path = pos
         if device in state.disks:
             raise _fail(f"{path}: failed to set up loop device: Device or resource busy")
         if not os.path.exists(path):
             raise _fail(f"{path}: failed to set up loop device: No such file or directory")
         attach(state, path, device)
         return 0
-    if args.has("list") or args.has("all") or not args.pos:
+    if "list" in opts or "all" in opts or not pos:
         loops = _loops(state)
-        if args.has("list"):
-            if loops and not args.has("noheadings"):
+        if "list" in opts:
+            if loops and "noheadings" not in opts:
                 out("NAME       SIZELIMIT OFFSET AUTOCLEAR RO BACK-FILE DIO LOG-SEC\n")
             for d in loops:
                 out(f"{d.path:<10}         0      0         0  0 {d.backing_file}   0     512\n")
@@ -91,7 +100,7 @@ def losetup(ctx: Ctx) -> int:
             for d in loops:
                 out(f"{d.path}: []: ({d.backing_file})\n")
         return 0
-    device = args.pos[0]
+    device = pos[0]
     disk = state.disks.get(device)
     if disk is None or not disk.backing_file:
         raise _fail(f"{device}: No such device or address")

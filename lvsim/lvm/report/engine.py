@@ -14,6 +14,7 @@ from lvsim.core.console import Console
 from lvsim.core.context import Args
 from lvsim.core.errors import ECMD_FAILED, EINVALID_CMD_LINE, LvmError
 from lvsim.core.model import LV, PV_MIN_SIZE, State
+from lvsim.lvm.refusal import check_fields
 from lvsim.lvm.report import layout
 from lvsim.lvm.report.field_names import ReportError, all_types, field_help, find_field
 from lvsim.lvm.report.fields import (
@@ -390,6 +391,28 @@ class Walker:
 # The command
 
 
+def _base_type(command: str, args: Args) -> int:
+    if command == "lvs":
+        return SEGS if args.has("segments") else LVS
+    if command == "vgs":
+        return VGS
+    return PVSEGS if args.has("segments") else LABEL
+
+
+def report_fields(command: str, args: Args) -> list[str]:
+    """The fields a report command line shows, sorts or selects on (nothing when LVM rejects it)."""
+    base = _base_type(command, args)
+    cols = VERBOSE_COLS if args.has("verbose") else DEFAULT_COLS
+    try:
+        options = merge_options(args, cols[base])
+        definition = Definition(
+            Console(), base, options, args.str("sort", DEFAULT_SORT[base]), args.str("select")
+        )
+    except (LvmError, ReportError):
+        return []
+    return [c.field.name for c in definition.columns]
+
+
 def run_report(command: str, state: State, console: Console, args: Args) -> int:
     """One lvs/vgs/pvs invocation; returns the exit code."""
     units = args.str("units", "r")
@@ -402,13 +425,7 @@ def run_report(command: str, state: State, console: Console, args: Args) -> int:
                 f"Run `{command} --help' for more information.",
                 rc=EINVALID_CMD_LINE,
             )
-    segments = args.has("segments")
-    if command == "lvs":
-        base = SEGS if segments else LVS
-    elif command == "vgs":
-        base = VGS
-    else:
-        base = PVSEGS if segments else LABEL
+    base = _base_type(command, args)
     cols = VERBOSE_COLS if args.has("verbose") else DEFAULT_COLS
     json = args.str("reportformat") == "json"
     try:
@@ -444,6 +461,7 @@ def _report(
     json: bool,
 ) -> int:
     definition = Definition(console, base, options, keys, selection)
+    check_fields(command, [c.field.name for c in definition.columns])
     rtype = final_type(definition.types, command)
     if rtype < 0:
         console.error(
