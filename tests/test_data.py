@@ -250,3 +250,20 @@ def test_cow_snapshot_of_a_thin_origin() -> None:
     b.write("/dev/vg/th2", 8192, b"new")
     assert (b.read("/dev/vg/cow1", 8192, 3), b.read("/dev/vg/th2", 8192, 3)) == (b"old", b"new")
     assert mapping.cow_exception_count(state.vgs["vg"].lvs["cow1"]) == 1
+
+
+def test_merging_a_cow_snapshot_of_a_thin_origin_restores_the_snapshot_data() -> None:
+    """lvconvert --merge of a classic snapshot whose origin is a thin volume copies the snapshot's
+    chunks back over the origin (the origin reads as the snapshot did)."""
+    b, state = setup(["lvcreate -L 100M -T vg/pool", "lvcreate -V 40M -T vg/pool -n thin"])
+    thin = datapath.open_device(state, "/dev/vg/thin", write=True)
+    thin.write(0, b"before" * 1000)
+    res = b.run(shlex.split("lvcreate -s -L 8M -n snap vg/thin"))
+    assert res.rc == 0, res.stderr
+    datapath.open_device(state, "/dev/vg/snap", write=True).write(4096, b"in the snapshot")
+    datapath.open_device(state, "/dev/vg/thin", write=True).write(0, b"after" * 1000)
+    expected = datapath.open_device(state, "/dev/vg/snap").read(0, 64 * 1024)
+    res = b.run(shlex.split("lvconvert --merge vg/snap"))
+    assert res.rc == 0, res.stderr
+    assert datapath.open_device(state, "/dev/vg/thin").read(0, 64 * 1024) == expected
+    assert expected[:6] == b"before" and expected[4096:4111] == b"in the snapshot"

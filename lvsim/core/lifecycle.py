@@ -65,7 +65,7 @@ def _merge_cow_content(state: State, vg: VG, snap: LV, origin: LV) -> None:
         length = min(size, end - offset)
         content = datapath._linear_get(state, vg, snap, where * size, length)
         if origin.kind == "thin":
-            datapath._thin_put(state, vg, origin, offset, length, content)
+            datapath._thin_put(state, vg, origin, offset, length, content, None)
         else:
             datapath._linear_put(state, vg, origin, offset, length, content)
 
