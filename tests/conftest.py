@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sharding import ShardError, assign, parse_shard
+from simhost import SimHost
 
 from lvsim.backend import Backend
 
@@ -103,3 +104,10 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     require_real_lvm()
     with RealBackend(tag_vgs=False) as real:
         yield real
+
+
+@pytest.fixture
+def sim() -> type[SimHost]:
+    """Simulated hosts in this process: `sim(300 * MiB, 1 * GiB)` has those disks as /dev/loop0 and
+    /dev/loop1; `.with_vg()` makes them one VG "vg" (tests/simhost.py)."""
+    return SimHost

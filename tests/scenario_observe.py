@@ -28,7 +28,7 @@ def file_hashes(root: Path) -> dict[str, str]:
 
 
 def observe(path: Path, backend: Backend) -> tuple[dict[str, object], str]:
-    """What must be equal on every backend (issue 5): exit codes, the final report, the files left in
+    """What must be equal on every backend: exit codes, the final report, the files left in
     mktemp directories (the backups); and the transcript."""
     out = io.StringIO()
     runner = Runner(load(path), backend, out)

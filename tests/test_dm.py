@@ -1,4 +1,4 @@
-"""Partitions and device-mapper: sfdisk, kpartx, dmsetup, and issue 5's workflow 2 (a VM disk backup)."""
+"""Partitions and device-mapper: sfdisk, kpartx, dmsetup, and the origin's VM-disk backup."""
 
 from __future__ import annotations
 
@@ -7,35 +7,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from simhost import SimHost
 
-from lvsim import dispatch
-from lvsim.core.model import Disk, GiB, State
-from lvsim.dispatch import Outcome
+from lvsim.core.model import GiB
 
 BUSY = "device-mapper: remove ioctl on {}  failed: Device or resource busy\nCommand failed.\n"
 
 
-class Sim:
-    """A state with a VG on one 4 GiB disk and a 1 GiB LV `vm-disk` partitioned with one Linux partition."""
-
-    def __init__(self) -> None:
-        self.state = State()
-        self.state.disks["/dev/loop0"] = Disk("/dev/loop0", 4 * GiB, backing_file="/lvsim/loop0.img")
-        for cmd in ("pvcreate /dev/loop0", "vgcreate vg /dev/loop0", "lvcreate -L 1G -n vm-disk vg"):
-            self(*cmd.split())
-
-    def __call__(self, *argv: str, stdin: str = "", rc: int = 0) -> Outcome:
-        out = dispatch.run(self.state, list(argv), stdin)
-        assert out.rc == rc, (argv, out)
-        return out
-
-
 @pytest.fixture
-def sim() -> Sim:
-    return Sim()
+def sim(sim: type[SimHost]) -> SimHost:
+    """A VG on one 4 GiB disk and a 1 GiB LV `vm-disk` (the tests partition it)."""
+    host = sim(4 * GiB).with_vg()
+    host.ok("lvcreate -L 1G -n vm-disk vg")
+    return host
 
 
-def test_sfdisk_writes_a_dos_label(sim: Sim) -> None:
+def test_sfdisk_writes_a_dos_label(sim: SimHost) -> None:
     out = sim("sfdisk", "/dev/vg/vm-disk", stdin="label: dos\n,,L\n")
     lines = out.stdout.splitlines()
     assert lines[:7] == [
@@ -58,7 +45,7 @@ def test_sfdisk_writes_a_dos_label(sim: Sim) -> None:
     )
 
 
-def test_kpartx_names_and_dmsetup(sim: Sim) -> None:
+def test_kpartx_names_and_dmsetup(sim: SimHost) -> None:
     sim("sfdisk", "/dev/vg/vm-disk", stdin="label: dos\nstart=2048, size=100M, type=83\n,,8e\n")
     assert sim("kpartx", "-l", "/dev/vg/vm-disk").stdout == (
         "vg-vm--disk1 : 0 204800 /dev/vg/vm-disk 2048\nvg-vm--disk2 : 0 1890304 /dev/vg/vm-disk 206848\n"
@@ -92,8 +79,8 @@ def test_kpartx_names_and_dmsetup(sim: Sim) -> None:
     )
 
 
-def test_workflow2_vm_disk_backup(sim: Sim, tmp_path: Path) -> None:
-    """Issue 5's workflow 2: bc-sized snapshot, kpartx -s -a, mount -t auto -o ro, rsync, dmsetup remove x3."""
+def test_workflow2_vm_disk_backup(sim: SimHost, tmp_path: Path) -> None:
+    """The origin's VM-disk backup: bc-sized snapshot, kpartx -s -a, mount -t auto -o ro, rsync, dmsetup remove x3."""
     sim("sfdisk", "/dev/vg/vm-disk", stdin="label: dos\n,,L\n")
     sim("kpartx", "-a", "/dev/vg/vm-disk")
     sim("mkfs.ext4", "-q", "/dev/mapper/vg-vm--disk1")

@@ -6,38 +6,20 @@ import os
 from pathlib import Path
 
 import pytest
+from simhost import SimHost
 
-from lvsim import dispatch
 from lvsim.core import devmap, fsimage, usage
 from lvsim.core.devmap import Device
-from lvsim.core.model import Disk, GiB, MiB, State
-from lvsim.dispatch import Outcome
+from lvsim.core.model import GiB, MiB
 from lvsim.tools.filesystems import Ext4Geometry, XfsGeometry, human_size
 
 DMESG = "       dmesg(1) may have more information after failed mount system call.\n"
 
 
-class Sim:
-    """A state with one 2 GiB disk, and a shorthand to run command lines on it."""
-
-    def __init__(self) -> None:
-        self.state = State()
-        self.state.disks["/dev/loop0"] = Disk("/dev/loop0", 2 * GiB, backing_file="/lvsim/loop0.img")
-
-    def __call__(self, *argv: str, stdin: str = "", rc: int = 0) -> Outcome:
-        out = dispatch.run(self.state, list(argv), stdin)
-        assert out.rc == rc, (argv, out)
-        return out
-
-    def lv(self, *create: str) -> None:
-        for cmd in ("pvcreate /dev/loop0", "vgcreate vg /dev/loop0"):
-            self(*cmd.split())
-        self("lvcreate", *create)
-
-
 @pytest.fixture
-def sim() -> Sim:
-    return Sim()
+def sim(sim: type[SimHost]) -> SimHost:
+    """One 2 GiB disk (`.with_vg()` makes it VG "vg")."""
+    return sim(2 * GiB)
 
 
 def test_geometry_matches_the_real_tools() -> None:
@@ -61,8 +43,8 @@ def test_geometry_matches_the_real_tools() -> None:
     assert human_size(1288490189) == "1.2 GiB"
 
 
-def test_mkfs_xfs_output_limits_and_refusals(sim: Sim) -> None:
-    sim.lv("-L", "400M", "-n", "db", "vg")
+def test_mkfs_xfs_output_limits_and_refusals(sim: SimHost) -> None:
+    sim.with_vg()("lvcreate", "-L", "400M", "-n", "db", "vg")
     out = sim("mkfs.xfs", "-L", "dbdata", "/dev/vg/db")
     assert (
         out.stdout.splitlines()[0]
@@ -84,8 +66,8 @@ def test_mkfs_xfs_output_limits_and_refusals(sim: Sim) -> None:
     assert out.stdout.endswith('BLOCK_SIZE="512" TYPE="xfs"\n') and out.stdout.startswith("/dev/vg/db: UUID=")
 
 
-def test_mkfs_ext4_output(sim: Sim) -> None:
-    sim.lv("-L", "200M", "-n", "e", "vg")
+def test_mkfs_ext4_output(sim: SimHost) -> None:
+    sim.with_vg()("lvcreate", "-L", "200M", "-n", "e", "vg")
     out = sim("mkfs.ext4", "-L", "elab", "/dev/vg/e")
     assert out.stderr == "mke2fs 1.47.0 (5-Feb-2023)\n"
     uuid = fsimage.probe(sim.state, fs_dev(sim, "/dev/vg/e")).uuid
@@ -109,15 +91,15 @@ def test_mkfs_ext4_output(sim: Sim) -> None:
     )
 
 
-def fs_dev(sim: Sim, path: str) -> Device:
+def fs_dev(sim: SimHost, path: str) -> Device:
     dev = devmap.resolve(sim.state, path)
     assert dev is not None
     return dev
 
 
-def test_workflow1_xfs_snapshot_backup(sim: Sim, tmp_path: Path) -> None:
-    """Issue 5's workflow 1: snapshot a mounted XFS, xfs_repair -L, mount ro,nouuid, back up, clean up."""
-    sim.lv("-L", "400M", "-n", "db", "vg")
+def test_workflow1_xfs_snapshot_backup(sim: SimHost, tmp_path: Path) -> None:
+    """The origin's XFS backup: snapshot a mounted XFS, xfs_repair -L, mount ro,nouuid, back up, clean up."""
+    sim.with_vg()("lvcreate", "-L", "400M", "-n", "db", "vg")
     sim("mkfs.xfs", "-q", "/dev/vg/db")
     data, snap = tmp_path / "data", tmp_path / "snap"
     data.mkdir()
@@ -160,8 +142,8 @@ def test_workflow1_xfs_snapshot_backup(sim: Sim, tmp_path: Path) -> None:
     assert (data / "late.sql").exists()
 
 
-def test_read_only_mount_never_changes_the_lv(sim: Sim, tmp_path: Path) -> None:
-    sim.lv("-L", "400M", "-n", "db", "vg")
+def test_read_only_mount_never_changes_the_lv(sim: SimHost, tmp_path: Path) -> None:
+    sim.with_vg()("lvcreate", "-L", "400M", "-n", "db", "vg")
     sim("mkfs.ext4", "-q", "/dev/vg/db")
     sim("mount", "-o", "ro", "/dev/vg/db", str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["lost+found"]
@@ -174,8 +156,8 @@ def test_read_only_mount_never_changes_the_lv(sim: Sim, tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["lost+found"]
 
 
-def test_mount_errors(sim: Sim, tmp_path: Path) -> None:
-    sim.lv("-L", "400M", "-n", "db", "vg")
+def test_mount_errors(sim: SimHost, tmp_path: Path) -> None:
+    sim.with_vg()("lvcreate", "-L", "400M", "-n", "db", "vg")
     target = str(tmp_path)
     assert sim("mount", "/dev/vg/db", target, rc=32).stderr.startswith(
         f"mount: {target}: wrong fs type, bad option, bad superblock on /dev/mapper/vg-db,"
@@ -218,8 +200,8 @@ def test_mount_errors(sim: Sim, tmp_path: Path) -> None:
     assert sim("umount", target, rc=32).stderr == f"umount: {target}: not mounted.\n"
 
 
-def test_files_consume_thin_pool_chunks_and_fstrim_returns_them(sim: Sim, tmp_path: Path) -> None:
-    sim.lv("-L", "1G", "-T", "vg/pool")
+def test_files_consume_thin_pool_chunks_and_fstrim_returns_them(sim: SimHost, tmp_path: Path) -> None:
+    sim.with_vg()("lvcreate", "-L", "1G", "-T", "vg/pool")
     sim("lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "thin")
     sim("mkfs.xfs", "-q", "/dev/vg/thin")
     vg = sim.state.vgs["vg"]
@@ -240,8 +222,8 @@ def test_files_consume_thin_pool_chunks_and_fstrim_returns_them(sim: Sim, tmp_pa
     sim("umount", str(tmp_path))
 
 
-def test_mount_follows_a_renamed_lv_and_discard_option(sim: Sim, tmp_path: Path) -> None:
-    sim.lv("-L", "1G", "-T", "vg/pool")
+def test_mount_follows_a_renamed_lv_and_discard_option(sim: SimHost, tmp_path: Path) -> None:
+    sim.with_vg()("lvcreate", "-L", "1G", "-T", "vg/pool")
     sim("lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "thin")
     sim("mkfs.ext4", "-q", "/dev/vg/thin")
     sim("mount", "-o", "discard", "/dev/vg/thin", str(tmp_path))
@@ -270,10 +252,10 @@ def test_mount_follows_a_renamed_lv_and_discard_option(sim: Sim, tmp_path: Path)
     sim("umount", str(tmp_path))
 
 
-def test_mkfs_xfs_takes_a_thin_lvs_chunk_size_as_stripe_unit_from_1_gib(sim: Sim) -> None:
+def test_mkfs_xfs_takes_a_thin_lvs_chunk_size_as_stripe_unit_from_1_gib(sim: SimHost) -> None:
     """A thin LV's chunk size is the stripe unit (more, smaller AGs), except under 1 GiB, where
     xfsprogs ignores it with a warning (recorded in the dm-sfdisk-xfs golden case)."""
-    sim.lv("-L", "1G", "-T", "vg/pool")
+    sim.with_vg()("lvcreate", "-L", "1G", "-T", "vg/pool")
     sim("lvcreate", "-V", "500M", "-T", "vg/pool", "-n", "small")
     out = sim("mkfs.xfs", "/dev/vg/small")
     assert (

@@ -1,4 +1,4 @@
-"""The mount shim and the host's files (issue 12): a mount never moves, overwrites or follows its way
+"""The mount shim and the host's files: a mount never moves, overwrites or follows its way
 out to a file it did not create; a crafted image is refused before anything is written; a mount
 point swapped after the mount is left alone; a killed mount can still be unmounted; a filesystem
 written past its thin pool leaves a usable state."""
@@ -10,39 +10,31 @@ import stat
 from pathlib import Path
 
 import pytest
+from simhost import SimHost
 
 from lvsim import dispatch
 from lvsim.core import devmap, fsimage, hosttree, store
 from lvsim.core.errors import NOT_EMULATED
-from lvsim.core.model import Disk, GiB, State
-from lvsim.dispatch import Outcome
+from lvsim.core.model import Disk, GiB
 
 DMESG = "       dmesg(1) may have more information after failed mount system call.\n"
 
 
-class Sim:
-    """A state with one 2 GiB disk and an ext4 LV vg/fs; `sim(*argv)` runs a command line."""
-
-    def __init__(self, state: State | None = None) -> None:
-        self.state = state or State()
-        if state is None:
-            self.state.disks["/dev/loop0"] = Disk("/dev/loop0", 2 * GiB, backing_file="/lvsim/loop0.img")
-            for cmd in ("pvcreate /dev/loop0", "vgcreate vg /dev/loop0", "lvcreate -L 64M -n fs vg"):
-                self(*cmd.split())
-            self("mkfs.ext4", "-q", "/dev/vg/fs")
-
-    def __call__(self, *argv: str, rc: int = 0) -> Outcome:
-        out = dispatch.run(self.state, list(argv))
-        assert out.rc == rc, (argv, out)
-        return out
-
-
 @pytest.fixture
-def sim() -> Sim:
-    return Sim()
+def sim() -> SimHost:
+    """One 2 GiB disk with an ext4 LV vg/fs."""
+    return _fresh()
 
 
-def _tree(sim: Sim) -> tuple[fsimage.Filesystem, dict]:
+def _fresh() -> SimHost:
+    """What the `sim` fixture gives, outside a fixture."""
+    host = SimHost(2 * GiB).with_vg()
+    host.ok("lvcreate -L 64M -n fs vg")
+    host("mkfs.ext4", "-q", "/dev/vg/fs")
+    return host
+
+
+def _tree(sim: SimHost) -> tuple[fsimage.Filesystem, dict]:
     dev = devmap.resolve(sim.state, "/dev/vg/fs")
     assert dev is not None
     found = fsimage.probe(sim.state, dev)
@@ -54,7 +46,7 @@ def _listing(path: Path) -> list[str]:
     return sorted(str(p.relative_to(path)) for p in path.rglob("*"))
 
 
-def test_mount_over_a_non_empty_directory_is_refused(sim: Sim, tmp_path: Path) -> None:
+def test_mount_over_a_non_empty_directory_is_refused(sim: SimHost, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "precious").write_text("mine\n")
@@ -68,7 +60,7 @@ def test_mount_over_a_non_empty_directory_is_refused(sim: Sim, tmp_path: Path) -
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("lvsim-hidden-*x"))
 
 
-def test_a_crafted_image_writes_nothing_outside_the_mount_point(sim: Sim, tmp_path: Path) -> None:
+def test_a_crafted_image_writes_nothing_outside_the_mount_point(sim: SimHost, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     for i, bad in enumerate(
@@ -92,7 +84,7 @@ def test_a_crafted_image_writes_nothing_outside_the_mount_point(sim: Sim, tmp_pa
         fsimage.store_tree(sim.state, found, tree, {})
 
 
-def test_links_are_materialised_as_links_and_never_followed(sim: Sim, tmp_path: Path) -> None:
+def test_links_are_materialised_as_links_and_never_followed(sim: SimHost, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "keep").write_text("keep\n")
@@ -109,7 +101,7 @@ def test_links_are_materialised_as_links_and_never_followed(sim: Sim, tmp_path: 
     assert Path("/etc/passwd").exists()
 
 
-def test_no_setuid_bit_or_foreign_owner_reaches_the_host(sim: Sim, tmp_path: Path) -> None:
+def test_no_setuid_bit_or_foreign_owner_reaches_the_host(sim: SimHost, tmp_path: Path) -> None:
     found, tree = _tree(sim)
     tree["suid"] = {"t": "f", "mode": 0o6755, "uid": 1234, "gid": 4321, "mtime": 10**18, "size": 3}
     tree["sdir"] = {"t": "d", "mode": 0o2775, "uid": 1234, "gid": 4321, "mtime": 10**18}
@@ -127,7 +119,7 @@ def test_no_setuid_bit_or_foreign_owner_reaches_the_host(sim: Sim, tmp_path: Pat
     assert (kept["sdir"]["mode"], kept["sdir"]["uid"]) == (0o2775, 1234)
 
 
-def test_umount_of_a_mount_point_swapped_for_a_link_touches_nothing(sim: Sim, tmp_path: Path) -> None:
+def test_umount_of_a_mount_point_swapped_for_a_link_touches_nothing(sim: SimHost, tmp_path: Path) -> None:
     mnt, target = tmp_path / "mnt", tmp_path / "target"
     mnt.mkdir()
     target.mkdir()
@@ -151,7 +143,7 @@ def test_umount_of_a_mount_point_swapped_for_a_link_touches_nothing(sim: Sim, tm
 def test_a_killed_mount_is_on_record_and_can_be_unmounted(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "state"
     with store.transaction(path) as state:
-        state.__dict__.update(Sim().state.__dict__)
+        state.__dict__.update(_fresh().state.__dict__)
     mnt = tmp_path / "mnt"
     mnt.mkdir()
 
@@ -169,14 +161,14 @@ def test_a_killed_mount_is_on_record_and_can_be_unmounted(tmp_path: Path, monkey
     assert fsimage.mounts(saved)[0]["filling"] is True
     with store.transaction(path) as state:
         assert dispatch.run(state, ["lvs"]).rc == 0  # writeback leaves a half-filled mount alone
-        assert "partial" not in _tree(Sim(state))[1]
+        assert "partial" not in _tree(SimHost(state=state))[1]
         out = dispatch.run(state, ["umount", str(mnt)])
     assert (out.rc, out.stderr) == (0, "")
     assert _listing(mnt) == [] and fsimage.mounts(store.load(path)) == []
 
 
 def test_a_filesystem_written_past_its_pool_leaves_a_usable_state(tmp_path: Path) -> None:
-    sim = Sim(State())
+    sim = SimHost()
     sim.state.disks["/dev/loop0"] = Disk("/dev/loop0", 2 * GiB, backing_file="/lvsim/loop0.img")
     for cmd in (
         "pvcreate /dev/loop0",
@@ -203,7 +195,7 @@ def test_a_filesystem_written_past_its_pool_leaves_a_usable_state(tmp_path: Path
     sim("umount", str(mnt))
 
 
-def test_corrupt_file_index_is_a_bad_superblock_not_a_crash(sim: Sim, tmp_path: Path) -> None:
+def test_corrupt_file_index_is_a_bad_superblock_not_a_crash(sim: SimHost, tmp_path: Path) -> None:
     found, _ = _tree(sim)
     fsimage.write_at(sim.state, found.dev, found.sb["index"][0][0], b"\xb7\xff not json")
     mnt = tmp_path / "mnt"

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import shlex
-
 import pytest
+from simhost import SimHost
 
-from backends.sim import SimBackend
-from lvsim.backend import Result
 from lvsim.core.model import GiB, MiB
 
 LVS_HEADER = "  LV   VG Attr       LSize  Pool Origin Data%  Meta%  Move Log Cpy%Sync Convert\n"
 
 
-class Sim:
-    """A simulator with loop devices of the given sizes (/dev/loop0, /dev/loop1, ...)."""
-
-    def __init__(self, *disks: int) -> None:
-        self.b = SimBackend()
-        self.devices = [self.b.add_disk(size) for size in disks]
-
-    def run(self, cmd: str, stdin: str = "") -> Result:
-        return self.b.run(shlex.split(cmd), stdin)
-
-    def ok(self, cmd: str) -> Result:
-        res = self.run(cmd)
-        assert res.rc == 0, (cmd, res.stdout, res.stderr)
-        return res
-
-
 @pytest.fixture
-def vg() -> Sim:
+def vg(sim: type[SimHost]) -> SimHost:
     """VG "vg" on a 300 MiB PV (74 extents) with LVs s1 (12 MiB) and s2 (8 MiB); /dev/loop1 an orphan PV."""
-    sim = Sim(300 * MiB, 1 * GiB)
+    sim = sim(300 * MiB, 1 * GiB)
     sim.ok("pvcreate /dev/loop0 /dev/loop1")
     sim.ok("vgcreate vg /dev/loop0")
     sim.ok("lvcreate -L 12M -n s1 vg")
@@ -40,8 +21,8 @@ def vg() -> Sim:
     return sim
 
 
-def test_vgs_default_columns() -> None:
-    sim = Sim(300 * MiB)
+def test_vgs_default_columns(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB)
     sim.ok("vgcreate vg1 /dev/loop0")
     res = sim.ok("vgs")
     assert res.stdout == (
@@ -50,8 +31,8 @@ def test_vgs_default_columns() -> None:
     assert res.stderr == ""
 
 
-def test_pvs_default_columns_with_orphan() -> None:
-    sim = Sim(300 * MiB, 100 * MiB, 1 * GiB)
+def test_pvs_default_columns_with_orphan(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB, 100 * MiB, 1 * GiB)
     sim.ok("pvcreate /dev/loop0 /dev/loop2")
     sim.ok("vgcreate vg1 /dev/loop0")
     assert sim.ok("pvs").stdout == (
@@ -61,8 +42,8 @@ def test_pvs_default_columns_with_orphan() -> None:
     )
 
 
-def test_pvs_all_lists_other_devices_with_zero_sizes() -> None:
-    sim = Sim(300 * MiB, 1 * MiB, 17 * MiB)
+def test_pvs_all_lists_other_devices_with_zero_sizes(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB, 1 * MiB, 17 * MiB)
     sim.ok("pvcreate /dev/loop0")
     assert sim.ok("pvs -a").stdout == (
         "  PV         VG Fmt  Attr PSize   PFree  \n"
@@ -71,8 +52,8 @@ def test_pvs_all_lists_other_devices_with_zero_sizes() -> None:
     )
 
 
-def test_pvs_named_devices_errors() -> None:
-    sim = Sim(300 * MiB, 1 * MiB, 17 * MiB)
+def test_pvs_named_devices_errors(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB, 1 * MiB, 17 * MiB)
     sim.ok("pvcreate /dev/loop0")
     res = sim.run("pvs /dev/loop2 /dev/nonexist /dev/loop1 /dev/loop0")
     assert res.rc == 5
@@ -86,7 +67,7 @@ def test_pvs_named_devices_errors() -> None:
     )
 
 
-def test_lvs_default_columns(vg: Sim) -> None:
+def test_lvs_default_columns(vg: SimHost) -> None:
     assert vg.ok("lvs").stdout == (
         LVS_HEADER
         + "  s1   vg -wi-a----- 12.00m                                                    \n"
@@ -94,15 +75,15 @@ def test_lvs_default_columns(vg: Sim) -> None:
     )
 
 
-def test_no_lvs_prints_nothing() -> None:
-    sim = Sim(300 * MiB)
+def test_no_lvs_prints_nothing(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB)
     sim.ok("vgcreate vg /dev/loop0")
     res = sim.ok("lvs")
     assert (res.stdout, res.stderr) == ("", "")
     assert sim.ok("vgs -S vg_name=other").stdout == ""
 
 
-def test_sizes_in_bytes_without_suffix_or_headings(vg: Sim) -> None:
+def test_sizes_in_bytes_without_suffix_or_headings(vg: SimHost) -> None:
     assert vg.ok("lvs --noheadings --nosuffix --units b -o lv_size vg/s1").stdout == "  12582912\n"
     assert vg.ok("lvs --noheadings --units b -o lv_size vg/s1").stdout == "  12582912B\n"
     assert vg.ok("lvs --noheadings --units s -o lv_size vg/s1").stdout == "  24576S\n"
@@ -113,27 +94,27 @@ def test_sizes_in_bytes_without_suffix_or_headings(vg: Sim) -> None:
     assert vg.ok("lvs --noheadings --units g -o lv_size vg/s1").stdout == "  0.01g\n"
 
 
-def test_invalid_units() -> None:
-    res = Sim().run("lvs --units x")
+def test_invalid_units(sim: type[SimHost]) -> None:
+    res = sim().run("lvs --units x")
     assert (res.rc, res.stdout) == (3, "")
     assert res.stderr == "  Invalid units specification\n  Run `lvs --help' for more information.\n"
 
 
-def test_separator_unaligned_and_aligned(vg: Sim) -> None:
+def test_separator_unaligned_and_aligned(vg: SimHost) -> None:
     assert vg.ok("lvs --separator , -o lv_name,lv_size").stdout == "  LV,LSize\n  s1,12.00m\n  s2,8.00m\n"
     assert vg.ok("lvs --separator , --aligned -o lv_name,lv_size").stdout == (
         "  LV  ,LSize \n  s1  ,12.00m\n  s2  , 8.00m\n"
     )
 
 
-def test_rows_and_nameprefixes(vg: Sim) -> None:
+def test_rows_and_nameprefixes(vg: SimHost) -> None:
     assert vg.ok("lvs --rows -o lv_name,lv_size").stdout == "  LV s1 s2\n  LSize 12.00m 8.00m\n"
     assert vg.ok("lvs --noheadings --nameprefixes -o lv_name,lv_size vg/s2").stdout == (
         "  LVM2_LV_NAME='s2' LVM2_LV_SIZE='8.00m'\n"
     )
 
 
-def test_prefixless_aliases_plus_and_minus(vg: Sim) -> None:
+def test_prefixless_aliases_plus_and_minus(vg: SimHost) -> None:
     assert vg.ok("lvs -o name,size,attr vg/s1").stdout == (
         "  LV   LSize  Attr      \n  s1   12.00m -wi-a-----\n"
     )
@@ -142,20 +123,20 @@ def test_prefixless_aliases_plus_and_minus(vg: Sim) -> None:
     )
 
 
-def test_sort_by_size_and_descending(vg: Sim) -> None:
+def test_sort_by_size_and_descending(vg: SimHost) -> None:
     assert vg.ok("lvs --noheadings -O lv_size -o lv_name").stdout == "  s2  \n  s1  \n"
     assert vg.ok("lvs --noheadings -O -lv_name -o lv_name").stdout == "  s2  \n  s1  \n"
 
 
-def test_default_sort_is_plain_string_order() -> None:
-    sim = Sim(300 * MiB)
+def test_default_sort_is_plain_string_order(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB)
     sim.ok("vgcreate vg /dev/loop0")
     for name in ("lvol2", "lvol10", "lvol1"):
         sim.ok(f"lvcreate -l 1 -n {name} vg")
     assert sim.ok("lvs --noheadings -o lv_name").stdout == "  lvol1 \n  lvol10\n  lvol2 \n"
 
 
-def test_missing_objects_and_worst_exit_code(vg: Sim) -> None:
+def test_missing_objects_and_worst_exit_code(vg: SimHost) -> None:
     res = vg.run("lvs -o lv_name vg/s1 vg/nonexist nonvg")
     assert res.rc == 5
     assert res.stdout == "  LV  \n  s1  \n"
@@ -169,11 +150,11 @@ def test_missing_objects_and_worst_exit_code(vg: Sim) -> None:
     assert res.stderr == '  Volume group "nosuchvg" not found\n  Cannot process volume group nosuchvg\n'
 
 
-def test_dev_path_arguments(vg: Sim) -> None:
+def test_dev_path_arguments(vg: SimHost) -> None:
     assert vg.ok("lvs --noheadings -o lv_name /dev/vg/s2").stdout == "  s2  \n"
 
 
-def test_json_shape(vg: Sim) -> None:
+def test_json_shape(vg: SimHost) -> None:
     res = vg.ok("lvs --reportformat json")
     assert res.stdout == (
         "  {\n"
@@ -193,15 +174,15 @@ def test_json_shape(vg: Sim) -> None:
     )
 
 
-def test_json_values_are_strings_and_follow_units(vg: Sim) -> None:
+def test_json_values_are_strings_and_follow_units(vg: SimHost) -> None:
     res = vg.ok("vgs --reportformat json --units b --nosuffix -o vg_name,pv_count,vg_size,vg_free")
     assert '{"vg_name":"vg", "pv_count":"1", "vg_size":"310378496", "vg_free":"289406976"}' in res.stdout
     res = vg.ok("pvs --reportformat json -o pv_name,pv_used /dev/loop1")
     assert '{"pv_name":"/dev/loop1", "pv_used":"0 "}' in res.stdout
 
 
-def test_json_empty_and_error_skeletons() -> None:
-    sim = Sim(300 * MiB)
+def test_json_empty_and_error_skeletons(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB)
     empty = '  {\n      "report": [\n          {\n              "vg": [\n              ]\n          }\n      ]\n  }\n'
     assert sim.ok("vgs --reportformat json").stdout == empty
     res = sim.run("lvs --reportformat json vg/nonexist")
@@ -210,33 +191,33 @@ def test_json_empty_and_error_skeletons() -> None:
     assert res.stderr == '  Volume group "vg" not found\n  Cannot process volume group vg\n'
 
 
-def test_json_noheadings_has_no_effect_and_duplicate_keys(vg: Sim) -> None:
+def test_json_noheadings_has_no_effect_and_duplicate_keys(vg: SimHost) -> None:
     res = vg.ok("lvs --reportformat json --noheadings -o lv_name,lv_name vg/s1")
     assert '                  {"lv_name":"s1", "lv_name":"s1"}\n' in res.stdout
 
 
-def test_reportformat_json_std_is_rejected() -> None:
-    res = Sim().run("lvs --reportformat json_std")
+def test_reportformat_json_std_is_rejected(sim: type[SimHost]) -> None:
+    res = sim().run("lvs --reportformat json_std")
     assert res.rc == 3
     assert "Invalid argument for --reportformat: json_std" in res.stderr
 
 
-def test_unknown_field_prints_help_then_error() -> None:
-    res = Sim().run("lvs -o lv_name,nonexistfield")
+def test_unknown_field_prints_help_then_error(sim: type[SimHost]) -> None:
+    res = sim().run("lvs -o lv_name,nonexistfield")
     assert (res.rc, res.stdout) == (5, "")
     assert res.stderr.startswith("  Logical Volume Fields\n  ---------------------\n    lv_all ")
     assert res.stderr.endswith("   \n  Unrecognised field: nonexistfield\n")
     assert "    device_id " not in res.stderr
 
 
-def test_unknown_field_json_skeleton() -> None:
-    res = Sim().run("lvs --reportformat json -o nonexistfield")
+def test_unknown_field_json_skeleton(sim: type[SimHost]) -> None:
+    res = sim().run("lvs --reportformat json -o nonexistfield")
     assert res.rc == 5
     assert res.stdout == '  {\n      "report": [\n      ]\n  }\n'
 
 
-def test_help_lists_fields_rc0() -> None:
-    res = Sim().run("lvs -o help")
+def test_help_lists_fields_rc0(sim: type[SimHost]) -> None:
+    res = sim().run("lvs -o help")
     assert (res.rc, res.stdout) == (0, "")
     lines = res.stderr.splitlines()
     assert "    lv_uuid                     - Unique identifier." in lines
@@ -249,17 +230,17 @@ def test_help_lists_fields_rc0() -> None:
     ]
 
 
-def test_lv_and_pv_fields_together_are_refused(vg: Sim) -> None:
+def test_lv_and_pv_fields_together_are_refused(vg: SimHost) -> None:
     res = vg.run("lvs -o lv_name,pv_name")
     assert res.rc == 5
     assert res.stderr == '  Can\'t report LV and PV fields at the same time in report type "lv".\n'
 
 
-def test_vgs_with_lv_fields_reports_per_lv(vg: Sim) -> None:
+def test_vgs_with_lv_fields_reports_per_lv(vg: SimHost) -> None:
     assert vg.ok("vgs --noheadings -o vg_name,lv_name").stdout == "  vg s1  \n  vg s2  \n"
 
 
-def test_segments_reports(vg: Sim) -> None:
+def test_segments_reports(vg: SimHost) -> None:
     assert vg.ok("lvs --segments").stdout == (
         "  LV   VG Attr       #Str Type   SSize \n"
         "  s1   vg -wi-a-----    1 linear 12.00m\n"
@@ -279,8 +260,8 @@ def test_segments_reports(vg: Sim) -> None:
     )
 
 
-def test_segment_rows_after_extension() -> None:
-    sim = Sim(300 * MiB)
+def test_segment_rows_after_extension(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB)
     sim.ok("vgcreate vg /dev/loop0")
     sim.ok("lvcreate -l 2 -n a vg")
     sim.ok("lvcreate -l 2 -n b vg")
@@ -290,8 +271,8 @@ def test_segment_rows_after_extension() -> None:
     )
 
 
-def test_vg_and_pv_attributes() -> None:
-    sim = Sim(300 * MiB)
+def test_vg_and_pv_attributes(sim: type[SimHost]) -> None:
+    sim = sim(300 * MiB)
     sim.ok("vgcreate vg /dev/loop0")
     sim.ok("vgchange --alloc contiguous vg")
     assert sim.ok("vgs --noheadings -o vg_attr,vg_allocation_policy").stdout == "  wz--c- contiguous\n"
@@ -300,7 +281,7 @@ def test_vg_and_pv_attributes() -> None:
     assert sim.ok("pvs --noheadings -o pv_attr,pv_allocatable").stdout == "  u--" + " " * 13 + "\n"
 
 
-def test_binary_values(vg: Sim) -> None:
+def test_binary_values(vg: SimHost) -> None:
     assert vg.ok("lvs --noheadings -o lv_active,lv_skip_activation,lv_device_open vg/s1").stdout == (
         "  active" + " " * 27 + "\n"
     )
@@ -313,11 +294,11 @@ def test_binary_values(vg: Sim) -> None:
     )
 
 
-def test_vg_counts_and_extents(vg: Sim) -> None:
+def test_vg_counts_and_extents(vg: SimHost) -> None:
     out = vg.ok("vgs --noheadings --units m -o vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,max_lv")
     assert out.stdout.split() == ["4.00m", "74", "69", "3", "0"]
 
 
-def test_lv_fields_on_free_space_rows(vg: Sim) -> None:
+def test_lv_fields_on_free_space_rows(vg: SimHost) -> None:
     out = vg.ok("pvs --noheadings -o pv_name,pvseg_start,lv_name,lv_attr,lv_size,segtype /dev/loop0").stdout
     assert out.splitlines()[-1] == "  /dev/loop0     5" + " " * 21 + "0  free  "

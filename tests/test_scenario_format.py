@@ -253,7 +253,7 @@ def test_write_sizes_must_be_sectors(tmp_path: Path, size: str, message: str) ->
         commands(scenario.steps[0], scenario.vars)
 
 
-# -- a scenario file is data: hostile files fail fast with one clear, short error (issue 12) ---------
+# -- a scenario file is data: hostile files fail fast with one clear, short error ---------
 
 BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
     f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"

@@ -87,7 +87,7 @@ def test_state_round_trips(tmp_path: Path) -> None:
     assert store.load(path).to_json() == state.to_json()
 
 
-# -- the host boundary (issue 12): files other users plant, full disks, stale files, lock waits ------
+# -- the host boundary: files other users plant, full disks, stale files, lock waits ------
 
 
 def _save_one(path: Path, name: str = "/dev/vdb") -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import shlex
-
 import pytest
+from simhost import SimHost
 
-from backends.sim import SimBackend
-from lvsim.backend import Result
 from lvsim.core.model import GiB, MiB
 
 CAN_ADDRESS_64K = "  Thin pool volume with chunk size 64.00 KiB can address at most <15.88 TiB of data.\n"
@@ -18,36 +15,8 @@ PROTECTION = (
 )
 
 
-class Sim:
-    def __init__(self, *disks: int, extent: str = "") -> None:
-        self.b = SimBackend()
-        devices = [self.b.add_disk(size) for size in disks]
-        self.ok("pvcreate " + " ".join(devices))
-        self.ok(f"vgcreate {extent} vg " + " ".join(devices))
-
-    def run(self, cmd: str, stdin: str = "") -> Result:
-        return self.b.run(shlex.split(cmd), stdin)
-
-    def ok(self, cmd: str, stdin: str = "") -> Result:
-        res = self.run(cmd, stdin)
-        assert res.rc == 0, (cmd, res.stdout, res.stderr)
-        return res
-
-    def lv(self, name: str):
-        return self.b.state.vgs["vg"].lvs[name]
-
-    def free(self) -> int:
-        from lvsim.core import alloc
-
-        vg = self.b.state.vgs["vg"]
-        return alloc.vg_free_count(self.b.state, vg)
-
-    def layout(self) -> dict[str, int]:
-        return {n: lv.le_count for n, lv in self.b.state.vgs["vg"].lvs.items() if lv.kind != "thin"}
-
-
-def test_pool_creation_output_and_hidden_lvs() -> None:
-    s = Sim(300 * MiB)
+def test_pool_creation_output_and_hidden_lvs(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     res = s.ok("lvcreate -L 100M -T vg/pool")
     assert (res.stdout, res.stderr) == (CAN_ADDRESS_64K + '  Logical volume "pool" created.\n', "")
     assert s.layout() == {"lvol0_pmspare": 1, "pool_tdata": 25, "pool_tmeta": 1, "pool": 25}
@@ -60,22 +29,22 @@ def test_pool_creation_output_and_hidden_lvs() -> None:
     "form",
     ["-L 100M --thinpool pool vg", "--type thin-pool -L 100M -n pool vg", "-T -L 100M -n pool vg"],
 )
-def test_pool_creation_forms(form: str) -> None:
-    s = Sim(300 * MiB)
+def test_pool_creation_forms(form: str, sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     assert s.ok(f"lvcreate {form}").stdout.endswith('  Logical volume "pool" created.\n')
     assert s.lv("pool").kind == "thin-pool"
 
 
-def test_unnamed_pool_and_thin() -> None:
-    s = Sim(300 * MiB)
+def test_unnamed_pool_and_thin(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     res = s.ok("lvcreate -L 20M -V 40M -T vg")
     assert res.stdout == CAN_ADDRESS_64K + PROTECTION + '  Logical volume "lvol2" created.\n'
     assert s.lv("lvol1").kind == "thin-pool" and s.lv("lvol2").pool == "lvol1"
-    assert "lvol0_pmspare" in s.b.state.vgs["vg"].lvs
+    assert "lvol0_pmspare" in s.state.vgs["vg"].lvs
 
 
-def test_pool_space_accounting_in_a_74_extent_vg() -> None:
-    s = Sim(300 * MiB)
+def test_pool_space_accounting_in_a_74_extent_vg(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     res = s.run("lvcreate -L 292M -T vg/pool")
     assert (res.rc, res.stdout, res.stderr) == (
         5,
@@ -87,25 +56,25 @@ def test_pool_space_accounting_in_a_74_extent_vg() -> None:
     assert s.free() == 0
 
 
-def test_percent_free_pools_leave_room_for_metadata_and_spare() -> None:
-    s = Sim(300 * MiB)
+def test_percent_free_pools_leave_room_for_metadata_and_spare(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -l 50%FREE -T vg/p1")
     assert s.lv("p1").le_count == 35 and s.free() == 74 - 37
     s.ok("lvcreate -l 100%FREE -T vg/p2")
     assert s.lv("p2").le_count == 35 and s.free() == 1
-    s2 = Sim(300 * MiB)
+    s2 = sim(300 * MiB).with_vg()
     s2.ok("lvcreate -l 100%FREE -T vg/p")
     assert s2.lv("p").le_count == 72 and s2.free() == 0
 
 
-def test_big_pool_percent_free() -> None:
-    s = Sim(64 * GiB)
+def test_big_pool_percent_free(sim: type[SimHost]) -> None:
+    s = sim(64 * GiB).with_vg()
     s.ok("lvcreate -l 100%FREE -T vg/p")
     assert (s.lv("p").le_count, s.lv("p_tmeta").le_count, s.lv("lvol0_pmspare").le_count) == (16351, 16, 16)
 
 
-def test_not_enough_vg_space_for_the_data() -> None:
-    s = Sim(40 * GiB)
+def test_not_enough_vg_space_for_the_data(sim: type[SimHost]) -> None:
+    s = sim(40 * GiB).with_vg()
     res = s.run("lvcreate -L 40G -T vg/p")
     assert res.stderr == '  Volume group "vg" has insufficient free space (10229 extents): 10240 required.\n'
 
@@ -114,14 +83,14 @@ def test_not_enough_vg_space_for_the_data() -> None:
     ("size", "meta_mib"),
     [("8M", 4), ("1G", 4), ("4G", 4), ("8G", 8), ("10G", 12), ("16G", 16), ("24G", 24)],
 )
-def test_metadata_size_estimate(size: str, meta_mib: int) -> None:
-    s = Sim(30 * GiB)
+def test_metadata_size_estimate(size: str, meta_mib: int, sim: type[SimHost]) -> None:
+    s = sim(30 * GiB).with_vg()
     s.ok(f"lvcreate -L {size} -T vg/p")
     assert s.lv("p_tmeta").le_count * 4 == meta_mib
 
 
-def test_chunk_size_grows_with_the_pool() -> None:
-    s = Sim(300 * GiB)
+def test_chunk_size_grows_with_the_pool(sim: type[SimHost]) -> None:
+    s = sim(300 * GiB).with_vg()
     res = s.ok("lvcreate -L 200G -T vg/p")
     assert res.stdout.startswith(
         "  Thin pool volume with chunk size 128.00 KiB can address at most 31.75 TiB of data.\n"
@@ -129,8 +98,8 @@ def test_chunk_size_grows_with_the_pool() -> None:
     assert s.lv("p").chunk_size == 128 * 1024
 
 
-def test_metadata_size_given_sets_chunk_and_warns_about_zeroing() -> None:
-    s = Sim(30 * GiB)
+def test_metadata_size_given_sets_chunk_and_warns_about_zeroing(sim: type[SimHost]) -> None:
+    s = sim(30 * GiB).with_vg()
     res = s.ok("lvcreate -L 24G --poolmetadatasize 4M -T vg/p")
     assert res.stdout.startswith(
         "  Thin pool volume with chunk size 512.00 KiB can address at most 127.00 TiB"
@@ -141,13 +110,13 @@ def test_metadata_size_given_sets_chunk_and_warns_about_zeroing() -> None:
     )
 
 
-def test_metadata_size_clamps() -> None:
-    s = Sim(300 * MiB, extent="-s 1M")
+def test_metadata_size_clamps(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg("-s 1M")
     res = s.ok("lvcreate -L 20M --poolmetadatasize 1M -T vg/p")
     assert res.stdout.startswith(
         "  Extending pool metadata size 1.00 MiB to required minimal size 2.00 MiB.\n"
     )
-    s = Sim(40 * GiB)
+    s = sim(40 * GiB).with_vg()
     res = s.ok("lvcreate -L 1G --poolmetadatasize 20G -T vg/p")
     assert "  Reducing pool metadata size 20.00 GiB to maximum usable size <15.88 GiB.\n" in res.stdout
 
@@ -166,22 +135,22 @@ def test_metadata_size_clamps() -> None:
         ("2G", ["Thin pool chunk size 2.00 GiB is not in the range 64.00 KiB to 1.00 GiB."]),
     ],
 )
-def test_chunk_size_errors(chunk: str, errors: list[str]) -> None:
-    s = Sim(300 * MiB)
+def test_chunk_size_errors(chunk: str, errors: list[str], sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     res = s.run(f"lvcreate -L 100M -c {chunk} -T vg/p")
     lines = [f"  {e}\n" for e in errors] + ["  Run `lvcreate --help' for more information.\n"]
     assert (res.rc, res.stderr) == (3, "".join(lines))
 
 
-def test_pool_smaller_than_chunk() -> None:
-    s = Sim(300 * MiB)
+def test_pool_smaller_than_chunk(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     res = s.run("lvcreate -L 4M -c 8M -T vg/p")
     assert res.rc == 5
     assert res.stderr == "  Size of thin-pool data volume cannot be smaller than chunk size 8.00 MiB.\n"
 
 
-def test_thin_volumes_and_overprovisioning() -> None:
-    s = Sim(1024 * MiB)
+def test_thin_volumes_and_overprovisioning(sim: type[SimHost]) -> None:
+    s = sim(1024 * MiB).with_vg()
     s.ok("lvcreate -L 100M -T vg/pool")
     res = s.ok("lvcreate -V 50M -T vg/pool -n t1")
     assert (
@@ -200,15 +169,15 @@ def test_thin_volumes_and_overprovisioning() -> None:
     assert "exceeds the size of thin pools and the size of whole volume group" in res.stderr
 
 
-def test_thin_creation_errors() -> None:
-    s = Sim(300 * MiB)
+def test_thin_creation_errors(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 8M -n lin vg")
     assert s.run("lvcreate -V 8M -T vg/nopool -n t").stderr == "  Pool nopool not found in Volume group vg.\n"
     assert s.run("lvcreate -V 8M -T vg/lin -n t").stderr == "  Logical volume vg/lin is not a thin pool.\n"
 
 
-def test_thin_snapshots() -> None:
-    s = Sim(300 * MiB)
+def test_thin_snapshots(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 100M -T vg/pool")
     s.ok("lvcreate -V 40M -T vg/pool -n th")
     res = s.ok("lvcreate -s vg/th -n snap1")
@@ -226,15 +195,15 @@ def test_thin_snapshots() -> None:
     assert (s.lv("snap1").origin, s.lv("snap1s").origin) == ("", "snap1")
 
 
-def test_thin_snapshot_needs_a_thin_origin() -> None:
-    s = Sim(300 * MiB)
+def test_thin_snapshot_needs_a_thin_origin(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 8M -n lin vg")
     res = s.run("lvcreate -s vg/lin")
     assert (res.rc, res.stderr) == (5, "  Please specify either size or extents with snapshots.\n")
 
 
-def test_cow_snapshot_sizes() -> None:
-    s2 = Sim(400 * MiB)
+def test_cow_snapshot_sizes(sim: type[SimHost]) -> None:
+    s2 = sim(400 * MiB).with_vg()
     s2.ok("lvcreate -L 100M -n lv vg")
     assert s2.free() == 74
     res = s2.ok("lvcreate --snapshot /dev/vg/lv --name S -l 80%FREE")
@@ -257,8 +226,8 @@ def test_cow_snapshot_sizes() -> None:
     assert s2.lv("o50").le_count == 26
 
 
-def test_lvconvert_to_thin_pool() -> None:
-    s = Sim(300 * MiB)
+def test_lvconvert_to_thin_pool(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 40M -n data vg")
     res = s.run("lvconvert --type thin-pool vg/data", stdin="n\n")
     assert res.rc == 5
@@ -277,8 +246,8 @@ def test_lvconvert_to_thin_pool() -> None:
     assert s.lv("d3_tmeta").le_count == 2 and s.lv("lvol0_pmspare").le_count == 2
 
 
-def test_pool_extend_and_metadata_extend() -> None:
-    s = Sim(300 * MiB)
+def test_pool_extend_and_metadata_extend(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 100M -T vg/pool")
     res = s.ok("lvextend -L +20M vg/pool")
     assert res.stdout == (
@@ -301,8 +270,8 @@ def test_pool_extend_and_metadata_extend() -> None:
     assert (res.rc, res.stderr) == (5, "  Thin pool volumes vg/pool_tdata cannot be reduced in size yet.\n")
 
 
-def test_lvchange_pool_settings() -> None:
-    s = Sim(300 * MiB)
+def test_lvchange_pool_settings(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 100M -T vg/pool")
     for opt in ("-Zn", "--errorwhenfull y", "--discards nopassdown"):
         assert s.ok(f"lvchange {opt} vg/pool").stdout == "  Logical volume vg/pool changed.\n"
@@ -315,25 +284,25 @@ def test_lvchange_pool_settings() -> None:
     )
 
 
-def test_removing_the_last_pool_drops_the_spare() -> None:
-    s = Sim(300 * MiB)
+def test_removing_the_last_pool_drops_the_spare(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 100M -T vg/p1")
     s.ok("lvcreate -L 40M -T vg/p2")
     s.ok("lvremove -f vg/p1")
-    assert "lvol0_pmspare" in s.b.state.vgs["vg"].lvs
+    assert "lvol0_pmspare" in s.state.vgs["vg"].lvs
     s.ok("lvremove -f vg/p2")
-    assert s.b.state.vgs["vg"].lvs == {}
+    assert s.state.vgs["vg"].lvs == {}
 
 
-def test_out_of_space_pool_refuses_new_thins() -> None:
+def test_out_of_space_pool_refuses_new_thins(sim: type[SimHost]) -> None:
     from lvsim.core import mapping
 
-    s = Sim(300 * MiB)
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 8M -T vg/pe")
     s.ok("lvcreate -V 20M -T vg/pe -n t")
-    vg = s.b.state.vgs["vg"]
+    vg = s.state.vgs["vg"]
     for chunk in range(129):
-        mapping.provision(s.b.state, vg, s.lv("t"), chunk)
+        mapping.provision(s.state, vg, s.lv("t"), chunk)
     res = s.run("lvcreate -V 10M -T vg/pe")
     assert res.rc == 5
     assert res.stdout == "  Rounding up size to full physical extent 12.00 MiB\n"
@@ -343,13 +312,13 @@ def test_out_of_space_pool_refuses_new_thins() -> None:
     )
 
 
-def test_cow_merge_restores_the_origin() -> None:
-    s = Sim(300 * MiB)
+def test_cow_merge_restores_the_origin(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 20M -n m vg")
-    s.b.write("/dev/vg/m", 0, b"A" * 8192)
+    s.backend.write("/dev/vg/m", 0, b"A" * 8192)
     s.ok("lvcreate -s -L 8M -n ms vg/m")
-    s.b.write("/dev/vg/m", 4096, b"B" * 4096)
-    s.b.write("/dev/vg/ms", 0, b"C" * 512)
+    s.backend.write("/dev/vg/m", 4096, b"B" * 4096)
+    s.backend.write("/dev/vg/ms", 0, b"C" * 512)
     res = s.ok("lvconvert --merge vg/ms")
     assert res.stdout == (
         "  Merging of volume vg/ms started.\n"
@@ -357,11 +326,11 @@ def test_cow_merge_restores_the_origin() -> None:
         "  Merge of snapshot into logical volume vg/m has finished.\n"
         '  Logical volume "ms" successfully removed.\n'
     )
-    assert s.b.read("/dev/vg/m", 0, 8192) == b"C" * 512 + b"A" * 7680
+    assert s.backend.read("/dev/vg/m", 0, 8192) == b"C" * 512 + b"A" * 7680
 
 
-def test_delayed_thin_merge() -> None:
-    s = Sim(300 * MiB)
+def test_delayed_thin_merge(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 40M -T vg/pool")
     s.ok("lvcreate -V 20M -T vg/pool -n tv")
     s.ok("lvcreate -s vg/tv -n tvs")
@@ -376,19 +345,19 @@ def test_delayed_thin_merge() -> None:
     s.lv("tv").open_count = 0
     s.ok("lvchange -an vg/tv")
     s.ok("lvchange -ay vg/tv")
-    lvs = s.b.state.vgs["vg"].lvs
+    lvs = s.state.vgs["vg"].lvs
     assert "tvs" not in lvs and lvs["tv"].thin_id == 2
 
 
-def test_use_policies_extends_a_full_pool() -> None:
+def test_use_policies_extends_a_full_pool(sim: type[SimHost]) -> None:
     from lvsim.core import mapping
 
-    s = Sim(300 * MiB)
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 20M -T vg/pool")
     s.ok("lvcreate -V 40M -T vg/pool -n t")
-    vg = s.b.state.vgs["vg"]
+    vg = s.state.vgs["vg"]
     for chunk in range(272):  # 85.00% of 320 chunks
-        mapping.provision(s.b.state, vg, s.lv("t"), chunk)
+        mapping.provision(s.state, vg, s.lv("t"), chunk)
     assert s.ok("lvextend --use-policies vg/pool").stdout == ""
     conf = "--config activation/thin_pool_autoextend_threshold=70"
     res = s.ok(f"lvextend --use-policies {conf} vg/pool")
@@ -399,16 +368,16 @@ def test_use_policies_extends_a_full_pool() -> None:
     assert s.ok(f"lvextend --use-policies {conf} vg/pool").stdout == ""
 
 
-def test_autoextend_configured_silences_overprovisioning() -> None:
-    s = Sim(300 * MiB)
+def test_autoextend_configured_silences_overprovisioning(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 20M -T vg/pool")
     conf = "--config activation{thin_pool_autoextend_threshold=70}"
     res = s.ok(f"lvcreate {conf} -V 40M -T vg/pool -n t")
     assert (res.stdout, res.stderr) == ('  Logical volume "t" created.\n', "")
 
 
-def test_pool_extend_grows_metadata_with_the_estimate() -> None:
-    s = Sim(12 * GiB)
+def test_pool_extend_grows_metadata_with_the_estimate(sim: type[SimHost]) -> None:
+    s = sim(12 * GiB).with_vg()
     s.ok("lvcreate -L 4G -T vg/pool")
     res = s.ok("lvextend -L 8G vg/pool")
     assert res.stdout == (
@@ -419,8 +388,8 @@ def test_pool_extend_grows_metadata_with_the_estimate() -> None:
     assert s.lv("lvol0_pmspare").le_count == 2
 
 
-def test_lvchange_pool_settings_already_set_and_wrong_lv() -> None:
-    s = Sim(300 * MiB)
+def test_lvchange_pool_settings_already_set_and_wrong_lv(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 40M -T vg/pool")
     s.ok("lvcreate -L 4M -n lin vg")
     res = s.run("lvchange -Zn vg/lin")
@@ -438,8 +407,8 @@ def test_lvchange_pool_settings_already_set_and_wrong_lv() -> None:
     assert s.ok("lvchange --discards ignore vg/pool").stdout == "  Logical volume vg/pool changed.\n"
 
 
-def test_cow_snapshot_of_a_thin_origin() -> None:
-    s = Sim(300 * MiB)
+def test_cow_snapshot_of_a_thin_origin(sim: type[SimHost]) -> None:
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 40M -T vg/pool")
     s.ok("lvcreate -V 40M -T vg/pool -n th2")
     res = s.ok("lvcreate -s -l 100%ORIGIN vg/th2 -n cow1")
@@ -452,15 +421,15 @@ def test_cow_snapshot_of_a_thin_origin() -> None:
     assert res.rc == 0
 
 
-def test_thin_creation_refused_above_the_autoextend_threshold() -> None:
+def test_thin_creation_refused_above_the_autoextend_threshold(sim: type[SimHost]) -> None:
     from lvsim.core import mapping
 
-    s = Sim(300 * MiB)
+    s = sim(300 * MiB).with_vg()
     s.ok("lvcreate -L 20M -T vg/pool")
     s.ok("lvcreate -V 20M -T vg/pool -n t")
-    vg = s.b.state.vgs["vg"]
+    vg = s.state.vgs["vg"]
     for chunk in range(272):
-        mapping.provision(s.b.state, vg, s.lv("t"), chunk)
+        mapping.provision(s.state, vg, s.lv("t"), chunk)
     res = s.run("lvcreate --config activation/thin_pool_autoextend_threshold=70 -V 4M -T vg/pool -n u")
     assert (res.rc, res.stderr) == (
         5,
