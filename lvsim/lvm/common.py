@@ -8,7 +8,6 @@ from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.lifecycle import finish_merge
 from lvsim.core.mapping import cow_invalid, cow_snapshots_of, thins_of
 from lvsim.core.model import LV, VG
-from lvsim.core.pool_sizing import AUTOEXTEND_PERCENT, AUTOEXTEND_THRESHOLD
 from lvsim.core.units import SECTOR, SizeArg, display_size
 from lvsim.lvm.table.matching import no_match
 
@@ -106,15 +105,10 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
 
 
 def autoextend_config(ctx: Ctx, kind: str) -> tuple[int, int]:
-    """activation/{kind}_autoextend_threshold and _percent, from --config (defaults 100 and 20)."""
-    import re
-
-    text = " ".join(str(v) for v in ctx.args.opts.get("config", []))
-    threshold = re.search(rf"{kind}_autoextend_threshold\s*=\s*(-?\d+)", text)
-    percent = re.search(rf"{kind}_autoextend_percent\s*=\s*(\d+)", text)
+    """activation/{kind}_autoextend_threshold and _percent as the command sees them (--config, lvm.conf)."""
     return (
-        int(threshold.group(1)) if threshold else AUTOEXTEND_THRESHOLD,
-        int(percent.group(1)) if percent else AUTOEXTEND_PERCENT,
+        ctx.config.int(f"activation/{kind}_autoextend_threshold"),
+        ctx.config.int(f"activation/{kind}_autoextend_percent"),
     )
 
 

@@ -94,7 +94,7 @@ def pool_params(
         raise LvmError(
             f"Size of thin-pool data volume cannot be smaller than chunk size {display_size(chunk)}."
         )
-    zero = True if zero is None else zero
+    zero = ctx.config.int("allocation/thin_pool_zero") != 0 if zero is None else zero
     if zero and chunk >= PERFORMANCE_CHUNK:
         ctx.console.warn(
             f"Pool zeroing and {display_size(chunk)} large chunk size slows down thin provisioning."
@@ -163,8 +163,7 @@ def build_pool(
     pool.data_lv, pool.metadata_lv = data_lv.name, meta.name
     pool.chunk_size, pool.zero = params.chunk, params.zero
     pool.virtual_extents = data_lv.le_count
-    if ctx.args.has("discards"):
-        pool.discards = str(ctx.args.get("discards"))
+    pool.discards = str(ctx.args.get("discards") or ctx.config.str("allocation/thin_pool_discards"))
     if ctx.args.has("errorwhenfull"):
         pool.error_when_full = bool(ctx.args.get("errorwhenfull"))
     vg.lvs[data_lv.name] = data_lv

@@ -1,0 +1,148 @@
+"""The simulated dmeventd: monitoring, autoextend of thin pools and COW snapshots on the simulated clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from backends.sim import SimBackend
+from lvsim.lvm import dmeventd
+
+AUTOEXTEND = """\
+activation {
+\tthin_pool_autoextend_threshold = 70
+\tthin_pool_autoextend_percent = 20
+\tsnapshot_autoextend_threshold = 70
+\tsnapshot_autoextend_percent = 20
+}
+"""
+
+
+@pytest.fixture
+def sim() -> Iterator[SimBackend]:
+    with SimBackend() as backend:
+        backend.add_disk(400 << 20)
+        yield backend
+
+
+def ok(backend: SimBackend, cmd: str) -> str:
+    result = backend.run(cmd.split())
+    assert result.rc == 0, result.stderr
+    return result.stdout
+
+
+def value(backend: SimBackend, lv: str, field: str) -> str:
+    return backend.report("lv", "-o", field, lv)[0][field].strip()
+
+
+def messages(backend: SimBackend) -> list[str]:
+    return [e["msg"] for e in dmeventd.journal(backend.state)]
+
+
+def pool(backend: SimBackend, conf: str | None = AUTOEXTEND, size: str = "100M") -> None:
+    if conf is not None:
+        backend.set_lvm_conf(conf)
+    ok(backend, "vgcreate vg /dev/loop0")
+    ok(backend, f"lvcreate -L {size} -T vg/pool")
+    ok(backend, "lvcreate -V 200M -T vg/pool -n t")
+
+
+def test_pools_and_snapshots_are_monitored_once_active(sim: SimBackend) -> None:
+    pool(sim, conf=None)
+    ok(sim, "lvcreate -L 20M -n lin vg")
+    ok(sim, "lvcreate -s -L 8M -n snap vg/lin")
+    assert value(sim, "vg/pool", "seg_monitor") == "monitored"
+    assert value(sim, "vg/snap", "seg_monitor") == "monitored"
+    assert value(sim, "vg/lin", "seg_monitor") == ""
+    assert messages(sim) == ["Monitoring thin pool vg-pool-tpool.", "Monitoring snapshot vg-snap."]
+    ok(sim, "lvremove -f vg/snap")
+    assert messages(sim)[-1] == "No longer monitoring snapshot vg-snap."
+
+
+def test_monitoring_off_in_lvm_conf_registers_nothing(sim: SimBackend) -> None:
+    pool(sim, conf="activation { monitoring = 0 }\n")
+    assert messages(sim) == []
+    assert value(sim, "vg/pool", "seg_monitor") == ""  # LVM's monitoring mode is off: nothing to say
+    sim.set_lvm_conf("")
+    assert value(sim, "vg/pool", "seg_monitor") == "not monitored"
+
+
+def test_a_pool_made_with_a_threshold_extends_right_after_the_write(sim: SimBackend) -> None:
+    """The low-water mark of a pool activated with threshold 70: the kernel signals at once."""
+    pool(sim)
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=80 oflag=direct status=none")
+    assert value(sim, "vg/pool", "lv_size") == "120.00m"
+    assert value(sim, "vg/pool", "data_percent") == "66.67"
+    assert messages(sim)[1:] == [
+        "Size of logical volume vg/pool_tdata changed from 100.00 MiB (25 extents) to 120.00 MiB (30 extents).",
+        "Logical volume vg/pool successfully resized.",
+    ]
+
+
+def test_lvm_conf_edited_after_activation_acts_on_the_next_ten_second_look(sim: SimBackend) -> None:
+    pool(sim, conf="")
+    sim.set_lvm_conf(AUTOEXTEND)
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=80 oflag=direct status=none")
+    assert value(sim, "vg/pool", "lv_size") == "100.00m"  # no low-water mark: the pool was made at 100
+    sim.wait(9)
+    assert value(sim, "vg/pool", "lv_size") == "100.00m"
+    sim.wait(1)
+    assert value(sim, "vg/pool", "lv_size") == "120.00m"
+
+
+def test_a_big_jump_extends_by_more_than_the_percent(sim: SimBackend) -> None:
+    """lvextend --use-policies: max(percent, enough to get back under the threshold) (§4.9)."""
+    pool(sim)
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=80 oflag=direct status=none")
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=38 seek=80 oflag=direct status=none")
+    assert value(sim, "vg/pool", "lv_size") == "172.00m"
+    assert "WARNING: Thin pool vg-pool-tpool data is now 98.33% full." in messages(sim)
+
+
+def test_the_default_threshold_never_extends_but_dmeventd_warns(sim: SimBackend) -> None:
+    pool(sim, conf=None)
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=85 oflag=direct status=none")
+    sim.wait(60)
+    assert value(sim, "vg/pool", "lv_size") == "100.00m"
+    assert messages(sim)[1:] == ["WARNING: Thin pool vg-pool-tpool data is now 85.00% full."]
+
+
+def test_no_room_in_the_vg_fails_and_is_retried_less_and_less_often(sim: SimBackend) -> None:
+    pool(sim)
+    ok(sim, "lvcreate -l 100%FREE -n filler vg")
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=80 oflag=direct status=none")
+    failures = [m for m in messages(sim) if m == "Failed command for vg-pool-tpool."]
+    assert len(failures) == 1
+    sim.wait(600)
+    retried = [m for m in messages(sim) if m == "Failed command for vg-pool-tpool."]
+    assert 2 < len(retried) < 60 // 2  # fewer than one retry per look
+    ok(sim, "lvremove -f vg/filler")
+    sim.wait(600)
+    assert value(sim, "vg/pool", "lv_size") == "120.00m"
+
+
+def test_a_cow_snapshot_is_extended_on_a_ten_second_look(sim: SimBackend) -> None:
+    sim.set_lvm_conf(AUTOEXTEND)
+    ok(sim, "vgcreate vg /dev/loop0")
+    ok(sim, "lvcreate -L 40M -n lin vg")
+    ok(sim, "lvcreate -s -L 8M -n snap vg/lin")
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/lin bs=1M count=6 oflag=direct status=none")
+    assert value(sim, "vg/snap", "lv_size") == "8.00m"
+    sim.wait(10)
+    assert value(sim, "vg/snap", "lv_size") == "12.00m"
+    assert (
+        "Size of logical volume vg/snap changed from 8.00 MiB (2 extents) to 12.00 MiB (3 extents)."
+        in messages(sim)
+    )
+
+
+def test_an_overflowed_snapshot_is_reported_once(sim: SimBackend) -> None:
+    ok(sim, "vgcreate vg /dev/loop0")
+    ok(sim, "lvcreate -L 40M -n lin vg")
+    ok(sim, "lvcreate -s -L 4M -n snap vg/lin")
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/lin bs=1M count=20 oflag=direct status=none")
+    sim.wait(30)
+    assert (
+        messages(sim).count("WARNING: Snapshot vg-snap changed state to: Invalid and should be removed.") == 1
+    )

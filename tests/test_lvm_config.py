@@ -1,0 +1,109 @@
+"""lvsim.core.config: LVM's config syntax, and where a command's settings come from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lvsim import dispatch
+from lvsim.core import config
+from lvsim.core.model import Disk, State
+
+
+def test_sections_paths_values_and_comments() -> None:
+    tree, warnings = config.parse(
+        "activation {\n"
+        "\tthin_pool_autoextend_threshold = 70  # a comment\n"
+        '\tname = "a \\"quoted\\" \\\\ word"\n'
+        "}\n"
+        "activation/thin_pool_autoextend_percent=25\n"
+        "allocation { thin_pool_discards = nopassdown  list = [ 1, 'two', 3.5 ] }\n"
+    )
+    assert warnings == []
+    assert tree == {
+        "activation": {
+            "thin_pool_autoextend_threshold": 70,
+            "name": 'a "quoted" \\ word',
+            "thin_pool_autoextend_percent": 25,
+        },
+        "allocation": {"thin_pool_discards": "nopassdown", "list": [1, "two", 3.5]},
+    }
+    assert config.find(tree, "activation/thin_pool_autoextend_percent") == 25
+    assert config.find(tree, "activation/nothing") is None
+
+
+def test_integers_as_strtoll_reads_them() -> None:
+    tree, _ = config.parse("a = 010\nb = -5\nc = +7\n")
+    assert tree == {"a": 8, "b": -5, "c": 7}
+
+
+def test_a_repeated_value_replaces_the_first_with_lvms_warning() -> None:
+    tree, warnings = config.parse("activation { monitoring = 1 }\nactivation { monitoring = 0 }\n")
+    assert tree == {"activation": {"monitoring": 0}}
+    assert warnings == ["WARNING: Ignoring duplicate config value: monitoring"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("activation {", "Parse error at byte 13 (line 1): unexpected token"),
+        ("a = ", "Parse error at byte 5 (line 1): expected a value"),
+        ("a b", "Parse error at byte 3 (line 1): unexpected token"),
+        ("x = 1\n} ", "Parse error at byte 7 (line 2): unexpected token"),
+    ],
+)
+def test_parse_errors_name_byte_and_line(text: str, message: str) -> None:
+    with pytest.raises(config.ConfigError) as err:
+        config.parse(text)
+    assert err.value.lines == (message,)
+
+
+def test_command_line_over_file_over_defaults(tmp_path: Path) -> None:
+    (tmp_path / "lvm.conf").write_text(
+        "activation {\n\tthin_pool_autoextend_threshold = 80\n\tmonitoring = 0\n}\n"
+    )
+    env = {"LVM_SYSTEM_DIR": str(tmp_path)}
+    cfg = config.load(env, ["activation/thin_pool_autoextend_threshold=70"])
+    assert cfg.int("activation/thin_pool_autoextend_threshold") == 70
+    assert cfg.int("activation/monitoring") == 0
+    assert cfg.int("activation/thin_pool_autoextend_percent") == 20
+    assert config.load({}).int("activation/thin_pool_autoextend_threshold") == 100
+
+
+def test_no_lvm_system_dir_means_defaults_and_a_missing_file_is_no_error(tmp_path: Path) -> None:
+    assert config.load({}).layers == []
+    assert config.load({"LVM_SYSTEM_DIR": str(tmp_path / "nowhere")}).layers == []
+
+
+def test_lvmlocal_conf_is_merged_into_lvm_conf(tmp_path: Path) -> None:
+    (tmp_path / "lvm.conf").write_text("activation { monitoring = 0 }\n")
+    (tmp_path / "lvmlocal.conf").write_text('local { system_id = "x" }\n')
+    (layer,) = config.load({"LVM_SYSTEM_DIR": str(tmp_path)}).layers
+    assert layer.tree == {"activation": {"monitoring": 0}, "local": {"system_id": "x"}}
+
+
+def test_a_broken_lvm_conf_stops_an_lvm_command(tmp_path: Path) -> None:
+    (tmp_path / "lvm.conf").write_text("activation {\n\tmonitoring = 1\n")
+    state = State()
+    state.disks["/dev/loop0"] = Disk("/dev/loop0", 100 << 20)
+    outcome = dispatch.run(state, ["pvcreate", "/dev/loop0"], env={"LVM_SYSTEM_DIR": str(tmp_path)})
+    assert outcome.rc != 0
+    assert "Parse error at byte" in outcome.stderr
+    assert f"Failed to load config file {tmp_path}/lvm.conf" in outcome.stderr
+    assert not state.pvs
+
+
+def test_lvm_conf_reaches_the_commands(tmp_path: Path) -> None:
+    """With a threshold below 100 LVM no longer warns that protection is off (lvm-semantics §5.2)."""
+    state = State()
+    state.disks["/dev/loop0"] = Disk("/dev/loop0", 1 << 30)
+    for cmd in ("vgcreate vg /dev/loop0", "lvcreate -L 100M -T vg/pool"):
+        assert dispatch.run(state, cmd.split()).rc == 0
+    default = dispatch.run(state, ["lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "a"])
+    assert "You have not turned on protection" in default.stdout
+    (tmp_path / "lvm.conf").write_text("activation/thin_pool_autoextend_threshold = 70\n")
+    env = {"LVM_SYSTEM_DIR": str(tmp_path)}
+    configured = dispatch.run(state, ["lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "b"], env=env)
+    assert configured.rc == 0
+    assert "You have not turned on protection" not in configured.stdout
