@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -13,6 +15,7 @@ from rich.text import Text
 
 from lvsim.core import config as lvmconfig
 from lvsim.core import store
+from lvsim.core.model import State
 from lvsim.training import log, machine, picture
 
 
@@ -21,8 +24,12 @@ def _env() -> dict[str, str]:
 
 
 def policy(path: Path, env: Mapping[str, str]) -> picture.Policy:
+    """The autoextend settings dmeventd acts on for the machine saved at path."""
+    return policy_of(store.load(path) if path.exists() else None, env)
+
+
+def policy_of(state: State | None, env: Mapping[str, str]) -> picture.Policy:
     """The autoextend settings dmeventd acts on: its own lvm.conf once it runs, else this environment's."""
-    state = store.load(path) if path.exists() else None
     daemon = state.extra.get("dmeventd", {}) if state else {}
     if daemon.get("running"):
         env = {lvmconfig.SYSTEM_DIR_VAR: daemon["system_dir"]} if daemon.get("system_dir") else {}
@@ -40,9 +47,16 @@ def policy(path: Path, env: Mapping[str, str]) -> picture.Policy:
 
 def console(out: TextIO, color: bool | None = None) -> Console:
     """A rich console on `out`: colour when it is a terminal (or when asked), never when NO_COLOR is set."""
-    if color is None:
-        return Console(file=out, highlight=False)
+    if color is None:  # the guard's stdout hides the terminal from rich: ask the descriptor
+        return Console(file=out, highlight=False, force_terminal=_isatty(out) or None)
     return Console(file=out, highlight=False, force_terminal=color, no_color=not color, width=100)
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return os.isatty(out.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # the guard's stream on descriptor 1
+        return out is sys.stdout and os.isatty(1)
 
 
 def picture_of(path: Path, env: Mapping[str, str]) -> Group:
@@ -64,13 +78,15 @@ def watch(path: Path, interval: float = 1.0, out: TextIO = sys.stdout) -> None:
     from rich.live import Live
 
     env = _env()
+    screen = console(out)
     try:
-        with Live(picture_of(path, env), console=console(out), auto_refresh=False) as live:
+        with Live(picture_of(path, env), console=screen, auto_refresh=False) as live:
+            live.refresh()
             while True:
                 time.sleep(interval)
                 live.update(picture_of(path, env), refresh=True)
     except KeyboardInterrupt:
-        pass
+        screen.print()
 
 
 def journal(path: Path, out: TextIO = sys.stdout) -> None:

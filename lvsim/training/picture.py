@@ -18,7 +18,7 @@ from lvsim.core.units import format_size
 BAR = 30
 LV_FIELDS = (
     "vg_name,lv_name,lv_attr,pool_lv,origin,lv_size,data_percent,metadata_percent,snap_percent,"
-    "seg_monitor,lv_when_full"
+    "seg_monitor,lv_when_full,chunk_size"
 )
 VG_FIELDS = "vg_name,vg_size,vg_free"
 
@@ -39,6 +39,7 @@ class Volume:
     snap: str = ""
     monitor: str = ""
     when_full: str = ""
+    chunk: int = 0
 
     @property
     def kind(self) -> str:
@@ -96,6 +97,7 @@ def collect(report: Report) -> list[Group]:
                 r["snap_percent"],
                 r["seg_monitor"],
                 r["lv_when_full"],
+                int(r["chunk_size"] or 0),
             )
         )
     return list(groups.values())
@@ -170,7 +172,8 @@ def _pool_lines(group: Group, pool: Volume, policy: Policy) -> list[Text]:
         line.append_text(_bar(percent, _style(percent, warn, bad)))
         line.append(f" {percent:6.2f}%", style=_style(percent, warn, bad))
         if label == "data":
-            used = round(pool.size * percent / 100)
+            chunk = pool.chunk or 1
+            used = round(pool.size * percent / 100 / chunk) * chunk  # Data% counts whole chunks
             line.append(f"  used {_size(used)}, free {_size(pool.size - used)}")
         lines.append(line)
     thins = group.children(pool.name)
