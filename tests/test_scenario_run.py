@@ -84,7 +84,11 @@ BASE = """\
             "- compute: {var: half, expr: '8 / 2'}\n- assert: {var: half, op: '==', value: 5}",
             "assertion failed: ${half} is '4', expected == '5'",
         ),
-        ("- assert: {file: /nonexistent/lvsim, contains: x}", "cat /nonexistent/lvsim: expected rc 0, got 1"),
+        ("- assert: {file: nonexistent, contains: x}", "cat nonexistent: expected rc 0, got 1"),
+        (
+            "- assert: {file: /nonexistent/lvsim, contains: x}",
+            "cat /nonexistent/lvsim: lvsim: /nonexistent/lvsim is outside the scenario's work directory",
+        ),
     ],
 )
 def test_failures_fail(tmp_path: Path, step: str, fragment: str) -> None:

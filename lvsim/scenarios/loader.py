@@ -106,6 +106,7 @@ class Scenario:
     disks: dict[str, str]
     steps: list[Step]
     root: yaml.Node | None = field(default=None, repr=False, compare=False)
+    host_paths: tuple[str, ...] = ()  # host directories `lvsim run` may touch besides its work directory
 
     def where(self, *path: str | int) -> Where:
         """The file and line of the YAML node at path (e.g. "steps", 3, "run")."""
@@ -413,4 +414,5 @@ def load(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenar
         Step(i, next(k for k in STEP_KINDS if k in spec), spec, Where(file, _line_of(root, ("steps", i))))
         for i, spec in enumerate(data["steps"])
     ]
-    return Scenario(path, data["name"], data["description"], values, disks, steps, root)
+    host_paths = tuple(str(p) for p in data.get("host_paths") or ())
+    return Scenario(path, data["name"], data["description"], values, disks, steps, root, host_paths)

@@ -58,7 +58,7 @@ class _Recorder(Runner):
     """A Runner that keeps a copy of the simulator's state around every command."""
 
     def __init__(self, scenario: Scenario, backend: Backend) -> None:
-        super().__init__(scenario, backend, io.StringIO())
+        super().__init__(scenario, backend, io.StringIO(), private_root=True)  # nothing on the host changes
         self.sim = backend
         self.records: list[Executed] = []
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import operator
-import os
 import shlex
-import shutil
 import subprocess
 import traceback
 from collections.abc import Callable, Mapping
@@ -14,8 +12,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lvsim.backend import Backend, Result
+from lvsim.core.hostpaths import shown
 from lvsim.core.units import format_size
 from lvsim.scenarios.arith import ArithError, evaluate
+from lvsim.scenarios.hoststeps import HostStepError, WorkArea, check_backend_command, host_argv, work_area
 from lvsim.scenarios.loader import Scenario, ScenarioError, Step, defines, substitute
 from lvsim.scenarios.steps import Command, commands, size_bytes
 
@@ -28,8 +28,11 @@ class StepFailed(Exception):
 class Runner:
     """Runs a scenario's steps in order on a backend, writing a transcript to `out`.
 
-    Stops at the first failing step (as a `set -e` script would).  Directories made by mktemp steps
-    are listed in `tempdirs`; `remove_tempdirs()` deletes them once the backend is closed.
+    Stops at the first failing step (as a `set -e` script would).  Host files are touched only in the
+    run's work area (`lvsim.scenarios.hoststeps`): its own directory and the scenario's `host_paths`,
+    or, with `private_root` (plan, render), a private simulated root.  Directories made by mktemp
+    steps are listed in `tempdirs`; `remove_tempdirs()` deletes the work area once the backend is
+    closed.
     """
 
     scenario: Scenario
@@ -38,9 +41,16 @@ class Runner:
     values: dict[str, str] = field(default_factory=dict)
     tempdirs: list[str] = field(default_factory=list)
     failure: str = ""
+    private_root: bool = False
+    area: WorkArea | None = None
 
     def run(self) -> bool:
         """Make the disks, run every step; True when all passed."""
+        with work_area(self.private_root, self.scenario.host_paths) as area:
+            self.area = area
+            return self._run()
+
+    def _run(self) -> bool:
         sc = self.scenario
         self.values = dict(sc.vars)
         self._say(f"== scenario {sc.name} ({sc.path}) on the {self.backend.name} backend")
@@ -67,10 +77,9 @@ class Runner:
         return True
 
     def remove_tempdirs(self) -> None:
-        """Delete the mktemp directories (never one that is still a mount point)."""
-        for path in reversed(self.tempdirs):
-            if os.path.isdir(path) and not os.path.ismount(path):
-                shutil.rmtree(path, ignore_errors=True)
+        """Delete the work area with the mktemp directories (not while something is mounted in it)."""
+        if self.area is not None:
+            self.area.remove()
 
     # -- steps ---------------------------------------------------------------------------------------
 
@@ -112,10 +121,24 @@ class Runner:
         self._say(f"$ {cmd.cmdline}")
         try:
             if cmd.host:
-                proc = subprocess.run(cmd.argv, input=cmd.stdin, capture_output=True, text=True, check=False)
-                result = Result(cmd.argv, proc.returncode, proc.stdout, proc.stderr)
+                assert self.area is not None
+                proc = subprocess.run(
+                    host_argv(cmd.argv),
+                    input=cmd.stdin,
+                    capture_output=True,
+                    text=True,
+                    errors="surrogateescape",
+                    check=False,
+                    cwd=self.area.cwd,
+                    env=self.area.env(),
+                )
+                result = Result(cmd.argv, proc.returncode, shown(proc.stdout), shown(proc.stderr))
             else:
-                result = self.backend.run(cmd.argv, cmd.stdin)
+                check_backend_command(cmd.argv)
+                done = self.backend.run(cmd.argv, cmd.stdin)
+                result = Result(done.argv, done.rc, shown(done.stdout), shown(done.stderr))
+        except HostStepError as exc:
+            raise self._fail(step, f"{cmd.cmdline}: lvsim: {exc}") from exc
         except Exception as exc:  # a backend or tool that cannot do this (yet): the step fails
             raise self._fail(step, f"{cmd.cmdline}: {_crash(exc)}") from exc
         for stream in (result.stdout, result.stderr):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from lvsim.core.context import Ctx, RawSpec, command
 from lvsim.core.errors import LvmError
-from lvsim.tools.toolkit import Usage, getopt_long
+from lvsim.tools.toolkit import Usage, getopt_long, host_file
 
 if TYPE_CHECKING:
     from lvsim.core.content import Extent
@@ -290,7 +290,7 @@ def _open_input(ctx: Ctx, args: DdArgs) -> _Input:
     if not name or name in ("/dev/stdin", "/dev/fd/0"):
         return _Input(name or "standard input", None, reader=ctx.console.read_bytes)
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(host_file("dd", name), os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise _Stop(f"dd: failed to open {_quoteaf(name)}: {exc.strerror}", stats=False) from None
 
@@ -354,9 +354,10 @@ def _open_output(ctx: Ctx, args: DdArgs, start: int) -> _Output:
         return _Output(name, device=dev)
     flags = os.O_WRONLY | (0 if "nocreat" in args.conv else os.O_CREAT)
     flags |= os.O_EXCL if "excl" in args.conv else 0
+    real = host_file("dd", name)
     try:
-        fd = os.open(name, flags, 0o666)
-        if "notrunc" not in args.conv and os.path.isfile(name):
+        fd = os.open(real, flags, 0o666)
+        if "notrunc" not in args.conv and os.path.isfile(real):
             os.ftruncate(fd, start)
     except OSError as exc:
         raise _Stop(f"dd: failed to open {_quoteaf(name)}: {exc.strerror}", stats=False) from None

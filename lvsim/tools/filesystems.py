@@ -17,7 +17,7 @@ from lvsim.core.context import Ctx, RawSpec, command
 from lvsim.core.devmap import Device
 from lvsim.core.errors import NOT_EMULATED, LvmError
 from lvsim.core.model import GiB, MiB, State, TiB
-from lvsim.tools.toolkit import c_argv, fail, human_size, parse_options
+from lvsim.tools.toolkit import c_argv, fail, host_file, human_size, parse_options
 
 DMESG = "       dmesg(1) may have more information after failed mount system call."
 MKE2FS_BANNER = "mke2fs 1.47.0 (5-Feb-2023)\n"
@@ -569,7 +569,7 @@ def mount(ctx: Ctx) -> int:
         return _list_mounts(ctx)
     if len(pos) == 1:
         raise fail(f"mount: {os.path.abspath(pos[0])}: can't find in /etc/fstab.", 1)
-    source, target = pos[0], os.path.realpath(pos[1])
+    source, target = pos[0], os.path.realpath(host_file("mount", pos[1]))
     if not os.path.isdir(target):
         raise _mount_error(
             target,
@@ -667,9 +667,9 @@ def _fill_mount_point(ctx: Ctx, found: fsimage.Filesystem, record: dict[str, Any
         os.close(root)
 
 
-def find_mount(state: State, arg: str) -> dict[str, Any] | None:
+def find_mount(state: State, arg: str, prog: str) -> dict[str, Any] | None:
     """The mount a umount/fstrim/fsfreeze argument names: its mount point or its device."""
-    target = os.path.realpath(arg)
+    target = os.path.realpath(host_file(prog, arg))
     for m in reversed(fsimage.mounts(state)):
         if m["target"] == target:
             return m
@@ -720,18 +720,20 @@ def umount(ctx: Ctx) -> int:
     verbose = any(o == "v" for o, _ in opts)
     rc = 0
     for arg in pos:
-        m = find_mount(ctx.state, arg)
+        m = find_mount(ctx.state, arg, "umount")
         if m is None:
             what = (
                 "not mounted."
-                if os.path.exists(arg) or devmap.resolve(ctx.state, arg)
+                if os.path.exists(host_file("umount", arg)) or devmap.resolve(ctx.state, arg)
                 else "no mount point specified."
             )
             ctx.console.raw_err(f"umount: {arg}: {what}\n")
             rc = 32
             continue
         if m.get("stash"):  # an older lvsim moved the mount point's files aside
-            ctx.console.raw_err(f"lvsim: umount: what {m['target']} held before the mount is in {m['stash']}\n")
+            ctx.console.raw_err(
+                f"lvsim: umount: what {m['target']} held before the mount is in {m['stash']}\n"
+            )
         if not unmount(ctx.state, m):
             ctx.console.raw_err(
                 f"lvsim: umount: {m['target']} is no longer the directory that was mounted (moved or "
@@ -854,14 +856,15 @@ def _freeze(ctx: Ctx, prog: str, xfs_only: bool) -> int:
         )
         raise fail(usage, 1)
     arg = pos[0]
-    if not os.path.exists(arg):
+    real = host_file(prog, arg)
+    if not os.path.exists(real):
         raise fail(
             f"{prog}: cannot open {arg}: No such file or directory"
             if not xfs_only
             else f"{prog}: cannot find mount point. {arg}",
             1,
         )
-    m = find_mount(ctx.state, arg)
+    m = find_mount(ctx.state, arg, prog)
     if xfs_only and (m is None or m["type"] != "xfs"):
         raise fail(f'xfs_freeze: specified file ["{arg}"] is not on an XFS filesystem', 1)
     freeze = modes[0] == "f"
@@ -898,10 +901,11 @@ def fstrim(ctx: Ctx) -> int:
     if len(pos) != 1:
         raise fail("fstrim: no mountpoint specified\nTry 'fstrim --help' for more information.", 1)
     arg = pos[0]
-    if not os.path.exists(arg):
+    real = host_file("fstrim", arg)
+    if not os.path.exists(real):
         raise fail(f"fstrim: cannot open {arg}: No such file or directory", 1)
-    m = find_mount(state, arg)
-    if m is None or not os.path.isdir(arg):
+    m = find_mount(state, arg, "fstrim")
+    if m is None or not os.path.isdir(real):
         raise fail(f"fstrim: {arg}: the discard operation is not supported", 1)
     fsimage.sync_mount(state, m)
     dev = fsimage.mount_device(state, m)
@@ -1001,18 +1005,133 @@ def blkid(ctx: Ctx) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# rsync: the host's own, on the mount points the shim materialised
+# rsync: the host's own, on the mount points the shim materialised, for local copies only
+
+# Options passed on to the host's rsync: local copies of the trees named on the command line.  Anything
+# else (a remote shell or host, files that name more files, logs, batches, other destinations, options
+# that follow links out of the trees) is refused as not emulated.
+RSYNC_SHORT = set("aqvrlptgoDHAXSzcnxhiPumdRWIO")
+RSYNC_LONG = {
+    "archive",
+    "quiet",
+    "verbose",
+    "recursive",
+    "links",
+    "perms",
+    "times",
+    "group",
+    "owner",
+    "devices",
+    "specials",
+    "hard-links",
+    "acls",
+    "xattrs",
+    "sparse",
+    "compress",
+    "checksum",
+    "dry-run",
+    "one-file-system",
+    "human-readable",
+    "itemize-changes",
+    "partial",
+    "progress",
+    "update",
+    "delete",
+    "delete-before",
+    "delete-during",
+    "delete-after",
+    "delete-delay",
+    "delete-excluded",
+    "numeric-ids",
+    "stats",
+    "inplace",
+    "whole-file",
+    "relative",
+    "no-relative",
+    "existing",
+    "ignore-existing",
+    "ignore-times",
+    "size-only",
+    "dirs",
+    "omit-dir-times",
+    "no-perms",
+    "no-owner",
+    "no-group",
+    "no-times",
+    "safe-links",
+    "force",
+    "prune-empty-dirs",
+    "append",
+    "append-verify",
+    "no-whole-file",
+    "no-inc-recursive",
+    "mkpath",
+    "no-implied-dirs",
+    "executability",
+    "8-bit-output",
+}
+RSYNC_VALUED = {
+    "exclude",
+    "include",
+    "chmod",
+    "timeout",
+    "bwlimit",
+    "max-size",
+    "min-size",
+    "modify-window",
+    "out-format",
+    "info",
+    "debug",
+    "max-delete",
+    "contimeout",
+    "compress-level",
+    "block-size",
+}
+
+
+def rsync_paths(argv: list[str]) -> tuple[list[str], list[int]]:
+    """The argv checked against what lvsim passes on, and the indexes of its paths; LvmError else."""
+
+    def refuse(what: str) -> LvmError:
+        return fail(f"lvsim: rsync {what} is not emulated (lvsim runs local copies only)", NOT_EMULATED)
+
+    paths: list[int] = []
+    options_done = False
+    for i, word in enumerate(argv):
+        if options_done or not word.startswith("-") or word == "-":
+            if word.startswith("rsync://") or "::" in word or ":" in word.split("/", 1)[0]:
+                raise refuse(f"to or from another host ({word})")
+            paths.append(i)
+        elif word == "--":
+            options_done = True
+        elif word.startswith("--"):
+            name, eq, _ = word[2:].partition("=")
+            if name not in RSYNC_LONG | RSYNC_VALUED or (name in RSYNC_VALUED) != bool(eq):
+                raise refuse(f"option --{name}")
+        elif not set(word[1:]) <= RSYNC_SHORT:
+            raise refuse(f"option -{''.join(sorted(set(word[1:]) - RSYNC_SHORT))}")
+    return argv, paths
 
 
 @command(RawSpec("rsync"))
 def rsync(ctx: Ctx) -> int:
-    """Run the host's rsync (mounts were just written back by the emulator, so trees are current)."""
+    """Run the host's rsync on local trees (mounts were just written back by the emulator, so trees
+    are current); every path must be one the running scenario may touch."""
+    argv, paths = rsync_paths(c_argv(ctx))
+    argv = [host_file("rsync", w) if i in paths else w for i, w in enumerate(argv)]
     real = next(
         (p for p in ("/usr/bin/rsync", "/bin/rsync", "/usr/local/bin/rsync") if os.access(p, os.X_OK)), None
     )
     if real is None:
         raise fail("rsync: command not found", 127)
-    done = subprocess.run([real, *c_argv(ctx)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [real, *argv],
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     ctx.console.raw_out(done.stdout)
     ctx.console.raw_err(done.stderr)
     return done.returncode

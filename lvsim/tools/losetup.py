@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
+from lvsim.core import hostpaths
 from lvsim.core.context import Ctx, RawSpec, command
 from lvsim.core.errors import LvmError
 from lvsim.core.model import Disk, State
-from lvsim.tools.toolkit import Usage, c_argv, getopt_long
+from lvsim.tools.toolkit import Usage, c_argv, getopt_long, host_file
 
 # long option -> its letter ("\0" for --show, which has none)
 _LONG = {
@@ -34,8 +35,10 @@ def free_loop(state: State) -> str:
 
 def attach(state: State, path: str, device: str | None = None) -> str:
     """Attach a file as a loop device of the file's size; return the device."""
+    real = host_file("losetup", path)
     device = device or free_loop(state)
-    state.disks[device] = Disk(device, os.path.getsize(path), backing_file=os.path.abspath(path))
+    shown = hostpaths.shown(os.path.abspath(real))  # the name as the command knows it
+    state.disks[device] = Disk(device, os.path.getsize(real), backing_file=shown)
     return device
 
 
@@ -75,7 +78,7 @@ def losetup(ctx: Ctx) -> int:
             out(free_loop(state) + "\n")
             return 0
         path = pos[0]
-        if not os.path.exists(path):
+        if not os.path.exists(host_file("losetup", path)):
             raise _fail(f"{path}: failed to set up loop device: No such file or directory")
         device = attach(state, path)
         if "show" in opts:
@@ -85,7 +88,7 @@ def losetup(ctx: Ctx) -> int:
         device, path = pos
         if device in state.disks:
             raise _fail(f"{path}: failed to set up loop device: Device or resource busy")
-        if not os.path.exists(path):
+        if not os.path.exists(host_file("losetup", path)):
             raise _fail(f"{path}: failed to set up loop device: No such file or directory")
         attach(state, path, device)
         return 0

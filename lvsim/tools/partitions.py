@@ -26,7 +26,7 @@ from lvsim.core.devmap import DM_MAJOR, Device
 from lvsim.core.model import SECTOR, State
 from lvsim.core.partition_table import read_table, write_table
 from lvsim.tools.losetup import attach
-from lvsim.tools.toolkit import Usage, c_argv, fail, getopt, human_size
+from lvsim.tools.toolkit import Usage, c_argv, fail, getopt, host_file, human_size
 
 TYPES = {"L": 0x83, "S": 0x82, "E": 0x05, "X": 0x85, "U": 0xEF, "R": 0xFD, "V": 0x8E}
 TYPE_NAMES = {
@@ -322,7 +322,7 @@ def kpartx(ctx: Ctx) -> int:
         return 1
     device = pos[0]
     dev = devmap.resolve(state, device)
-    if dev is None and os.path.isfile(device):
+    if dev is None and os.path.isfile(host_file("kpartx", device)):
         if what == "delete":
             return 0
         device = attach(state, device)

@@ -140,3 +140,15 @@ def getopt_long(
         else:
             pos.append(arg)
     return opts, pos
+
+
+def host_file(prog: str, path: str) -> str:
+    """The real path of a host file a tool names (see lvsim.core.hostpaths), or the tool fails with
+    lvsim's refusal when the running scenario may not touch it."""
+    from lvsim.core import hostpaths
+    from lvsim.core.errors import NOT_EMULATED
+
+    try:
+        return hostpaths.host_path(path)
+    except hostpaths.Refused as exc:
+        raise fail(f"lvsim: {prog}: {exc}", NOT_EMULATED) from None
