@@ -409,6 +409,11 @@ class RealBackend(Backend):
         if proc.returncode != 0:
             raise OSError(f"blkdiscard {device} failed: {proc.stderr.strip()}")
 
+    def environment(self) -> dict[str, str]:
+        """LVM's private configuration (the device filter that shows it only this backend's loops)."""
+        env = self._wd.env()
+        return {name: env[name] for name in ("LVM_SYSTEM_DIR", "LVM_SUPPRESS_FD_WARNINGS")}
+
     def close(self) -> None:
         if self._closed:
             return

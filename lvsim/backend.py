@@ -69,6 +69,11 @@ class Backend(abc.ABC):
     def close(self) -> None:
         """Remove everything this backend created.  Safe to call twice."""
 
+    def environment(self) -> dict[str, str]:
+        """What another program needs in its environment to work on this backend's devices with the
+        usual commands (the simulator's state file, real LVM's device filter); empty if nothing."""
+        return {}
+
     def report(self, kind: str, *args: str) -> list[dict[str, str]]:
         """Rows of `lvs`/`vgs`/`pvs` (kind = lv, vg or pv) as dicts, read with --reportformat json."""
         result = self.run([f"{kind}s", "--reportformat", "json", *args])

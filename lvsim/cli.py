@@ -205,6 +205,144 @@ def plan(
     raise typer.Exit(1 if result["failure"] else 0)
 
 
+# ---------------------------------------------------------------------------------------------
+# Test support from the shell (lvsim.testing: the pytest plugin's faults, clock and VM for bash and bats)
+
+
+@app.command()
+def env(
+    state: StateOpt = None,
+    bats_helper: Annotated[bool, typer.Option("--bats-helper", help="Print the bats helper's path.")] = False,
+) -> None:
+    """Print shell lines for `eval "$(lvsim env)"`: LVSIM_STATE and PATH with shims (written next to the state)."""
+    from lvsim.shim import write_shims
+    from lvsim.testing import shell
+
+    if bats_helper:
+        typer.echo(shell.BATS_HELPER)
+        return
+    path = _state_path(state).absolute()
+    shims_dir = path.parent / "bin"
+    write_shims(shims_dir, path)
+    sys.stdout.write(shell.env_text(path, shims_dir, os.environ.get("PATH", "")))
+
+
+@app.command()
+def fail(
+    command: Annotated[str | None, typer.Argument(help="The command to fail (lvremove, mount, ...).")] = None,
+    rc: Annotated[int, typer.Option("--rc", help="Its exit code.")] = 0,
+    stdout: Annotated[str, typer.Option("--stdout", help="What it prints on stdout.")] = "",
+    stderr: Annotated[str, typer.Option("--stderr", help="What it prints on stderr.")] = "",
+    times: Annotated[int, typer.Option("--times", help="How many matching calls fail.")] = 1,
+    match: Annotated[str | None, typer.Option("--match", help="Only command lines this regex finds.")] = None,
+    busy: Annotated[str | None, typer.Option("--busy", help="Hold this LV or dm device open.")] = None,
+    commands: Annotated[
+        list[str] | None, typer.Option("--command", help="With --busy: during these commands (lvremove).")
+    ] = None,
+    mount: Annotated[bool, typer.Option("--mount", help="mount fails: can't read superblock.")] = False,
+    lock_timeout: Annotated[
+        str | None, typer.Option("--lock-timeout", help="LVM commands naming this VG time out on its lock.")
+    ] = None,
+    pool_full: Annotated[
+        str | None, typer.Option("--pool-full", help="VG/POOL runs out of space ...")
+    ] = None,
+    snapshot_overflow: Annotated[
+        str | None, typer.Option("--snapshot-overflow", help="VG/SNAP overflows ...")
+    ] = None,
+    after: Annotated[str | None, typer.Option("--after", help="... after SIZE more bytes.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="Show the pending faults.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Drop every pending fault.")] = False,
+    state: StateOpt = None,
+) -> None:
+    """Make the simulator fail on cue, as the pytest plugin's lvm.fail() and lvm.faults do."""
+    from lvsim.testing import faults, shell
+
+    path = _state_path(state)
+    kinds = [command is not None, busy is not None, mount, lock_timeout is not None, pool_full is not None]
+    kinds += [snapshot_overflow is not None, list_, clear]
+    if sum(kinds) != 1:
+        _die(
+            "give one of COMMAND, --busy, --mount, --lock-timeout, --pool-full, --snapshot-overflow, "
+            "--list, --clear",
+            2,
+        )
+    try:
+        if pool_full or snapshot_overflow:
+            if after is None:
+                _die("--pool-full and --snapshot-overflow need --after SIZE", 2)
+            host = shell.host_for(path)
+            if pool_full:
+                typer.echo(host.faults.pool_full_after(pool_full, after))
+            else:
+                host.faults.snapshot_overflow_after(snapshot_overflow, after)
+            return
+        with store.transaction(path) as st:
+            if list_:
+                for record in faults.records(st):
+                    typer.echo(faults.describe(record))
+            elif clear:
+                faults.clear(st)
+            elif busy is not None:
+                faults.add_hold(
+                    st, busy, commands=shell.parse_commands(commands or ["lvremove"]), times=times
+                )
+            elif mount:
+                faults.add_mount_failure(st, times=times, match=match)
+            elif lock_timeout is not None:
+                faults.add_lock_timeout(st, lock_timeout, times=times)
+            else:
+                faults.add_failure(
+                    st, str(command), rc=rc, stdout=stdout, stderr=stderr, times=times, match=match
+                )
+    except (faults.FaultError, ValueError, LookupError) as exc:
+        _die(str(exc), 2)
+    except store.StateError as exc:
+        _die(str(exc))
+
+
+@app.command()
+def clock(
+    action: Annotated[str, typer.Argument(help="show, advance or set.")] = "show",
+    seconds: Annotated[
+        float | None, typer.Argument(help="advance: seconds; set: seconds since the epoch.")
+    ] = None,
+    state: StateOpt = None,
+) -> None:
+    """The simulated clock (seconds since the epoch): show it, advance it, or set it forward."""
+    from lvsim.testing import shell
+
+    if action not in ("show", "advance", "set") or (action != "show") != (seconds is not None):
+        _die("usage: lvsim clock [show | advance SECONDS | set EPOCH_SECONDS]", 2)
+    host = shell.host_for(_state_path(state))
+    try:
+        if action == "advance":
+            host.clock.advance(seconds or 0.0)
+        elif action == "set":
+            host.clock.set(seconds or 0.0)
+        typer.echo(f"{host.clock.now():.0f}")
+    except ValueError as exc:
+        _die(str(exc), 2)
+    except store.StateError as exc:
+        _die(str(exc))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def vm(
+    argv: Annotated[list[str], typer.Argument(help="The command to run as root in the VM, after --.")],
+    memory: Annotated[str, typer.Option("--memory", help="The VM's memory.")] = "2G",
+    cpus: Annotated[int, typer.Option("--cpus", help="The VM's CPUs.")] = 2,
+    timeout: Annotated[int, typer.Option("--timeout", help="Kill the VM after this many seconds.")] = 1800,
+) -> None:
+    """Boot a throwaway VM (Debian's kernel, virtme-ng) on this directory and run a command in it as root."""
+    from lvsim.testing import vm as vms
+
+    try:
+        rc = vms.run(argv, Path.cwd(), memory=memory, cpus=cpus, timeout=timeout)
+    except vms.VmUnavailable as exc:
+        _die(str(exc), 2)
+    raise typer.Exit(rc)
+
+
 def main() -> None:
     """The `lvsim` program, behind the guard: no traceback, output as bytes, a bug is one line, rc 5."""
     from lvsim import guard

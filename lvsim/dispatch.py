@@ -100,6 +100,14 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
     from lvsim.core import devmap, fsimage
 
     fsimage.sync_mounts(state)  # what the kernel's writeback has done by now
+    held: list[str] = []
+    if state.extra.get("faults"):  # injected by lvsim.testing (the pytest plugin, `lvsim fail`)
+        from lvsim.testing import faults
+
+        injected = faults.before(state, name, rest)
+        if isinstance(injected, tuple):
+            return Outcome(*injected)
+        held = injected
     try:
         args = spec.parse(rest)
         console.silent = args.count("quiet") > 1  # LVM's silent mode
@@ -111,6 +119,10 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
         for line in exc.lines:
             console.error(line)
         rc = exc.rc
+    if held:
+        from lvsim.testing import faults
+
+        faults.after(state, held)
     devmap.refresh(state)
     return Outcome(rc, console.stdout, console.stderr)
 

@@ -77,3 +77,42 @@ def test_running_python_is_not_the_installed_one(installed: Path) -> None:
         cwd="/",
     )
     assert probe.stdout.startswith(str(installed))
+
+
+USER_TESTS = """
+import os
+import subprocess
+from pathlib import Path
+
+
+def test_scripts_reach_the_simulated_host(lvm):
+    disk = lvm.add_disk("1G")
+    subprocess.run(["vgcreate", "vg", disk], check=True)
+    subprocess.run(["lvcreate", "-L", "100M", "-n", "data", "vg"], check=True)
+    assert lvm.lv("vg/data")["lv_size"] == 100 * 2**20
+
+
+def test_faults(lvm):
+    disk = lvm.add_disk("1G")
+    lvm.run(["vgcreate", "vg", disk], check=True)
+    lvm.run("lvcreate -L 8M -n x vg", check=True)
+    lvm.faults.busy("vg/x")
+    done = subprocess.run(["lvremove", "-f", "vg/x"], capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (5, "  Logical volume vg/x in use.\\n")
+
+
+def test_packaged_helpers(lvm):
+    helper = subprocess.run(["lvsim", "env", "--bats-helper"], capture_output=True, text=True, check=True)
+    assert Path(helper.stdout.strip()).is_file()
+    assert os.environ["LVSIM_STATE"].startswith(os.environ["TMPDIR"].rsplit("/", 1)[0])
+"""
+
+
+def test_installed_pytest_plugin_needs_no_conftest(installed: Path, tmp_path: Path) -> None:
+    """pip install lvsim pytest: a test file using the `lvm` fixture runs with no conftest."""
+    python = str(installed / "bin" / "python")
+    pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check"]
+    _run([*pip, "pytest"], _clean_env(installed), tmp_path)
+    (tmp_path / "test_user.py").write_text(USER_TESTS)
+    done = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], _clean_env(installed), tmp_path)
+    assert "3 passed" in done.stdout

@@ -88,6 +88,11 @@ case $mode in
     make venv
     modprobe -a loop dm_mod dm_thin_pool dm_snapshot
     export LVM_SUPPRESS_FD_WARNINGS=1
+    if [[ -n ${LVSIM_TEST_CMD:-} ]]; then  # a user's own test command (vagrant/Vagrantfile)
+        cd "${LVSIM_TEST_DIR:-$repo}"
+        PATH="$repo/.venv/bin:$PATH" bash -c "$LVSIM_TEST_CMD"
+        exit
+    fi
     mkdir -p vm/out
     .venv/bin/python -m pytest -m real -p no:cacheprovider -q --junitxml=vm/out/junit-real.xml
     ;;

@@ -425,3 +425,24 @@ def _write_blob(directory: Path, raw: bytes) -> str:
                 os.unlink(tmp)
             raise
     return name
+
+
+def relink(saved: dict[str, object], directory: Path) -> None:
+    """Point the saved form of a store (``state.extra["data"]`` as saved) at blob `directory`, hard-linking
+    (or copying) the blob files it references there: for a copy of a state file (`store.copy`)."""
+    source = saved.get("blobdir")
+    blobs = saved.get("blobs", {})
+    if not source or not isinstance(blobs, dict):
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for value in blobs.values():
+        if isinstance(value, str) and value.startswith("file:"):
+            name = value[5:]
+            if not (directory / name).exists():
+                try:
+                    os.link(Path(str(source)) / name, directory / name)
+                except OSError:
+                    import shutil
+
+                    shutil.copyfile(Path(str(source)) / name, directory / name)
+    saved["blobdir"] = str(directory.resolve())

@@ -145,6 +145,7 @@ def open_count(state: State, name: str) -> int:
     if dev.lv:
         return count + state.vgs[dev.lv[0]].lvs[dev.lv[1]].open_count
     count += sum(1 for p in dm["parts"].values() if p["parent_name"] == name)
+    count += dm.get("held", {}).get(name, 0)  # held open by a process (lvsim.testing.faults)
     return count + sum(1 for m in state.extra.get("mounts", []) if m["name"] == name)
 
 
