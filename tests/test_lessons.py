@@ -92,3 +92,10 @@ def test_unknown_lesson_and_no_lesson(session: Session) -> None:
         lessons.start(session, "nope")
     with pytest.raises(lessons.LessonError, match="no lesson in progress"):
         lessons.check(session)
+
+
+def test_starting_a_lesson_unmounts_what_the_last_one_left_mounted(session: Session) -> None:
+    lessons.start(session, "xfs-snapshot-backup")  # its setup leaves ${work}/db mounted
+    assert (session.work / "db" / "orders.sql").exists()
+    lessons.start(session, "thin-pool-basics")
+    assert not (session.work / "db" / "orders.sql").exists()

@@ -34,7 +34,7 @@ def policy_of(state: State | None, env: Mapping[str, str]) -> picture.Policy:
     if daemon.get("running"):
         env = {lvmconfig.SYSTEM_DIR_VAR: daemon["system_dir"]} if daemon.get("system_dir") else {}
     try:
-        cfg = lvmconfig.load(env)
+        cfg = lvmconfig.load(env, (), state.extra.get("lvm_conf") if state else None)
     except lvmconfig.ConfigError:
         return picture.Policy()
     return picture.Policy(

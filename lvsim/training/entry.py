@@ -92,10 +92,16 @@ def restore(
 
 def reset(state: StateOpt = None) -> None:
     """Back to the start of the shell, lesson or drill (or to an empty machine)."""
-    from lvsim.training import machine
+    from lvsim.training import lessons, machine, session
 
+    path = _path(state)
+    where = session.Session(path.parent.absolute())
+    kind = lessons.in_progress(where) if where.state == path.absolute() else None
+    if kind is not None:  # a lesson or drill: started again from its setup
+        typer.echo(_lesson_call(lessons.reset, where, kind))
+        return
     try:
-        started = machine.reset(_path(state))
+        started = machine.reset(path)
     except machine.MachineError as exc:
         _die(str(exc), 2)
     typer.echo("back to the start" if started else "an empty machine: no disks, no VGs")

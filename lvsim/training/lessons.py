@@ -58,6 +58,7 @@ def start(session: Session, name: str, kind: str = KIND) -> str:
     """Set the machine up for a lesson (or drill); what to show the trainee."""
     item = find(name, kind)
     try:
+        machine.unmount_all(session.state, session.env())
         machine.reset_empty(session.state)
     except machine.MachineError as exc:
         raise LessonError(str(exc)) from None
@@ -67,7 +68,7 @@ def start(session: Session, name: str, kind: str = KIND) -> str:
         m.setup(item)
     except exercise.ExerciseError as exc:
         raise LessonError(f"the {kind}'s setup failed: {exc}") from None
-    machine.save(session.state, machine.START)
+    machine.forget(session.state, machine.START)  # `lvsim reset` of a lesson starts it again
     progress = session.progress()
     progress.update(
         current=item.name,
@@ -144,15 +145,16 @@ def hint(session: Session, kind: str = KIND) -> str:
 
 
 def reset(session: Session, kind: str = KIND) -> str:
+    """The lesson (or drill) in progress, started again from scratch."""
     item = current(session, kind)
-    try:
-        machine.restore(session.state, machine.START)
-    except machine.MachineError as exc:
-        raise LessonError(str(exc)) from None
-    progress = session.progress()
-    progress["hints_shown"] = 0
-    session.set_progress(progress)
+    start(session, item.name, kind)
     return f"{_header(item, kind)}: back to the start."
+
+
+def in_progress(session: Session) -> str | None:
+    """ "lesson" or "drill" when one is in progress in the session."""
+    progress = session.progress()
+    return progress.get("kind") if progress.get("current") else None
 
 
 def solution(session: Session, name: str | None) -> str:

@@ -97,6 +97,16 @@ def reset(path: Path) -> bool:
     return False
 
 
+def unmount_all(path: Path, env: Mapping[str, str]) -> None:
+    """umount what the machine has mounted (its mount points are directories of the host), last first."""
+    if not path.exists():
+        return
+    for mount in reversed(store.load(path).extra.get("mounts", [])):
+        outcome = run(path, ["umount", mount["target"]], env)
+        if outcome.rc != 0:
+            raise MachineError(f"umount {mount['target']} failed: {outcome.stderr.strip()}")
+
+
 def reset_empty(path: Path) -> None:
     """An empty machine: no disks, no VGs, the clock where a new state starts."""
     _check_unmounted(path, "reset")
@@ -104,6 +114,13 @@ def reset_empty(path: Path) -> None:
         fresh = State()
         for name in State.__dataclass_fields__:
             setattr(state, name, getattr(fresh, name))
+
+
+def forget(path: Path, name: str) -> None:
+    """Drop a save point (if there is one)."""
+    point = _point(path, name)
+    if point.parent.exists():
+        shutil.rmtree(point.parent)
 
 
 def points(path: Path) -> list[str]:
