@@ -18,9 +18,18 @@ class SimBackend(Backend):
 
     name = "sim"
 
-    def __init__(self, state: State | None = None, *, state_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        state: State | None = None,
+        *,
+        state_path: str | Path | None = None,
+        lvm_system_dir: str | Path | None = None,
+    ) -> None:
         self.state = state or State()
         self.state_path = Path(state_path).resolve() if state_path is not None else None
+        # LVM_SYSTEM_DIR of the commands (a directory whose lvm.conf they read); without one, they read
+        # the simulated /etc/lvm/lvm.conf that set_lvm_conf keeps in the state
+        self.lvm_system_dir = Path(lvm_system_dir) if lvm_system_dir is not None else None
 
     @contextmanager
     def _session(self) -> Iterator[State]:
@@ -33,7 +42,24 @@ class SimBackend(Backend):
             yield state
 
     def environment(self) -> dict[str, str]:
-        return {"LVSIM_STATE": str(self.state_path)} if self.state_path is not None else {}
+        env = {"LVSIM_STATE": str(self.state_path)} if self.state_path is not None else {}
+        return {**env, **self._lvm_env()}
+
+    def _lvm_env(self) -> dict[str, str]:
+        return {"LVM_SYSTEM_DIR": str(self.lvm_system_dir)} if self.lvm_system_dir is not None else {}
+
+    def set_lvm_conf(self, text: str) -> None:
+        if self.lvm_system_dir is not None:
+            (self.lvm_system_dir / "lvm.conf").write_text(text)
+            return
+        with self._session() as state:
+            state.extra["lvm_conf"] = text  # the simulated /etc/lvm/lvm.conf (lvsim.core.config)
+
+    def wait(self, seconds: float) -> None:
+        """The simulated clock moves on; dmeventd and simulated applications do what fell due meanwhile."""
+        with self._session() as state:
+            state.clock += seconds
+            dispatch.catch_up(state)
 
     def add_disk(self, size: int) -> str:
         with self._session() as state:
@@ -43,7 +69,7 @@ class SimBackend(Backend):
 
     def run(self, argv: Sequence[str], stdin: str = "") -> Result:
         with self._session() as state:
-            out = dispatch.run(state, argv, stdin)
+            out = dispatch.run(state, argv, stdin, self._lvm_env())
         return Result(tuple(argv), out.rc, out.stdout, out.stderr)
 
     def write(self, device: str, offset: int, data: bytes) -> None:

@@ -69,6 +69,16 @@ class Backend(abc.ABC):
     def close(self) -> None:
         """Remove everything this backend created.  Safe to call twice."""
 
+    def set_lvm_conf(self, text: str) -> None:
+        """Settings LVM reads from lvm.conf (LVM's syntax) for the commands run from now on, on top of
+        whatever the backend itself needs there."""
+        raise NotImplementedError(f"the {self.name} backend cannot set lvm.conf")
+
+    def wait(self, seconds: float) -> None:
+        """Let `seconds` pass: what happens with time (dmeventd's autoextend, a queued write's timeout)
+        happens. Real time on real LVM; the simulated clock on the simulator."""
+        raise NotImplementedError(f"the {self.name} backend cannot wait")
+
     def environment(self) -> dict[str, str]:
         """What another program needs in its environment to work on this backend's devices with the
         usual commands (the simulator's state file, real LVM's device filter); empty if nothing."""

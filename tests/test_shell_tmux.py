@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)"
+)
 
 
 class Tmux:
@@ -68,7 +70,9 @@ class Tmux:
             time.sleep(0.2)
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self.env, check=False)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self.env, check=False
+        )
 
 
 @pytest.fixture
@@ -99,7 +103,9 @@ def test_a_trainee_session(tmux: Tmux, tmp_path: Path) -> None:
     assert "Traceback" not in screen
 
     # lvm.conf of the shell, then dmeventd on the simulated clock
-    tmux.type("printf 'activation {\\n thin_pool_autoextend_threshold = 70\\n}\\n' > $LVM_SYSTEM_DIR/lvm.conf")
+    tmux.type(
+        "printf 'activation {\\n thin_pool_autoextend_threshold = 70\\n}\\n' > $LVM_SYSTEM_DIR/lvm.conf"
+    )
     tmux.type("lvmconfig activation/thin_pool_autoextend_threshold")
     tmux.wait_for(r"^thin_pool_autoextend_threshold=70$")
     tmux.type("lvsim clock advance 10 && lvs --noheadings -o lv_size vg/pool")

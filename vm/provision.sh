@@ -14,13 +14,14 @@ set -Eeuo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
-# Shared by both modes: LVM and its tools, file systems and partition tools the scenarios use.
-common=(lvm2 thin-provisioning-tools xfsprogs e2fsprogs kpartx fdisk rsync bc)
+# Shared by both modes: LVM and its tools, file systems and partition tools the scenarios use; tmux
+# drives `lvsim shell` in the simulator suite as a person would.
+common=(lvm2 thin-provisioning-tools xfsprogs e2fsprogs kpartx fdisk rsync bc tmux)
 host_only=(qemu-system-x86 linux-image-amd64 busybox-static)
 guest_only=(make python3 python3-venv git)
 
 # The host programs the simulator suite runs (rendered scripts and tests call them), by Debian package.
-sim_tools=(rsync:rsync bc:bc)
+sim_tools=(rsync:rsync bc:bc tmux:tmux)
 
 say() { echo "vm/provision.sh: $*" >&2; }
 

@@ -1,10 +1,12 @@
 """LVM's configuration as a command reads it: `--config` strings over `$LVM_SYSTEM_DIR/lvm.conf` over
 the compiled-in defaults (LVM 2.03.16).
 
-Where lvm.conf comes from (lvsim's decision, see docs/training.md): only from the directory named by
-the command's own LVM_SYSTEM_DIR (`lvm.conf`, then `lvmlocal.conf` merged into it, as LVM does). The
-host's /etc/lvm is never read: without LVM_SYSTEM_DIR a command sees the compiled-in defaults, like
-the test VM, which has no /etc/lvm/lvm.conf. A missing file is no error (LVM's rule too).
+Where lvm.conf comes from (lvsim's decision, see docs/training.md): from the directory named by the
+command's own LVM_SYSTEM_DIR (`lvm.conf`, then `lvmlocal.conf` merged into it, as LVM does), a real
+directory lvsim only reads; without LVM_SYSTEM_DIR, from the simulated /etc/lvm/lvm.conf kept in the
+state (`state.extra["lvm_conf"]`: none unless set, e.g. by SimBackend.set_lvm_conf, so the compiled-in
+defaults, like the test VM, which has no /etc/lvm/lvm.conf). The host's /etc/lvm is never read. A
+missing file is no error (LVM's rule too).
 
 The syntax is LVM's (libdm-config), written here from its grammar::
 
@@ -30,10 +32,12 @@ Value = Scalar | list[Scalar]
 Tree = dict[str, Any]
 
 SYSTEM_DIR_VAR = "LVM_SYSTEM_DIR"
+SIMULATED_LVM_CONF = "/etc/lvm/lvm.conf"  # without LVM_SYSTEM_DIR: kept in the state, never the host's
 CONFIG_FAILED = 5  # a command whose lvm.conf or --config LVM cannot parse
 CONFIG_FILES = ("lvm.conf", "lvmlocal.conf")
 
-# The settings the emulated commands read, with LVM 2.03.16's compiled-in defaults.
+# The settings the emulated commands read, with LVM 2.03.16's compiled-in defaults: the only ones
+# lvsim honours (a command given any other, by --config or lvm.conf, is refused).
 DEFAULTS: dict[str, Value] = {
     "activation/monitoring": 1,
     "activation/thin_pool_autoextend_threshold": AUTOEXTEND_THRESHOLD,
@@ -45,6 +49,10 @@ DEFAULTS: dict[str, Value] = {
     "allocation/thin_pool_chunk_size_policy": "generic",
     "report/time_format": "%Y-%m-%d %T %z",
     "log/prefix": "  ",
+    # Only busy or suspended devices make these matter (os-brick's lvremove sets both): lvsim's
+    # lvremove refuses an open LV before deactivating, and its devices are never left suspended.
+    "activation/retry_deactivation": 1,
+    "devices/ignore_suspended_devices": 0,
 }
 
 
@@ -188,7 +196,7 @@ class _Parser:
             raise ConfigError(
                 f"Parse error at byte {token.byte} (line {token.line}): empty section identifier"
             )
-        node, key = _make_path(parent, name)
+        node, key = make_path(parent, name)
         if self.token.kind == "{":
             self._match("{")
             child = node.get(key)
@@ -235,7 +243,7 @@ class _Parser:
         return value
 
 
-def _make_path(parent: Tree, name: str) -> tuple[Tree, str]:
+def make_path(parent: Tree, name: str) -> tuple[Tree, str]:
     """The dict holding the last component of a slash path, making the sections on the way."""
     parts = [p for p in name.split("/") if p] or [name]
     node = parent
@@ -339,8 +347,14 @@ class Config:
             tree = merge(tree, layer.tree)
         return tree
 
-    def file_layers(self) -> list[Source]:
-        return [layer for layer in self.layers if layer.name != "--config"]
+    def unhonoured(self) -> list[tuple[str, str]]:
+        """(source, path) of each setting lvsim does not honour: "--config" or "lvm.conf", the path."""
+        return [
+            ("--config" if layer.name == "--config" else "lvm.conf", path)
+            for layer in self.layers
+            for path in settings(layer.tree)
+            if path not in DEFAULTS
+        ]
 
 
 def system_dir(env: Mapping[str, str]) -> Path | None:
@@ -374,18 +388,29 @@ def read_files(directory: Path | None) -> Source | None:
     return Source(str(directory / CONFIG_FILES[0]), tree) if found else None
 
 
-def load(env: Mapping[str, str], overrides: Sequence[object] = ()) -> Config:
-    """The configuration a command sees: `--config` strings (the last one given wins, as in LVM)
-    over the files of $LVM_SYSTEM_DIR."""
+def load(env: Mapping[str, str], overrides: Sequence[object] = (), simulated: str | None = None) -> Config:
+    """The configuration a command sees: the `--config` string over the files of $LVM_SYSTEM_DIR, or
+    without LVM_SYSTEM_DIR over `simulated`, the text of the simulated /etc/lvm/lvm.conf (if any)."""
     config = Config()
     if overrides:
         tree, warnings = parse(str(overrides[-1]))
         config.layers.append(Source("--config", tree))
         config.warnings += warnings
-    files = read_files(system_dir(env))
+    directory = system_dir(env)
+    files = read_files(directory) if directory is not None else _simulated(simulated)
     if files is not None:
         config.layers.append(files)
     return config
+
+
+def _simulated(text: str | None) -> Source | None:
+    if text is None:
+        return None
+    try:
+        tree, _ = parse(text)
+    except ConfigError as exc:
+        raise ConfigError(*exc.lines, f"Failed to load config file {SIMULATED_LVM_CONF}") from None
+    return Source(SIMULATED_LVM_CONF, tree)
 
 
 def environment() -> dict[str, str]:

@@ -9,7 +9,14 @@ from lvsim.lvm.parser import LvmSpec
 def _run(ctx: Ctx) -> int:
     from lvsim.lvm.report.engine import run_report
 
-    return run_report(ctx.command, ctx.state, ctx.console, ctx.args)
+    return run_report(
+        ctx.command,
+        ctx.state,
+        ctx.console,
+        ctx.args,
+        ctx.config.str("report/time_format"),
+        ctx.config.int("activation/monitoring"),
+    )
 
 
 for _name in ("lvs", "vgs", "pvs"):
