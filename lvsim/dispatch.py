@@ -12,13 +12,16 @@ import importlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from lvsim.core.console import Console
 from lvsim.core.context import COMMANDS, Ctx, Handler, Spec
 from lvsim.core.errors import EINVALID_CMD_LINE, ENO_SUCH_CMD, LvmError
 from lvsim.core.model import State
 from lvsim.lvm.table import lookup as table
+
+if TYPE_CHECKING:
+    from lvsim.lvm.metadata.files import Archiver
 
 # Where each command's handler lives (a module under lvsim).
 COMMAND_HOMES = {
@@ -28,8 +31,10 @@ COMMAND_HOMES = {
     **{name: f"lvm.{name}" for name in ("lvcreate", "lvremove", "lvrename", "lvchange", "lvconvert")},
     **dict.fromkeys(("lvextend", "lvreduce", "lvresize"), "lvm.lvresize"),
     **dict.fromkeys(("lvs", "vgs", "pvs"), "lvm.reporter"),
+    **{name: f"lvm.{name}" for name in ("vgcfgbackup", "vgcfgrestore")},
     "help": "lvm.about",
     "losetup": "tools.losetup",
+    "cat": "tools.cat",
     **dict.fromkeys(("dd", "blkdiscard"), "tools.dd"),
     **dict.fromkeys(
         (
@@ -59,9 +64,14 @@ def lookup(name: str) -> tuple[Spec, Handler] | None:
     return COMMANDS.get(name)
 
 
+# Tools the simulator runs (lvsim exec, the backends) without standing in for them on PATH: cat reads
+# the simulated /etc/lvm's files, and a script's every other cat is the host's business.
+NOT_SHIMMED = frozenset({"cat"})
+
+
 def command_names() -> list[str]:
     """The programs the shims stand for: every program of lvm2 (emulated or not), lvm, the tools."""
-    tools = [name for name, home in COMMAND_HOMES.items() if home.startswith("tools.")]
+    tools = [n for n, home in COMMAND_HOMES.items() if home.startswith("tools.") and n not in NOT_SHIMMED]
     return sorted({*table.programs(), *tools, "lvm"})
 
 
@@ -108,10 +118,13 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
         if isinstance(injected, tuple):
             return Outcome(*injected)
         held = injected
+    archiver = _archiver(state, name)
+    ctx: Ctx | None = None
     try:
         args = spec.parse(rest)
         console.silent = args.count("quiet") > 1  # LVM's silent mode
-        rc = handler(Ctx(state, console, args, name))
+        ctx = Ctx(state, console, args, name, words=rest)
+        rc = handler(ctx)
     except LvmError as exc:
         if exc.raw:
             console.raw_err(exc.raw + "\n")
@@ -124,7 +137,20 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
 
         faults.after(state, held)
     devmap.refresh(state)
+    if archiver is not None and ctx is not None:
+        archiver.finish(ctx)
     return Outcome(rc, console.stdout, console.stderr)
+
+
+def _archiver(state: State, name: str) -> Archiver | None:
+    """The archives and backups of a command that may write metadata (lvsim.lvm.metadata.files)."""
+    from lvsim.lvm.metadata import CHECKERS, WRITERS
+
+    if name not in WRITERS and name not in CHECKERS:
+        return None
+    from lvsim.lvm.metadata.files import Archiver
+
+    return Archiver.start(state, name, None)
 
 
 def _lvm_front(rest: list[str], console: Console) -> int | None:

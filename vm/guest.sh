@@ -17,6 +17,10 @@ modprobe -a loop dm_mod dm_snapshot
 # A full thin pool queues writes for no_space_timeout seconds (default 60) before failing them; the
 # outcome is the same after 5 s, and the exhaustion scenarios hit it several times.
 modprobe dm_thin_pool no_space_timeout=5
+# LVM's udev rules autoactivate a VG whenever its PVs' metadata changes (vgcfgrestore, vgremove, a new
+# PV), racing the commands under test: the guest's own lvm.conf (RealBackend's is private) turns that off.
+mkdir -p /etc/lvm
+printf 'global {\n\tevent_activation = 0\n}\n' >/etc/lvm/lvm.conf
 
 # Serve /usr, the Python installation behind .venv and the repository from a cached 9p export of the
 # host's / (vm/run.sh adds it): program starts no longer re-read every library from the host.

@@ -45,6 +45,10 @@ class PV:
     mda_count: int = 1
     pe_count: int = 0  # set when the PV joins a VG
     allocatable: bool = True
+    size: int = 0  # the size the PV was made with (metadata's dev_size); 0: its device's
+    device_id_type: str = ""  # the devices file's id of the PV's device, as its metadata names it
+    device_id: str = ""
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +98,12 @@ class LV:
     virtual_extents: int = 0
     # thin volume or cow snapshot
     origin: str = ""
+    # cow snapshot: LVM's internal "snapshotN" LV that ties the store to its origin
+    snapshot_name: str = ""
+    snapshot_uuid: str = ""
+    snapshot_time: int = 0  # snapshotN's creation_time (0: the store's)
+    snapshot_after: str = ""  # the LV that precedes snapshotN in LVM's list ("": this store, as created)
+    tags: list[str] = field(default_factory=list)
     # the LV's data store id (lvsim.core.content); for a cow snapshot its exception store
     data: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -119,6 +129,25 @@ class VG:
     resizeable: bool = True
     writable: bool = True
     tags: list[str] = field(default_factory=list)
+    autoactivation: bool = True  # --setautoactivation (vgcreate, vgchange)
+    max_lv: int = 0
+    max_pv: int = 0
+    metadata_copies: int = 0  # vgchange --vgmetadatacopies; 0: unmanaged
+    # bytes of the metadata text in the PVs' metadata areas as last written (by the host a VG was
+    # imported from); 0: as the simulator writes it (lvsim.lvm.metadata.writer.metadata_size)
+    metadata_size: int = 0
+
+
+@dataclass
+class MetadataFile:
+    """A file of the simulated LVM system directory: a VG's backup or one of its archives."""
+
+    vg: str
+    vg_uuid: str
+    seqno: int
+    description: str
+    time: int
+    text: str = ""  # the file's text, zlib-compressed and base64-encoded; "" once no longer kept
 
 
 @dataclass
@@ -131,6 +160,7 @@ class State:
     clock: float = 1_800_000_000.0  # simulated seconds since the epoch
     host: str = "lvsim"
     counter: int = 0  # feeds deterministic uuids
+    lvm_files: dict[str, MetadataFile] = field(default_factory=dict)  # by path (lvsim.lvm.metadata.files)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -152,6 +182,7 @@ class State:
             clock=raw.get("clock", 1_800_000_000.0),
             host=raw.get("host", "lvsim"),
             counter=raw.get("counter", 0),
+            lvm_files={p: MetadataFile(**f) for p, f in raw.get("lvm_files", {}).items()},
             extra=raw.get("extra", {}),
         )
 

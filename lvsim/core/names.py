@@ -125,6 +125,16 @@ def find_vg(state: State, name: str) -> VG:
     return vg
 
 
+def next_snapshot_name(vg: VG) -> str:
+    """The name of LVM's internal LV for a new COW snapshot: snapshotN, N one above the highest."""
+    high = -1
+    for name in [*vg.lvs, *(lv.snapshot_name for lv in vg.lvs.values() if lv.snapshot_name)]:
+        m = re.match(r"snapshot(-?\d+)", name)
+        if m:
+            high = max(high, int(m.group(1)))
+    return f"snapshot{high + 1}"
+
+
 def next_lv_name(vg: VG) -> str:
     """lvolN with N one above the highest lvol%d number in the VG (hidden LVs included)."""
     high = -1

@@ -11,7 +11,7 @@ from lvsim.core import alloc, mapping
 from lvsim.core.context import Args, Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.model import LV, VG, KiB, MiB
-from lvsim.core.names import check_new_lv_name, find_vg, next_lv_name, split_lv_arg
+from lvsim.core.names import check_new_lv_name, find_vg, next_lv_name, next_snapshot_name, split_lv_arg
 from lvsim.core.pool_sizing import COW_DEFAULT_CHUNK, cow_max_extents, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size, f32, percent_value
 from lvsim.lvm.common import (
@@ -336,7 +336,7 @@ def create_pool(ctx: Ctx, vg: VG, req: Request, chunk: int) -> int:
         raise
     apply_create_flags(ctx, pool)
     pool.alloc = "inherit"
-    vg.seqno += 1
+    vg.seqno += 3  # LVM commits a new pool three times: data LV, metadata LV, conversion (recorded)
     if not virtual_ext:
         finish_create(ctx, vg, pool)
         return 0
@@ -370,7 +370,7 @@ def _new_thin(ctx: Ctx, vg: VG, name: str, pool: LV, virtual_ext: int) -> LV:
     vg.lvs[name] = lv
     mapping.attach_thin(pool, lv)
     pool.active = pool.active or lv.active  # an active new thin activates its pool (recorded)
-    vg.seqno += 1
+    vg.seqno += 2  # a new thin volume is committed twice (recorded)
     return lv
 
 
@@ -469,7 +469,7 @@ def create_thin_snapshot(ctx: Ctx, vg: VG, req: Request, origin: LV) -> int:
     pool.transaction_id += 1
     vg.lvs[lv.name] = lv
     mapping.attach_snapshot(pool, origin, lv)
-    vg.seqno += 1
+    vg.seqno += 2  # like a new thin volume (recorded)
     apply_create_flags(ctx, lv)
     _apply_skip(ctx, lv, default=True)
     finish_create(ctx, vg, lv)
@@ -523,6 +523,7 @@ def create_cow(ctx: Ctx, vg: VG, req: Request, origin: LV, chunk: int) -> int:
             f'Volume group "{vg.name}" has insufficient free space ({free} extents): {extents} required.'
         )
     lv = new_lv(ctx, vg, name or next_lv_name(vg), kind="cow")
+    lv.snapshot_name, lv.snapshot_uuid = next_snapshot_name(vg), ctx.state.new_uuid()
     lv.origin, lv.chunk_size = origin.name, chunk
     apply_create_flags(ctx, lv)
     vg.lvs[lv.name] = lv
@@ -533,7 +534,7 @@ def create_cow(ctx: Ctx, vg: VG, req: Request, origin: LV, chunk: int) -> int:
             f"Insufficient suitable allocatable extents for logical volume {lv.name}: {extents} more required"
         )
     lv.active = origin.active and lv.active
-    vg.seqno += 1
+    vg.seqno += 2  # the COW store, then the snapshot (recorded)
     finish_create(ctx, vg, lv)
     return 0
 
@@ -647,7 +648,7 @@ def apply_create_flags(ctx: Ctx, lv: LV) -> None:
 
 def finish_create(ctx: Ctx, vg: VG, lv: LV) -> None:
     """What every successful lvcreate ends with."""
-    if not lv.active and lv.kind == "linear":
+    if (not lv.active or not lv.writable) and lv.kind == "linear":  # a read-only LV is not zeroed either
         ctx.console.warn(f"Logical volume {vg.name}/{lv.name} not zeroed.")
     overprovisioning_warnings(ctx, vg, lv)
     ctx.console.print(f'Logical volume "{lv.name}" created.')

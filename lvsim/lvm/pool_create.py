@@ -166,8 +166,8 @@ def build_pool(
     pool.discards = str(ctx.args.get("discards") or ctx.config.str("allocation/thin_pool_discards"))
     if ctx.args.has("errorwhenfull"):
         pool.error_when_full = bool(ctx.args.get("errorwhenfull"))
+    vg.lvs[meta.name] = meta  # LVM lists _tmeta before _tdata (its metadata backups show the order)
     vg.lvs[data_lv.name] = data_lv
-    vg.lvs[meta.name] = meta
     vg.lvs[name] = pool
     # Like a mirror log, the metadata goes on a PV the data does not use when there is one.
     if placed_meta is None:

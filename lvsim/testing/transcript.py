@@ -28,11 +28,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import re
 import shlex
 import socket
 import sys
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +48,8 @@ CASES_DIR = GOLDEN_DIR / "cases"
 RECORDED_DIR = GOLDEN_DIR / "recorded"
 
 # The VM used for recording is called virtme-ng; the machine replaying may have another name.
-HOSTNAMES = frozenset({"virtme-ng", "lvsim", socket.gethostname()})
+RECORDING_HOST = "virtme-ng"
+HOSTNAMES = frozenset({RECORDING_HOST, "lvsim", socket.gethostname()})
 UUID_MASK = "xxxxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxxxx"
 TIME_MASK = "YYYY-MM-DD hh:mm:ss +zzzz"
 _UUID_RE = re.compile(r"\b[0-9A-Za-z]{6}(?:-[0-9A-Za-z]{4}){5}-[0-9A-Za-z]{6}\b")
@@ -61,6 +65,13 @@ _LVMPOLLD_RE = re.compile(
     re.M,
 )
 _DD_RATE_RE = re.compile(r"copied, [0-9.e+-]+ s, [0-9.,]+ [kMGTPE]?B/s")
+# LVM's metadata backups: RealBackend's private LVM system directory (the simulator's is /etc/lvm), the
+# random part of archive names, ctime(3) stamps, creation_time seconds and the uname(2) comment.
+_SYSTEM_DIR_RE = re.compile(r"/tmp/lvsim-real-[A-Za-z0-9_]+/etc\b")
+_ARCHIVE_RE = re.compile(r"(_\d{5})-\d+\.vg\b")
+_CTIME_RE = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\b")
+_CREATION_TIME_RE = re.compile(r"^(\s*creation_time = )\d+", re.M)
+_UNAME_RE = re.compile(r'^(creation_host = "[^"\n]*"\t# ).*$', re.M)
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kKmMgGtT]?)(?:i?B)?\s*$")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -170,6 +181,11 @@ def normalise(text: str, hostnames: Iterable[str] = HOSTNAMES) -> str:
     text = _DISK_ID_RE.sub(r"\g<1>xxxxxxxx", text)
     text = _TIME_RE.sub(TIME_MASK, text)
     text = _DD_RATE_RE.sub("copied, T s, R B/s", text)
+    text = _SYSTEM_DIR_RE.sub("/etc/lvm", text)
+    text = _ARCHIVE_RE.sub(r"\g<1>-R.vg", text)
+    text = _CTIME_RE.sub("Www Mmm dd hh:mm:ss yyyy", text)
+    text = _CREATION_TIME_RE.sub(r"\g<1>T", text)
+    text = _UNAME_RE.sub(r"\g<1>UNAME", text)
     for host in sorted(set(hostnames), key=len, reverse=True):
         if host:
             text = re.sub(rf"(?<![\w.-]){re.escape(host)}(?![\w.-])", "HOST", text)
@@ -196,9 +212,43 @@ def lvm_version(backend: Backend) -> str:
     return m.group(1).strip() if m else out.strip()
 
 
+@contextmanager
+def scratch_dir() -> Iterator[str]:
+    """Run a case's steps in a fresh empty directory (the files they name by relative paths land
+    there), then go back and remove it."""
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="lvsim-case-") as directory:
+        os.chdir(directory)
+        try:
+            yield directory
+        finally:
+            os.chdir(previous)
+
+
+def _prepare(backend: Backend, lvm_conf: str, dmeventd: bool) -> None:
+    """The environment a case asks for: its lvm.conf, and on real LVM a dmeventd started from this
+    backend's environment (one left by an earlier backend reads a lvm.conf that is gone)."""
+    if lvm_conf:
+        backend.set_lvm_conf(lvm_conf)
+    if dmeventd and backend.name == "real" and backend.run(["dmeventd", "-R"]).rc != 0:
+        backend.run(["dmeventd"])
+
+
 def record(case: Case, backend: Backend) -> dict[str, Any]:
-    """Run a case on a (fresh) backend and return its recording."""
+    """Run a case on a (fresh) backend, in a scratch directory, and return its recording."""
     _attach_disks(case.disks, backend)
+    with scratch_dir():
+        steps = _record_steps(case, backend)
+    return {
+        "name": case.name,
+        "description": case.description,
+        "disks": list(case.disks),
+        "lvm_version": lvm_version(backend),
+        "steps": steps,
+    }
+
+
+def _record_steps(case: Case, backend: Backend) -> list[dict[str, Any]]:
     steps = []
     for step in case.steps:
         result = backend.run(step.argv, step.stdin)
@@ -211,19 +261,21 @@ def record(case: Case, backend: Backend) -> dict[str, Any]:
                 "stderr": result.stderr,
             }
         )
-    return {
-        "name": case.name,
-        "description": case.description,
-        "disks": list(case.disks),
-        "lvm_version": lvm_version(backend),
-        "steps": steps,
-    }
+    return steps
 
 
 def replay(recording: dict[str, Any], backend: Backend) -> list[Mismatch]:
     """Run a recording's steps on a (fresh) backend; return every difference after normalisation."""
-    mismatches = []
     _attach_disks(recording["disks"], backend)
+    state = getattr(backend, "state", None)  # the simulator's: name its host as the recording VM is, so
+    if state is not None:  # that lengths that depend on it (the metadata text's, in vg_mda_free) agree
+        state.host = RECORDING_HOST
+    with scratch_dir():
+        return _replay_steps(recording, backend)
+
+
+def _replay_steps(recording: dict[str, Any], backend: Backend) -> list[Mismatch]:
+    mismatches = []
     for index, step in enumerate(recording["steps"]):
         result = backend.run(shlex.split(step["cmd"]), step["stdin"])
         if result.rc != step["rc"]:

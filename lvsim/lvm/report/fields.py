@@ -691,9 +691,12 @@ def _dev_numbers(r: Row) -> tuple[int, int]:
 
 
 def _pv_mda_free(r: Row) -> int:
+    from lvsim.lvm.metadata.writer import mda_free, metadata_size
+
     if r.pv is None:
         return 0
-    return 520704 if _pv_in_vg(r) else 521216
+    used = metadata_size(r.env.state, r.view.vg) if _pv_in_vg(r) else 0
+    return mda_free(r.pv.mda_size, used)
 
 
 # -- VGs -------------------------------------------------------------------------------------
@@ -738,6 +741,17 @@ def _snap_count(view: VgView) -> int:
 
 def _vg_mda_size(view: VgView) -> int:
     return min((pv.mda_size for pv in _pvs_of(view)), default=0)
+
+
+def _vg_mda_free(view: VgView) -> int:
+    """The smallest free space of the VG's metadata areas (vg_mda_free)."""
+    from lvsim.lvm.metadata.writer import mda_free, metadata_size
+
+    pvs = [pv for pv in _pvs_of(view) if pv.mda_count]
+    if not pvs:
+        return 0
+    used = metadata_size(view.state, view.vg)
+    return min(mda_free(pv.mda_size, used) for pv in pvs)
 
 
 def _vg_mda_count(view: VgView) -> int:
@@ -849,7 +863,7 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "metadata_lv_uuid": lambda r: _sub_lv(r, "metadata_lv", True),
     "pool_lv": lambda r: _related(r, r.view.pool, False) if r.lv else "",
     "pool_lv_uuid": lambda r: _related(r, r.view.pool, True) if r.lv else "",
-    "lv_tags": lambda r: list(r.lv.extra.get("tags", [])) if r.lv else [],
+    "lv_tags": lambda r: list(r.lv.tags) if r.lv else [],
     "lv_time": lambda r: _time(r.lv.creation_time if r.lv else 0),
     "lv_time_removed": lambda r: _time(0),
     "lv_host": lambda r: r.lv.creation_host if r.lv else "",
@@ -923,9 +937,10 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "snap_count": lambda r: _vg_field(r, _snap_count, 0),
     "vg_seqno": lambda r: _vg_field(r, lambda v: v.vg.seqno, 0),
     "vg_tags": lambda r: list(r.view.vg.tags) if r.view is not None else [],
+    "pv_tags": lambda r: list(r.pv.tags) if r.pv is not None else [],
     "vg_mda_count": lambda r: _vg_field(r, _vg_mda_count, 0),
     "vg_mda_used_count": lambda r: _vg_field(r, _vg_mda_count, 0),
-    "vg_mda_free": lambda r: _vg_field(r, lambda v: 520704 if v.vg.pvs else 0, 0),
+    "vg_mda_free": lambda r: _vg_field(r, _vg_mda_free, 0),
     "vg_mda_size": lambda r: _vg_field(r, _vg_mda_size, 0),
     "vg_mda_copies": lambda r: ("unmanaged", UNDEF),
     # SEGS

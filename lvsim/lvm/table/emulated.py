@@ -90,6 +90,8 @@ DEFINITIONS: dict[str, dict[str, frozenset[str]]] = {
     "pvs": {"pvs_general": _REPORT | {"segments"}},
     "version": {"version_general": frozenset()},
     "help": {"help_general": frozenset()},
+    "vgcfgbackup": {"vgcfgbackup_general": frozenset({"file"})},
+    "vgcfgrestore": {"vgcfgrestore_by_file": frozenset({"force_long"}), "vgcfgrestore_list_by_vg": frozenset()},
 }
 
 # Report fields lvsim computes, or shows with the value LVM shows for every kind of LV, PV and VG
@@ -171,6 +173,7 @@ FIELDS: frozenset[str] = frozenset(
         "pv_ext_vsn",
         "pe_start",
         "pv_size",
+        "pv_tags",
         "pv_free",
         "pv_used",
         "pv_attr",

@@ -1,0 +1,221 @@
+"""The simulated LVM system directory's metadata files: backup/VG and archive/VG_NNNNN-R.vg.
+
+Real LVM archives a VG's metadata before a command first writes it ("Created *before* executing
+'CMD'") and backs it up after ("Created *after* ..."); vgremove drops the backup. The simulator keeps
+these files in the state (`State.lvm_files`, by path), never on the host: the directory is
+$LVM_SYSTEM_DIR of the command (as LVM reads it), else /etc/lvm. Paths under its backup/ and
+archive/ directories name these files for every emulated command (vgcfgrestore -f, cat).
+
+An archive's text is kept for the newest `KEEP_TEXT` archives of a VG (LVM's archive/retain_min);
+older archives stay listed (name, description, time) and are refused as restore sources.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lvsim.core.context import Ctx
+from lvsim.core.model import VG, MetadataFile, State
+from lvsim.lvm.metadata import CHECKERS, WRITERS, writer
+
+DEFAULT_SYSTEM_DIR = "/etc/lvm"
+KEEP_TEXT = 10
+
+
+def system_dir(env: Mapping[str, str] | None) -> str:
+    return (env or {}).get("LVM_SYSTEM_DIR") or DEFAULT_SYSTEM_DIR
+
+
+def backup_path(sysdir: str, vg_name: str) -> str:
+    return f"{sysdir}/backup/{vg_name}"
+
+
+def archive_dir(sysdir: str) -> str:
+    return f"{sysdir}/archive"
+
+
+def pack(text: str) -> str:
+    return base64.b64encode(zlib.compress(text.encode("utf-8", "surrogateescape"), 6)).decode("ascii")
+
+
+def unpack(packed: str) -> str:
+    return zlib.decompress(base64.b64decode(packed)).decode("utf-8", "surrogateescape")
+
+
+def text_of(state: State, path: str) -> str | None:
+    """The text of a simulated metadata file; None if there is no such file (or its text is gone)."""
+    found = state.lvm_files.get(path)
+    if found is None or not found.text:
+        return None
+    return unpack(found.text)
+
+
+def command_line(name: str, args: Sequence[str]) -> str:
+    """LVM's cmd_line: the words joined by spaces, a word holding a space in single quotes."""
+    return " ".join(f"'{w}'" if " " in w else w for w in [name, *args])
+
+
+def body(text: str, vg_name: str) -> str:
+    """The VG section of a file's text (what follows its header)."""
+    start = text.find(f"\n{vg_name} {{\n")
+    return text[start + 1 :] if start >= 0 else text
+
+
+def file_text(state: State, vg: VG, description: str) -> str:
+    return writer.vg_text(state, vg, writer.sim_header(state, description))
+
+
+def _store(state: State, path: str, vg: VG, seqno: int, description: str, text: str) -> None:
+    state.lvm_files[path] = MetadataFile(vg.name, vg.uuid, seqno, description, int(state.clock), pack(text))
+
+
+def write_backup(state: State, sysdir: str, vg: VG, description: str) -> None:
+    text = file_text(state, vg, description)
+    _store(state, backup_path(sysdir, vg.name), vg, vg.seqno, description, text)
+
+
+def remove_backup(state: State, sysdir: str, vg_name: str) -> None:
+    state.lvm_files.pop(backup_path(sysdir, vg_name), None)
+
+
+def archives(state: State, sysdir: str, vg_name: str) -> list[tuple[str, int]]:
+    """(path, index) of a VG's archives, oldest first (index order, as LVM sorts them)."""
+    prefix = f"{archive_dir(sysdir)}/{vg_name}_"
+    found = []
+    for path in state.lvm_files:
+        if path.startswith(prefix) and path.endswith(".vg"):
+            number = path[len(prefix) :].split("-", 1)[0]
+            if number.isdigit():
+                found.append((path, int(number)))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _random(state: State) -> int:
+    """rand_r's next number for an archive name (deterministic per state)."""
+    import hashlib
+
+    state.counter += 1
+    return int.from_bytes(hashlib.sha256(f"lvsim-archive-{state.counter}".encode()).digest()[:4], "big") >> 1
+
+
+def add_archive(state: State, sysdir: str, vg: VG, seqno: int, vg_body: str, description: str) -> None:
+    """Archive a VG's metadata (its text as of seqno; "" when not kept) under the next free index."""
+    existing = archives(state, sysdir, vg.name)
+    index = existing[-1][1] + 1 if existing else 0
+    text = writer.header_text(writer.sim_header(state, description)) + vg_body if vg_body else ""
+    path = f"{archive_dir(sysdir)}/{vg.name}_{index:05d}-{_random(state)}.vg"
+    state.lvm_files[path] = MetadataFile(
+        vg.name, vg.uuid, seqno, description, int(state.clock), pack(text) if text else ""
+    )
+    for path, _ in existing[: max(0, len(existing) + 1 - KEEP_TEXT)]:
+        state.lvm_files[path].text = ""
+
+
+@dataclass(frozen=True)
+class Before:
+    """A VG as a command found it: enough to archive it if the command changes it."""
+
+    uuid: str
+    seqno: int
+    body: str
+
+
+def before_command(state: State, sysdir: str) -> dict[str, Before]:
+    """Note every VG before a command runs (its text is taken from an up-to-date backup, else made)."""
+    noted = {}
+    for name, vg in state.vgs.items():
+        backup = state.lvm_files.get(backup_path(sysdir, name))
+        if backup is not None and backup.text and backup.seqno == vg.seqno and backup.vg_uuid == vg.uuid:
+            noted[name] = Before(vg.uuid, vg.seqno, "")  # the backup holds it: read only if needed
+        else:
+            noted[name] = Before(vg.uuid, vg.seqno, body(file_text(state, vg, ""), name))
+    return noted
+
+
+class Archiver:
+    """Archives and backups around one command that may write metadata, or that checks the backups
+    (vgs, vgdisplay, vgscan, vgchange -ay: LVM's check_current_backup)."""
+
+    def __init__(self, state: State, command: str, sysdir: str) -> None:
+        self.sysdir = sysdir
+        self.before = before_command(state, sysdir) if command in WRITERS else {}
+
+    @classmethod
+    def start(cls, state: State, command: str, env: Mapping[str, str] | None) -> Archiver | None:
+        if command not in WRITERS and command not in CHECKERS:
+            return None
+        return cls(state, command, system_dir(env))
+
+    def finish(self, ctx: Ctx) -> None:
+        autobackup = ctx.args.get("autobackup") is not False
+        cmd_line = command_line(ctx.command, ctx.words)
+        if ctx.command in WRITERS:
+            changed = after_command(ctx.state, self.sysdir, cmd_line, self.before, autobackup)
+            if changed and not autobackup:
+                ctx.console.warn("This metadata update is NOT backed up.")
+        checks = ctx.command in CHECKERS and (ctx.command != "vgchange" or ctx.args.get("activate") == "y")
+        if checks and autobackup:
+            names = [n[5:] if n.startswith("/dev/") else n for n in ctx.args.pos] or list(ctx.state.vgs)
+            for name in names:
+                if name in ctx.state.vgs:
+                    check_current_backup(ctx.state, self.sysdir, ctx.state.vgs[name], cmd_line)
+
+
+def after_command(
+    state: State, sysdir: str, cmd_line: str, before: Mapping[str, Before], autobackup: bool = True
+) -> bool:
+    """Archive every VG the command changed once per metadata commit it made (its seqno steps: the
+    first archive holds the VG as the command found it, the ones between its commits are listed but
+    their text is not kept), then back it up; archive a removed VG and drop its backup.  Returns
+    whether any VG changed."""
+    changed = False
+    by_uuid = {b.uuid: name for name, b in before.items()}
+    for name, vg in state.vgs.items():
+        old_name = by_uuid.get(vg.uuid)
+        old = before.get(old_name) if old_name is not None else None
+        if old is not None and old.seqno == vg.seqno:
+            continue
+        vg.metadata_size = 0  # the simulator wrote it
+        changed = True
+        if old is not None:
+            _archive_before(state, sysdir, old_name or name, old, cmd_line, vg.seqno - old.seqno)
+            if old_name != name:
+                remove_backup(state, sysdir, old_name or name)
+        if autobackup:
+            write_backup(state, sysdir, vg, f"Created *after* executing '{cmd_line}'")
+    gone = {b.uuid for b in before.values()} - {vg.uuid for vg in state.vgs.values()}
+    for name, old in before.items():
+        if old.uuid in gone:
+            _archive_before(state, sysdir, name, old, cmd_line, 1)
+            remove_backup(state, sysdir, name)
+            changed = True
+    return changed
+
+
+def _archive_before(state: State, sysdir: str, name: str, old: Before, cmd_line: str, commits: int) -> None:
+    vg_body = old.body or body(text_of(state, backup_path(sysdir, name)) or "", name)
+    archived = VG(name, old.uuid)
+    description = f"Created *before* executing '{cmd_line}'"
+    add_archive(state, sysdir, archived, old.seqno, vg_body, description)
+    for step in range(1, commits):
+        add_archive(state, sysdir, archived, old.seqno + step, "", description)
+
+
+def check_current_backup(state: State, sysdir: str, vg: VG, cmd_line: str) -> None:
+    """LVM's check_current_backup: a VG whose backup is missing or stale has that backup's VG and
+    itself archived, then a new backup."""
+    path = backup_path(sysdir, vg.name)
+    backup = state.lvm_files.get(path)
+    if backup is not None and backup.seqno == vg.seqno and backup.vg_uuid == vg.uuid:
+        return
+    description = f"Created *before* executing '{cmd_line}'"
+    old_text = text_of(state, path)
+    if backup is not None and old_text is not None:
+        add_archive(
+            state, sysdir, VG(vg.name, backup.vg_uuid), backup.seqno, body(old_text, vg.name), description
+        )
+    add_archive(state, sysdir, vg, vg.seqno, body(file_text(state, vg, ""), vg.name), description)
+    write_backup(state, sysdir, vg, f"Created *after* executing '{cmd_line}'")
