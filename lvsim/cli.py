@@ -94,6 +94,53 @@ def disk_add(
         _die(str(exc))
 
 
+MapOpt = Annotated[
+    list[str] | None, typer.Option("--map", help="Put the PV recorded on device OLD on NEW instead: OLD=NEW.")
+]
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="vgcfgbackup files, or bundles of `lvsim capture`.")],
+    state: StateOpt = None,
+    map_: MapOpt = None,
+) -> None:
+    """Build a simulated host from a real host's LVM metadata: its disks, PVs, VGs and LVs."""
+    from lvsim.core.errors import NOT_EMULATED
+    from lvsim.core.units import display_size
+    from lvsim.host import importer
+
+    try:
+        maps = importer.parse_maps(map_ or [])
+        found = importer.sources(files)
+        with store.transaction(_state_path(state)) as st:
+            done = importer.import_sources(st, found, maps)
+    except importer.ImportFailure as exc:
+        _die(str(exc), NOT_EMULATED if exc.refused else 5)
+    except store.StateError as exc:
+        _die(str(exc))
+    for item in done:
+        disks = ", ".join(f"{path} ({display_size(size)})" for path, size in item.disks)
+        typer.echo(f"{item.vg}: imported from {item.origin} onto {disks}")
+        for note in item.notes:
+            typer.echo(f"lvsim: note: {note}", err=True)
+
+
+@app.command()
+def capture(
+    directory: Annotated[Path, typer.Argument(help="A new (or empty) directory for the bundle.")],
+) -> None:
+    """Read this host's LVM into a bundle for `lvsim import` (root; changes nothing on the host)."""
+    from lvsim.host import capture as capturing
+
+    try:
+        bundle = capturing.capture(directory)
+    except capturing.CaptureError as exc:
+        _die(str(exc))
+    names = ", ".join(bundle.backups)
+    typer.echo(f"{directory}: {len(bundle.backups)} VG(s) captured ({names})")
+
+
 @app.command()
 def version() -> None:
     """Print lvsim's version."""
