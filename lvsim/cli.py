@@ -236,6 +236,15 @@ def plan(
     scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of one in scenarios/.")],
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     var: VarOpt = None,
+    from_: Annotated[
+        list[Path] | None,
+        typer.Option("--from", help="Start from a host: vgcfgbackup files or `lvsim capture` bundles."),
+    ] = None,
+    from_host: Annotated[
+        bool,
+        typer.Option("--from-host", help="Start from this host's LVM (root; read-only, as lvsim capture)."),
+    ] = False,
+    map_: MapOpt = None,
 ) -> None:
     """Predict a scenario on the simulator: each command, the state after it, and warnings."""
     from lvsim import scenarios
@@ -247,9 +256,32 @@ def plan(
         loaded = scenarios.load(scenarios.find(scenario), _parse_vars(var or []))
     except scenarios.ScenarioError as exc:
         _die(str(exc).replace("\n", "\nlvsim: "), 2)
-    result = planner.make_plan(planner.simulate(loaded))
+    backend = _host_backend(from_ or [], from_host, map_ or []) if from_ or from_host else None
+    result = planner.make_plan(planner.simulate(loaded, backend))
     sys.stdout.write(planner.format_json(result) if fmt == "json" else planner.format_text(result))
     raise typer.Exit(1 if result["failure"] else 0)
+
+
+def _host_backend(paths: list[Path], from_host: bool, maps: list[str]) -> Backend:
+    """A simulator backend holding an imported, running host (files and bundles, or this host captured)."""
+    import tempfile
+
+    from lvsim.backend import open_backend
+    from lvsim.core.errors import NOT_EMULATED
+    from lvsim.host import capture as capturing
+    from lvsim.host import importer
+
+    with tempfile.TemporaryDirectory(prefix="lvsim-capture-") as tmp:
+        try:
+            if from_host:
+                capturing.capture(Path(tmp) / "bundle")
+                paths = [*paths, Path(tmp) / "bundle"]
+            state, _ = importer.running_host(paths, importer.parse_maps(maps))
+        except capturing.CaptureError as exc:
+            _die(str(exc))
+        except importer.ImportFailure as exc:
+            _die(str(exc), NOT_EMULATED if exc.refused else 5)
+    return open_backend("sim", state=state)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -92,3 +92,39 @@ def test_cli_import(tmp_path: Path) -> None:
         f"lvsim: {messages}: thin pool pool with pending thin messages is not emulated\n",
     )
     assert lvsim("import", "--map", "loop0=sdx", rich).returncode == 5
+
+
+NIGHTLY = """\
+name: nightly-thin-snapshot
+description: a nightly snapshot of an existing thin volume, kept while the origin changes
+vars:
+  vg: vg
+  lv: thin1
+steps:
+  - run: lvcreate -s -n ${lv}_nightly ${vg}/${lv}
+  - write: {device: "/dev/${vg}/${lv}", size: 8M, fill: random}
+  - run: lvremove -f ${vg}/${lv}_nightly
+"""
+
+
+def test_plan_from_an_imported_host(tmp_path: Path) -> None:
+    """lvsim plan --from: the scenario runs on the host as its backup shows it, activated as at boot."""
+    scenario = tmp_path / "nightly.yaml"
+    scenario.write_text(NIGHTLY)
+    env = {**os.environ, "LVSIM_STATE": str(tmp_path / "state")}
+    argv = [sys.executable, "-m", "lvsim.cli", "plan", str(scenario), "--from", str(METADATA / "rich.vg")]
+    out = subprocess.run([*argv, "--format", "json"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)
+    assert [vg["name"] for vg in plan["start"]] == ["vg"]
+    assert plan["start"][0]["pools"][0]["virtual"] == 40 << 20
+    assert [c["rc"] for c in plan["commands"]] == [0, 0, 0]
+    assert plan["peaks"]["vg/pool"] == {"data": 20.0, "metadata": 10.94, "overcommit": 1.5}
+    text = subprocess.run(argv, env=env, capture_output=True, text=True).stdout
+    assert "\n  0. the host before the first command:\n       VG vg: 68.00m free of 152.00m" in text
+    assert not (tmp_path / "state").exists()  # a plan saves nothing
+    missing = subprocess.run([*argv[:-1], str(tmp_path / "nope.vg")], env=env, capture_output=True, text=True)
+    assert (missing.returncode, missing.stderr) == (
+        5,
+        f"lvsim: cannot read {tmp_path / 'nope.vg'}: No such file or directory\n",
+    )

@@ -40,6 +40,7 @@ class Imported:
     vg: str
     origin: str
     disks: list[tuple[str, int]]
+    captured: bool = False  # from a bundle: activation and usage as on the host
     notes: list[str] = field(default_factory=list)
 
 
@@ -144,10 +145,23 @@ def import_sources(state: State, found: Sequence[Source], maps: Mapping[str, str
             vg.metadata_size = (
                 len(writer.vg_text(state, vg, head, raw=True).encode("utf-8", "surrogateescape")) + 1
             )
-        imported = Imported(md.vg.name, source.origin, disks)
+        imported = Imported(md.vg.name, source.origin, disks, source.capture is not None)
         if source.capture is not None:
             from lvsim.host import replay
 
             imported.notes = replay.replay(state, md.vg.name, source.capture)
         done.append(imported)
     return done
+
+
+def running_host(paths: Sequence[Path], maps: Mapping[str, str]) -> tuple[State, list[Imported]]:
+    """A fresh simulated host made of the given files and bundles, running: a VG known only from its
+    metadata is activated as at boot (vgchange -ay, activation-skip flags honoured)."""
+    from lvsim import dispatch
+
+    state = State()
+    done = import_sources(state, sources(paths), maps)
+    for item in done:
+        if not item.captured:
+            dispatch.run(state, ["vgchange", "-ay", item.vg])
+    return state, done

@@ -314,6 +314,7 @@ def make_plan(sim: Simulation) -> dict[str, Any]:
         "scenario": sc.name,
         "vars": sc.vars,
         "disks": {name: {"device": dev, "size": sc.disks[name]} for name, dev in sim.disks.items()},
+        "start": [asdict(v) for v in vg_states(sim.start)],
         "commands": [
             {
                 "index": n,
@@ -350,6 +351,25 @@ def format_json(plan: dict[str, Any]) -> str:
     return json.dumps(plan, indent=2) + "\n"
 
 
+def _vg_lines(states: list[dict[str, Any]]) -> list[str]:
+    """A state's VGs, pools, LVs and snapshots, one line each."""
+    lines = []
+    for vg in states:
+        lines.append(
+            f"       VG {vg['name']}: {_size(vg['free'])} free of {_size(vg['size'])} ({vg['free_extents']} extents)"
+        )
+        for pool in vg["pools"]:
+            lines.append(
+                f"       pool {pool['name']}: {_size(pool['size'])}, data {pool['data_percent']:.2f}%, "
+                f"metadata {pool['metadata_percent']:.2f}%, thin volumes {_size(pool['virtual'])}"
+            )
+        if vg["lvs"]:
+            lines.append("       LVs: " + ", ".join(f"{k} {_size(v)}" for k, v in sorted(vg["lvs"].items())))
+        for snap, pct in vg["snapshots"].items():
+            lines.append(f"       snapshot {snap}: {pct:.2f}% used")
+    return lines
+
+
 def format_text(plan: dict[str, Any]) -> str:
     """The plan for a person: each command, the state after it, its warnings."""
     by_command: dict[int, list[str]] = {}
@@ -358,25 +378,13 @@ def format_text(plan: dict[str, Any]) -> str:
     lines = [f"plan for scenario {plan['scenario']} (simulated, no device is touched)"]
     for name, disk in plan["disks"].items():
         lines.append(f"  disk {name}: {disk['size']} (simulated as {disk['device']})")
+    if plan["start"]:
+        lines.append("\n  0. the host before the first command:")
+        lines += _vg_lines(plan["start"])
     for cmd in plan["commands"]:
         rc = "" if cmd["rc"] == 0 else f"   [exit {cmd['rc']}]"
         lines.append(f"\n{cmd['index']:>3}. step {cmd['step']}: $ {cmd['command']}{rc}")
-        for vg in cmd["state"]:
-            lines.append(
-                f"       VG {vg['name']}: {_size(vg['free'])} free of {_size(vg['size'])} "
-                f"({vg['free_extents']} extents)"
-            )
-            for pool in vg["pools"]:
-                lines.append(
-                    f"       pool {pool['name']}: {_size(pool['size'])}, data {pool['data_percent']:.2f}%, "
-                    f"metadata {pool['metadata_percent']:.2f}%, thin volumes {_size(pool['virtual'])}"
-                )
-            if vg["lvs"]:
-                lines.append(
-                    "       LVs: " + ", ".join(f"{k} {_size(v)}" for k, v in sorted(vg["lvs"].items()))
-                )
-            for snap, pct in vg["snapshots"].items():
-                lines.append(f"       snapshot {snap}: {pct:.2f}% used")
+        lines += _vg_lines(cmd["state"])
         lines.extend(f"       WARNING: {m}" for m in by_command.get(cmd["index"], []))
     lines.append("\npeaks over the run:")
     for name, peak in plan["peaks"].items():

@@ -129,10 +129,11 @@ def _lvm_tool(argv: tuple[str, ...]) -> tuple[str, list[str]]:
 def _name_checks(argv: tuple[str, ...]) -> list[tuple[str, str, Callable[[], str]]]:
     """(what, value, check) for every VG or LV name in an LVM command line; check gives the problem."""
     tool, rest = _lvm_tool(argv)
-    if tool not in VG_TOOLS | LV_TOOLS or tool not in dispatch.COMMANDS:
+    entry = dispatch.lookup(tool) if tool in VG_TOOLS | LV_TOOLS else None  # imports its module
+    if entry is None:
         return []
     try:
-        args = dispatch.COMMANDS[tool][0].parse(rest)
+        args = entry[0].parse(rest)
     except (ArgError, LvmError):
         return []
     out: list[tuple[str, str, Callable[[], str]]] = []

@@ -155,7 +155,8 @@ class Runner:
         if expected == "nonzero" and result.rc == 0:
             raise self._fail(step, f"{result.cmdline}: expected a failure, got rc 0")
         if expected != "nonzero" and result.rc != expected:
-            raise self._fail(step, f"{result.cmdline}: expected rc {expected}, got {result.rc}")
+            said = _said(result.stderr)
+            raise self._fail(step, f"{result.cmdline}: expected rc {expected}, got {result.rc}" + said)
         if not last:
             return
         for key, stream in (
@@ -226,6 +227,14 @@ class Runner:
             if key in body:
                 want = substitute(str(body[key]), self.values, step.where)
                 self._compare(step, str(body["file"]), result.stdout, op, want)
+
+
+def _said(stderr: str, limit: int = 3) -> str:
+    """What a failed command said on stderr (its first lines: the error before any usage text), to
+    show with the failure."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    more = f"\n  ({len(lines) - limit} more lines)" if len(lines) > limit else ""
+    return "".join(f"\n  {line}" for line in lines[:limit]) + more
 
 
 def _crash(exc: BaseException) -> str:

@@ -1,0 +1,59 @@
+"""What a scenario's failure says: the failing command's own stderr, and name checks that do not depend
+on which of lvsim's modules happen to be loaded (each run here is a fresh `lvsim` process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BAD_NAME = """\
+name: bad-names
+description: a VG name LVM refuses
+vars:
+  vg: "bad/vg"
+disks:
+  pv1: 64M
+steps:
+  - run: vgcreate ${vg} ${disk.pv1}
+"""
+
+SMALL_XFS = """\
+name: small-xfs
+description: an XFS too small for mkfs.xfs
+disks:
+  pv1: 64M
+steps:
+  - run: vgcreate vg ${disk.pv1}
+  - run: lvcreate -L 12M -n small vg
+  - mkfs: {device: /dev/vg/small, type: xfs}
+"""
+
+
+def _lvsim(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lvsim.cli", *args], capture_output=True, text=True, cwd=tmp_path
+    )
+
+
+def test_render_checks_names_in_a_fresh_process(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(BAD_NAME)
+    out = _lvsim(tmp_path, "render", "bad.yaml", "-o", "bad.sh")
+    assert (out.returncode, out.stderr) == (
+        2,
+        "lvsim: bad.yaml:8: step 1: variable ${vg} = 'bad/vg' gives the VG name 'bad/vg', which LVM refuses: "
+        "Name contains invalid character, valid set includes: [a-zA-Z0-9.-_+]. (nothing rendered)\n",
+    )
+    assert not (tmp_path / "bad.sh").exists()
+
+
+def test_failures_show_the_commands_stderr(tmp_path: Path) -> None:
+    (tmp_path / "small.yaml").write_text(SMALL_XFS)
+    said = "mkfs.xfs -q /dev/vg/small: expected rc 0, got 1\n{p}  Filesystem must be larger than 300MB.\n"
+    out = _lvsim(tmp_path, "render", "small.yaml", "-o", "small.sh")
+    assert out.returncode == 2
+    assert said.format(p="lvsim: ") in out.stderr
+    out = _lvsim(tmp_path, "plan", "small.yaml")
+    assert out.returncode == 1
+    assert said.format(p="") in out.stdout
+    assert "(25 more lines)" in out.stdout  # mkfs.xfs's usage text is not repeated in full
