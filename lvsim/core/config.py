@@ -20,11 +20,13 @@ order the keys were first seen.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lvsim.core.errors import EINVALID_CMD_LINE
 from lvsim.core.pool_sizing import AUTOEXTEND_PERCENT, AUTOEXTEND_THRESHOLD
 
 Scalar = int | float | str
@@ -33,7 +35,7 @@ Tree = dict[str, Any]
 
 SYSTEM_DIR_VAR = "LVM_SYSTEM_DIR"
 SIMULATED_LVM_CONF = "/etc/lvm/lvm.conf"  # without LVM_SYSTEM_DIR: kept in the state, never the host's
-CONFIG_FAILED = 5  # a command whose lvm.conf or --config LVM cannot parse
+EINIT_FAILED = 4  # LVM's exit code when it cannot read its configuration file
 CONFIG_FILES = ("lvm.conf", "lvmlocal.conf")
 
 # The settings the emulated commands read, with LVM 2.03.16's compiled-in defaults: the only ones
@@ -56,12 +58,19 @@ DEFAULTS: dict[str, Value] = {
 }
 
 
-class ConfigError(Exception):
-    """A config text LVM cannot parse: `lines` are LVM's words for it."""
+# Honoured too, though LVM has no default for it: the chunk size (KiB) new thin pools get.
+HONOURED = frozenset({*DEFAULTS, "allocation/thin_pool_chunk_size"})
 
-    def __init__(self, *lines: str) -> None:
+
+class ConfigError(Exception):
+    """A config text LVM cannot parse: `lines` are LVM's words for it (each indented as LVM logs it,
+    except the first when `raw`, as for a config file, read before LVM's logging is set up)."""
+
+    def __init__(self, *lines: str, rc: int = EINIT_FAILED, raw: bool = False) -> None:
         super().__init__("\n".join(lines))
         self.lines = lines
+        self.rc = rc
+        self.raw = raw
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,15 +280,34 @@ def find(tree: Tree, path: str) -> Any:
     return node
 
 
+def _after_first(items: list[tuple[str, Any]], item: tuple[str, Any]) -> None:
+    """Put item second (first when there is none): how LVM's merge inserts a node."""
+    items.insert(1 if items else 0, item)
+
+
 def merge(base: Tree, top: Tree) -> Tree:
-    """A new tree: base with top's values put over it, section by section."""
-    out: Tree = dict(base)
+    """base with top merged in as LVM merges config trees (merge_config_tree): a section or value
+    base lacks goes in second place; a value it has is replaced in place; a subsection of a section
+    both have is ignored."""
+    items = list(base.items())
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+        index = next((i for i, (k, _) in enumerate(items) if k == key), None)
+        if index is None:
+            _after_first(items, (key, value))
+        elif isinstance(value, dict) and isinstance(items[index][1], dict):
+            section = list(items[index][1].items())
+            for child, child_value in value.items():
+                if isinstance(child_value, dict):
+                    continue
+                at = next((i for i, (k, _) in enumerate(section) if k == child), None)
+                if at is None:
+                    _after_first(section, (child, child_value))
+                else:
+                    section[at] = (child, child_value)
+            items[index] = (key, dict(section))
+        elif not isinstance(value, dict):
+            items[index] = (key, value)
+    return dict(items)
 
 
 def settings(tree: Tree, prefix: str = "") -> dict[str, Value]:
@@ -341,19 +369,43 @@ class Config:
         return value if isinstance(value, str) else str(DEFAULTS[path])
 
     def merged(self) -> Tree:
-        """All layers merged into one tree (what `lvmconfig --type current` shows)."""
+        """All layers merged into one tree, as LVM merges its cascade (--mergedconfig, diff, full)."""
         tree: Tree = {}
         for layer in reversed(self.layers):
             tree = merge(tree, layer.tree)
         return tree
 
+    def problems(self) -> list[str]:
+        """LVM's warnings about the settings: unknown ones, and values of the wrong type."""
+        from lvsim.core import config_defaults
+
+        known = set(config_defaults.SETTINGS)
+        out = []
+        for layer in self.layers:
+            for path, value in settings(layer.tree).items():
+                if path not in known:
+                    out.append(f'Configuration setting "{path}" unknown.')
+                    continue
+                default = default_value(path)
+                found, expected = _type_name(value), _type_name(default) if default is not None else ""
+                if expected and found != expected and not (found == "integer" and expected == "float"):
+                    out.append(
+                        f'WARNING: Configuration setting "{path}" has invalid type. '
+                        f"Found {found} but expected {expected}."
+                    )
+        return out
+
     def unhonoured(self) -> list[tuple[str, str]]:
-        """(source, path) of each setting lvsim does not honour: "--config" or "lvm.conf", the path."""
+        """(source, path) of each known setting lvsim does not honour set to other than its default:
+        "--config" or "lvm.conf", the path."""
+        from lvsim.core import config_defaults
+
+        known = set(config_defaults.SETTINGS)
         return [
             ("--config" if layer.name == "--config" else "lvm.conf", path)
             for layer in self.layers
-            for path in settings(layer.tree)
-            if path not in DEFAULTS
+            for path, value in settings(layer.tree).items()
+            if path in known and path not in HONOURED and value != default_value(path)
         ]
 
 
@@ -378,14 +430,18 @@ def read_files(directory: Path | None) -> Source | None:
             continue
         except OSError as exc:
             raise ConfigError(f"{path}: {exc.strerror}") from None
-        try:
-            parsed, more = parse(text)
-        except ConfigError as exc:
-            raise ConfigError(*exc.lines, f"Failed to load config file {path}") from None
+        parsed, more = _parse_file(text, str(path))
         warnings += more
-        tree = merge(tree, parsed)
+        tree = merge(tree, parsed)  # LVM merges its files into a fresh tree: this is its order
         found = True
     return Source(str(directory / CONFIG_FILES[0]), tree) if found else None
+
+
+def _parse_file(text: str, path: str) -> tuple[Tree, list[str]]:
+    try:
+        return parse(text)
+    except ConfigError as exc:
+        raise ConfigError(*exc.lines, f"Failed to load config file {path}", raw=True) from None
 
 
 def load(env: Mapping[str, str], overrides: Sequence[object] = (), simulated: str | None = None) -> Config:
@@ -393,7 +449,12 @@ def load(env: Mapping[str, str], overrides: Sequence[object] = (), simulated: st
     without LVM_SYSTEM_DIR over `simulated`, the text of the simulated /etc/lvm/lvm.conf (if any)."""
     config = Config()
     if overrides:
-        tree, warnings = parse(str(overrides[-1]))
+        try:
+            tree, warnings = parse(str(overrides[-1]))
+        except ConfigError as exc:
+            raise ConfigError(
+                *exc.lines, "Failed to set overridden configuration entries.", rc=EINVALID_CMD_LINE
+            ) from None
         config.layers.append(Source("--config", tree))
         config.warnings += warnings
     directory = system_dir(env)
@@ -406,11 +467,31 @@ def load(env: Mapping[str, str], overrides: Sequence[object] = (), simulated: st
 def _simulated(text: str | None) -> Source | None:
     if text is None:
         return None
-    try:
-        tree, _ = parse(text)
-    except ConfigError as exc:
-        raise ConfigError(*exc.lines, f"Failed to load config file {SIMULATED_LVM_CONF}") from None
-    return Source(SIMULATED_LVM_CONF, tree)
+    tree, _ = _parse_file(text, SIMULATED_LVM_CONF)
+    return Source(SIMULATED_LVM_CONF, merge({}, tree))
+
+
+def _type_name(value: Any) -> str:
+    """LVM's word for a value's type ("" for an array, which lvsim does not check)."""
+    if isinstance(value, list):
+        return ""
+    if isinstance(value, bool | int):
+        return "integer"
+    return "float" if isinstance(value, float) else "string"
+
+
+_DEFAULT_VALUES: dict[str, Value] = {}
+
+
+def default_value(path: str) -> Value | None:
+    """LVM 2.03.16's compiled-in default of any setting (None when it has none), from its own dump."""
+    if not _DEFAULT_VALUES:
+        from lvsim.core import config_defaults
+
+        text = re.sub(r"^(\s*)# ", r"\1", config_defaults.DEFAULT_DUMP, flags=re.M)
+        tree, _ = parse(text.replace("{sysdir}", "/etc/lvm"))
+        _DEFAULT_VALUES.update(settings(tree))
+    return _DEFAULT_VALUES.get(path)
 
 
 def environment() -> dict[str, str]:

@@ -125,8 +125,16 @@ def _unregister(state: State, key: str, entry: dict[str, Any], vg_name: str, lv_
     entry["monitored"] = False
 
 
+def change_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
+    """lvchange --monitor y|n: silent; an inactive LV is an error, one with nothing to watch is left be."""
+    active = monitorable(vg, lv) if lv.kind == "thin-pool" else lv.active
+    if not active:
+        raise LvmError(f"Logical volume {vg.name}/{lv.name} is not active.")
+    set_monitoring(ctx, vg, lv, on)
+
+
 def set_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
-    """lvchange/vgchange --monitor y|n of one LV (its pool or snapshot segment)."""
+    """Start or stop dmeventd's monitoring of one LV (a pool or snapshot; nothing for others)."""
     if not monitorable(vg, lv):
         return
     entry = daemon(ctx.state)["devices"].get(_key(vg, lv))
