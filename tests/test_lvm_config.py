@@ -107,3 +107,74 @@ def test_lvm_conf_reaches_the_commands(tmp_path: Path) -> None:
     configured = dispatch.run(state, ["lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "b"], env=env)
     assert configured.rc == 0
     assert "You have not turned on protection" not in configured.stdout
+
+
+def _run(tmp_path: Path, conf: str, cmd: str) -> dispatch.Outcome:
+    (tmp_path / "lvm.conf").write_text(conf)
+    state = State()
+    state.disks["/dev/loop0"] = Disk("/dev/loop0", 100 << 20)
+    return dispatch.run(state, cmd.split(), env={"LVM_SYSTEM_DIR": str(tmp_path)})
+
+
+def test_a_broken_file_as_recorded_on_real_lvm(tmp_path: Path) -> None:
+    """Recorded (pending case config-broken): RealBackend's device filter, then an unclosed section:
+    the parse error comes unindented, before LVM's log is set up, and LVM exits with 4."""
+    from backends.real import _lvm_conf
+
+    conf = _lvm_conf(["/dev/loop0"]) + "activation {\n\tthin_pool_autoextend_threshold = 70\n"
+    for cmd in ("pvcreate /dev/loop0", "lvs", "lvmconfig activation/thin_pool_autoextend_threshold"):
+        outcome = _run(tmp_path, conf, cmd)
+        assert (outcome.rc, outcome.stdout) == (4, "")
+        assert outcome.stderr == (
+            "Parse error at byte 158 (line 7): unexpected token\n"
+            f"  Failed to load config file {tmp_path}/lvm.conf\n"
+        )
+
+
+def test_unknown_settings_and_wrong_types_are_warned_about_not_refused(tmp_path: Path) -> None:
+    """Recorded in the VM: LVM warns and goes on (the wrong value gives way to the default)."""
+    outcome = _run(tmp_path, "activation {\n\tbogus_setting = 1\n}\n", "lvs")
+    assert (outcome.rc, outcome.stderr) == (
+        0,
+        '  Configuration setting "activation/bogus_setting" unknown.\n',
+    )
+    outcome = _run(
+        tmp_path, 'activation {\n\tthin_pool_autoextend_threshold = "seventy"\n}\n', "lvmconfig --validate"
+    )
+    assert outcome.rc == 5
+    assert outcome.stderr == (
+        '  WARNING: Configuration setting "activation/thin_pool_autoextend_threshold" has invalid type. '
+        "Found string but expected integer.\n"
+        "  LVM configuration invalid.\n"
+    )
+
+
+def test_settings_lvsim_does_not_honour_are_refused_unless_at_their_default(tmp_path: Path) -> None:
+    outcome = _run(tmp_path, 'global {\n\tunits = "k"\n}\n', "lvs")
+    assert (outcome.rc, outcome.stderr) == (95, "lvsim: lvm.conf setting global/units is not emulated\n")
+    assert _run(tmp_path, 'global {\n\tunits = "r"\n}\n', "lvs").rc == 0
+
+
+def test_lvmconfig_defaults_as_lvm_prints_them(tmp_path: Path) -> None:
+    """Recorded in the VM: every default value commented out; a setting without one prints nothing."""
+    assert _run(tmp_path, "", "lvmconfig --type default activation/monitoring").stdout == "# monitoring=1\n"
+    outcome = _run(tmp_path, "", "lvmconfig --type default allocation/thin_pool_chunk_size")
+    assert (outcome.rc, outcome.stdout) == (0, "")
+    outcome = _run(tmp_path, "", "lvmconfig --type default --withcomments activation/monitoring")
+    assert outcome.stdout == (
+        "\n# Configuration option activation/monitoring.\n# Monitor LVs that are activated.\n"
+        "# The --ignoremonitoring option overrides this setting.\n"
+        "# When enabled, LVM will ask dmeventd to monitor activated LVs.\n"
+        "# This configuration option has an automatic default value.\n# monitoring=1\n"
+    )
+    assert (
+        _run(tmp_path, "", "lvmconfig --type list activation/monitoring").stdout == "activation/monitoring\n"
+    )
+    assert _run(tmp_path, "", "lvmconfig").stdout == ""
+
+
+def test_lvmconfig_shows_files_in_lvms_merge_order(tmp_path: Path) -> None:
+    """Recorded in the VM: LVM merges its files into a fresh tree, each new section going second."""
+    conf = 'activation {\n\tmonitoring = 1\n}\nallocation {\n\tthin_pool_zero = 0\n}\nreport {\n\ttime_format = "%s"\n}\n'
+    outcome = _run(tmp_path, conf, "lvmconfig")
+    assert outcome.stdout.splitlines()[0::3] == ["activation {", "report {", "allocation {"]
