@@ -72,8 +72,12 @@ def _key(vg: VG, lv: LV) -> str:
 
 
 def _device(vg: VG, lv: LV) -> str:
-    """The dm device dmeventd watches: a pool's -tpool layer, a snapshot's own device."""
-    return dm_name(vg.name, lv.name, "tpool") if lv.kind == "thin-pool" else dm_name(vg.name, lv.name)
+    """The dm device dmeventd watches: a snapshot's own device; a pool's own while it has no thin
+    volume, then its -tpool layer (recorded: "No longer monitoring thin pool vg-pool." as the first
+    thin volume is made, then "Monitoring thin pool vg-pool-tpool.")."""
+    if lv.kind == "thin-pool" and any(t.kind == "thin" and t.pool == lv.name for t in vg.lvs.values()):
+        return dm_name(vg.name, lv.name, "tpool")
+    return dm_name(vg.name, lv.name)
 
 
 def monitorable(vg: VG, lv: LV) -> bool:
@@ -100,6 +104,7 @@ def _register(state: State, vg: VG, lv: LV, env: Mapping[str, str]) -> None:
     if not d["running"]:
         d["running"] = True
         d["system_dir"] = env.get(lvmconfig.SYSTEM_DIR_VAR) or None
+        log(state, "dmeventd ready for processing.")
     entry = d["devices"].get(_key(vg, lv))
     if entry is None:
         entry = d["devices"][_key(vg, lv)] = {"uuid": lv.uuid, "kind": lv.kind}
@@ -113,15 +118,15 @@ def _register(state: State, vg: VG, lv: LV, env: Mapping[str, str]) -> None:
         fails=0,
         max_fails=1,
     )
+    entry["device"] = _device(vg, lv)
     what = "thin pool" if lv.kind == "thin-pool" else "snapshot"
-    log(state, f"Monitoring {what} {_device(vg, lv)}.")
+    log(state, f"Monitoring {what} {entry['device']}.")
 
 
-def _unregister(state: State, key: str, entry: dict[str, Any], vg_name: str, lv_name: str) -> None:
+def _unregister(state: State, entry: dict[str, Any]) -> None:
     if entry.get("monitored"):
         what = "thin pool" if entry["kind"] == "thin-pool" else "snapshot"
-        layer = "tpool" if entry["kind"] == "thin-pool" else ""
-        log(state, f"No longer monitoring {what} {dm_name(vg_name, lv_name, layer)}.")
+        log(state, f"No longer monitoring {what} {entry['device']}.")
     entry["monitored"] = False
 
 
@@ -141,7 +146,7 @@ def set_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     if on and not (entry and entry["monitored"]):
         _register(ctx.state, vg, lv, ctx.env)
     elif not on and entry:
-        _unregister(ctx.state, _key(vg, lv), entry, vg.name, lv.name)
+        _unregister(ctx.state, entry)
 
 
 def after_command(ctx: Ctx) -> None:
@@ -166,11 +171,13 @@ def after_command(ctx: Ctx) -> None:
                     _register(state, vg, lv, ctx.env)
                 else:
                     d["devices"][key] = {"uuid": lv.uuid, "kind": lv.kind, "monitored": False}
+            elif entry.get("monitored") and entry.get("device") != _device(vg, lv):
+                _unregister(state, entry)  # the pool's table moved to its -tpool layer
+                _register(state, vg, lv, ctx.env)
             if lv.kind == "thin-pool":
                 _table_loaded(ctx, vg, lv)
     for key in [k for k in d["devices"] if k not in seen]:
-        vg_name, _, lv_name = key.partition("/")
-        _unregister(state, key, d["devices"].pop(key), vg_name, lv_name)
+        _unregister(state, d["devices"].pop(key))
 
 
 def _monitoring(ctx: Ctx) -> bool:
