@@ -161,3 +161,26 @@ def test_an_overflowed_snapshot_is_reported_once(sim: SimBackend) -> None:
     assert (
         messages(sim).count("WARNING: Snapshot vg-snap changed state to: Invalid and should be removed.") == 1
     )
+
+
+def test_a_pool_unmonitored_by_hand_is_watched_again_once_it_has_a_thin_volume(sim: SimBackend) -> None:
+    """Recorded in the VM: lvchange --monitor n, then the first thin volume: its -tpool layer is a new
+    device, registered as lvcreate says; and dmeventd rereads lvm.conf (percent 50: 40M -> 60M)."""
+    sim.set_lvm_conf(
+        AUTOEXTEND.replace("thin_pool_autoextend_percent = 20", "thin_pool_autoextend_percent = 50")
+    )
+    ok(sim, "vgcreate vg /dev/loop0")
+    ok(sim, "lvcreate -L 40M -T vg/p2")
+    ok(sim, "lvchange --monitor n vg/p2")
+    assert value(sim, "vg/p2", "seg_monitor") == "not monitored"
+    ok(sim, "lvcreate -V 80M -T vg/p2 -n u")
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/u bs=1M count=36 oflag=direct status=none")
+    sim.wait(10)
+    assert value(sim, "vg/p2", "lv_size") == "60.00m"
+
+
+def test_lvchange_monitor_of_an_inactive_lv_fails(sim: SimBackend) -> None:
+    ok(sim, "vgcreate vg /dev/loop0")
+    ok(sim, "lvcreate -an -L 8M -n lin vg")
+    result = sim.run(["lvchange", "--monitor", "y", "vg/lin"])
+    assert (result.rc, result.stderr) == (5, "  Logical volume vg/lin is not active.\n")

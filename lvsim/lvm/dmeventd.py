@@ -170,10 +170,18 @@ def after_command(ctx: Ctx) -> None:
                 if monitoring:
                     _register(state, vg, lv, ctx.env)
                 else:
-                    d["devices"][key] = {"uuid": lv.uuid, "kind": lv.kind, "monitored": False}
-            elif entry.get("monitored") and entry.get("device") != _device(vg, lv):
-                _unregister(state, entry)  # the pool's table moved to its -tpool layer
-                _register(state, vg, lv, ctx.env)
+                    d["devices"][key] = {
+                        "uuid": lv.uuid,
+                        "kind": lv.kind,
+                        "monitored": False,
+                        "device": _device(vg, lv),
+                    }
+            elif lv.kind == "thin-pool" and entry.get("device") != _device(vg, lv):
+                _unregister(state, entry)  # the pool's table moved to its -tpool layer: a new device,
+                if monitoring:  # registered as the command that made it says (recorded in the VM)
+                    _register(state, vg, lv, ctx.env)
+                else:
+                    entry["device"] = _device(vg, lv)
             if lv.kind == "thin-pool":
                 _table_loaded(ctx, vg, lv)
     for key in [k for k in d["devices"] if k not in seen]:
@@ -205,12 +213,20 @@ def _table_loaded(ctx: Ctx, vg: VG, pool: LV) -> None:
 # Acting
 
 
+class _Log(Console):
+    """What an LVM command run inside dmeventd says, in the order it says it (one stream: its log)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._err = self._out
+
+
 def _lvm_ctx(state: State, vg: VG, lv: LV) -> Ctx:
     """The context of `lvextend --use-policies VG/LV` run inside dmeventd (its own LVM_SYSTEM_DIR)."""
     system_dir = daemon(state)["system_dir"]
     env = {lvmconfig.SYSTEM_DIR_VAR: system_dir} if system_dir else {}
     args = Args({"usepolicies": [None]}, [f"{vg.name}/{lv.name}"], ["usepolicies"])
-    return Ctx(state, Console(), args, "lvextend", env)
+    return Ctx(state, _Log(), args, "lvextend", env)
 
 
 def _run_policy(state: State, vg: VG, lv: LV) -> bool:
@@ -230,7 +246,7 @@ def _run_policy(state: State, vg: VG, lv: LV) -> bool:
         for line in exc.lines:
             ctx.console.error(line)
         rc = exc.rc
-    for line in (ctx.console.stderr + ctx.console.stdout).splitlines():
+    for line in ctx.console.stdout.splitlines():
         log(state, line.strip())
     return rc == 0
 
@@ -284,6 +300,7 @@ def _snapshot_look(state: State, vg: VG, snap: LV, entry: dict[str, Any]) -> Non
     if invalid:
         log(state, f"WARNING: Snapshot {device} changed state to: Invalid and should be removed.")
         entry["check"] = 0
+        _unregister(state, entry)  # the plugin stops its thread: the VM logged it at once
         return
     if entry["known"] != total:
         entry.update(check=CHECK_MINIMUM, known=total)
