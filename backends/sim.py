@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from lvsim import dispatch
+from lvsim import dispatch, guard
 from lvsim.backend import Backend, Result
 from lvsim.core.model import Disk, State
 from lvsim.tools.losetup import free_loop
@@ -68,9 +68,9 @@ class SimBackend(Backend):
         return device
 
     def run(self, argv: Sequence[str], stdin: str = "") -> Result:
-        with self._session() as state:
-            out = dispatch.run(state, argv, stdin, self._lvm_env())
-        return Result(tuple(argv), out.rc, out.stdout, out.stderr)
+        with self._session() as state:  # behind lvsim's guard: a bug is an internal-error line, rc 5
+            rc, stdout, stderr, _ = guard.run_command(state, argv, stdin, self._lvm_env())
+        return Result(tuple(argv), rc, stdout, stderr)
 
     def write(self, device: str, offset: int, data: bytes) -> None:
         from lvsim.core import datapath

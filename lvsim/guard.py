@@ -16,7 +16,7 @@ import io
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -134,13 +134,17 @@ def binary_stdin(closed: set[int]) -> BinaryIO:
 
 
 def run_command(
-    state: State, argv: Sequence[str], stdin: str | TextIO | BinaryIO = ""
+    state: State,
+    argv: Sequence[str],
+    stdin: str | TextIO | BinaryIO = "",
+    env: Mapping[str, str] | None = None,
 ) -> tuple[int, str, str, bool]:
-    """Run one command line; (rc, stdout, stderr, internal) where internal says a bug in lvsim stopped it."""
+    """Run one command line with the environment LVM reads (default: this process's, for
+    LVM_SYSTEM_DIR); (rc, stdout, stderr, internal) where internal says a bug in lvsim stopped it."""
     from lvsim import dispatch
 
     try:
-        outcome = dispatch.run(state, argv, stdin, os.environ)  # LVM reads LVM_SYSTEM_DIR
+        outcome = dispatch.run(state, argv, stdin, os.environ if env is None else env)
     except Exception as exc:
         return INTERNAL_ERROR_RC, "", internal_error(exc), True
     return outcome.rc, outcome.stdout, outcome.stderr, False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import struct
+import sys
 from dataclasses import dataclass
 
 from lvsim.core.errors import ArgError
@@ -44,34 +44,111 @@ def _split_sign(text: str) -> tuple[str, str]:
     return "", text
 
 
-def _strtod(text: str) -> tuple[float, str]:
-    """Parse a leading decimal number like C's strtod; return (value, rest)."""
-    end = 0
-    seen_digit = seen_dot = False
-    while end < len(text):
-        ch = text[end]
-        if ch.isdigit():
-            seen_digit = True
-        elif ch == "." and not seen_dot:
-            seen_dot = True
-        else:
-            break
-        end += 1
-    if not seen_digit:
-        return 0.0, text
-    return float(text[:end]), text[end:]
+ASCII_DIGITS = "0123456789"
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+_C_SPACE = " \t\n\v\f\r"
+_DBL_MIN = 2.2250738585072014e-308
+ULLONG_MAX = 2**64 - 1
+
+
+def _span(text: str, pos: int, chars: str) -> int:
+    while pos < len(text) and text[pos] in chars:
+        pos += 1
+    return pos
+
+
+def c_strtod(text: str) -> tuple[float, int, bool]:
+    """C's strtod in the C locale: (value, characters used, ERANGE).  Only ASCII digits count;
+    decimal and hexadecimal forms with exponents, inf and nan; a result too large is inf, one too
+    small 0 or subnormal, both with ERANGE."""
+    pos = _span(text, 0, _C_SPACE)
+    start = pos
+    if pos < len(text) and text[pos] in "+-":
+        pos += 1
+    low = text[pos:].lower()
+    for word in ("infinity", "inf"):
+        if low.startswith(word):
+            return (-1.0 if text[start] == "-" else 1.0) * float("inf"), pos + len(word), False
+    if low.startswith("nan"):
+        end = pos + 3
+        if end < len(text) and text[end] == "(":
+            close = text.find(")", end)
+            if close > 0 and all(c.isascii() and (c.isalnum() or c == "_") for c in text[end + 1 : close]):
+                end = close + 1
+        return float("nan"), end, False
+    if low.startswith("0x") and (
+        low[2:3] in tuple(_HEX_DIGITS) or (low[2:3] == "." and low[3:4] in tuple(_HEX_DIGITS))
+    ):
+        return _hex_float(text, start, pos + 2)
+    digits_end = _span(text, pos, ASCII_DIGITS)
+    end = digits_end
+    if end < len(text) and text[end] == ".":
+        end = _span(text, end + 1, ASCII_DIGITS)
+    if end == pos or text[pos:end] == ".":
+        return 0.0, 0, False
+    mantissa_end = end
+    if end < len(text) and text[end] in "eE":
+        exp = end + 1
+        if exp < len(text) and text[exp] in "+-":
+            exp += 1
+        exp_end = _span(text, exp, ASCII_DIGITS)
+        if exp_end > exp:
+            end = exp_end
+    value = float(text[start:end])
+    nonzero = any(c not in "0." for c in text[pos:mantissa_end])
+    erange = (value in (float("inf"), float("-inf"))) or (nonzero and abs(value) < _DBL_MIN)
+    return value, end, erange
+
+
+def _hex_float(text: str, start: int, pos: int) -> tuple[float, int, bool]:
+    end = _span(text, pos, _HEX_DIGITS)
+    if end < len(text) and text[end] == ".":
+        end = _span(text, end + 1, _HEX_DIGITS)
+    mantissa = text[pos:end]
+    exponent = "0"
+    if end < len(text) and text[end] in "pP":
+        exp = end + 1
+        if exp < len(text) and text[exp] in "+-":
+            exp += 1
+        exp_end = _span(text, exp, ASCII_DIGITS)
+        if exp_end > exp:
+            exponent, end = text[end + 1 : exp_end], exp_end
+    sign = "-" if text[start] == "-" else ""
+    try:
+        value = float.fromhex(f"{sign}0x{mantissa}p{exponent}")
+    except OverflowError:
+        return (-1.0 if sign else 1.0) * float("inf"), end, True
+    nonzero = any(c not in "0." for c in mantissa)
+    return value, end, nonzero and abs(value) < _DBL_MIN
+
+
+def c_strtoull(text: str) -> tuple[int, int, bool]:
+    """C's strtoull in base 10 on ASCII digits: (value, characters used, ERANGE); clamps at ULLONG_MAX."""
+    pos = _span(text, 0, _C_SPACE)
+    if pos < len(text) and text[pos] in "+-":
+        pos += 1
+    end = _span(text, pos, ASCII_DIGITS)
+    if end == pos:
+        return 0, 0, False
+    digits = text[pos:end].lstrip("0") or "0"
+    if len(digits) > 20 or int(digits) > ULLONG_MAX:
+        return ULLONG_MAX, end, True
+    return int(digits), end, False
 
 
 def parse_size(text: str, default_factor: int) -> SizeArg:
-    """Parse `[+|-]NUMBER[UNIT]` into sectors; default_factor is sectors per unit-less number."""
+    """Parse `[+|-]NUMBER[UNIT]` into sectors, as LVM's size arguments are read (C's strtod, ASCII
+    digits); default_factor is sectors per unit-less number."""
     sign, val = _split_sign(text)
     if val[:1] in ("+", "-"):
         raise ArgError("Multiple sign symbols detected.")
-    if not (val[:1].isdigit() or val[:1] == "."):
+    if not val or val[0] not in ASCII_DIGITS + ".":
         raise ArgError("Size requires number argument.")
-    v, rest = _strtod(val)
-    if rest == val:
-        raise ArgError(f"Can't parse size argument at '{rest[:1]}'.")
+    v, used, erange = c_strtod(val)
+    rest = val[used:]
+    if not used or erange:
+        range_note = " Numerical result out of range" if erange else ""
+        raise ArgError(f"Can't parse size argument at '{rest[:1]}'.{range_note}")
     if rest:
         idx = _SIZE_SUFFIXES.rfind(rest[0].lower())
         if idx < 0:
@@ -93,12 +170,14 @@ def parse_size(text: str, default_factor: int) -> SizeArg:
 
 
 def parse_extents(text: str) -> SizeArg:
-    """Parse `[+|-]INTEGER[%VG|%FREE|%PVS|%LV|%ORIGIN]`."""
+    """Parse `[+|-]INTEGER[%VG|%FREE|%PVS|%LV|%ORIGIN]` (C's strtoull: ASCII digits, below 2^64)."""
     sign, val = _split_sign(text)
-    digits = len(val) - len(val.lstrip("0123456789"))
-    if not digits:
+    if not val or val[0] not in ASCII_DIGITS:
         raise ArgError("")
-    number, rest = int(val[:digits]), val[digits:]
+    number, used, erange = c_strtoull(val)
+    if erange:
+        raise ArgError("")
+    rest = val[used:]
     if not rest:
         return SizeArg(sign, number)
     if rest[0] != "%":
@@ -118,24 +197,40 @@ _LONG_1024 = (" EiB", " PiB", " TiB", " GiB", " MiB", " KiB", " B")
 
 
 def units_factor(units: str) -> tuple[str, int] | None:
-    """Map a --units value to (unit_type, bytes per unit); None if invalid.  r/h/R/H have factor 0."""
-    m = re.fullmatch(r"(\d+(?:\.\d*)?)?([a-zA-Z])", units)
-    if not m:
+    """Map a --units value to (unit_type, bytes per unit) as libdevmapper reads it in strict mode;
+    None if invalid.  A leading number is read by C's strtod (a whole number exactly, as an integer;
+    the unit letter is kept only for a multiple of 1, else the type is U); a factor that does not fit
+    64 bits is invalid.  r/h/R/H are human-readable (factor 0)."""
+    custom, whole, rest = 0.0, 1, units
+    if units[:1] in ASCII_DIGITS:
+        custom, used, _ = c_strtod(units)
+        whole = c_strtoull(units)[0]
+        if abs(float(whole) - custom) < sys.float_info.epsilon:
+            custom = 0.0  # integer arithmetic
+        rest = units[used:]
+    if len(rest) != 1:
         return None
-    number, letter = m.groups()
+    letter = rest
     if letter in "hHrR":
-        return (letter, 0) if number is None else None
-    if letter in "bBsS":
-        mult = 1 if letter in "bB" else 512
+        return letter, 0
+    if letter in "bB":
+        multiplier = 1
+    elif letter in "sS":
+        multiplier = 512
     elif letter in _BASE_1024:
-        mult = 1024 ** (6 - _BASE_1024.index(letter))
+        multiplier = 1024 ** (6 - _BASE_1024.index(letter))
     elif letter in _BASE_1000:
-        mult = 1000 ** (6 - _BASE_1000.index(letter))
+        multiplier = 1000 ** (6 - _BASE_1000.index(letter))
     else:
         return None
-    if number is None or float(number) == 1:
-        return letter, mult
-    return "U", int(float(number) * mult)
+    if custom == 0.0:
+        factor = whole * multiplier % 2**64
+    else:
+        scaled = custom * multiplier
+        factor = int(scaled) if 0 <= scaled < 2**64 else 0  # C's conversion of an out-of-range double
+    if factor == 0:
+        return None
+    return (letter if whole == 1 else "U"), factor
 
 
 def format_size(nbytes: int, units: str = "r", suffix: bool = True, long_form: bool = False) -> str:

@@ -53,11 +53,22 @@ def percent_extents(ctx: Ctx, vg: VG, arg: SizeArg, devices: list[str]) -> int:
 
 
 def check_pvs(ctx: Ctx, vg: VG, devices: list[str]) -> None:
-    """Every PV named on the command line (with optional :PE ranges) must be in the VG."""
+    """Every PV named on the command line (with optional :PE ranges) must be in the VG; one that is
+    not allocatable or has no free extents is left out with a warning, and if none is left, nothing
+    can be allocated (LVM's create_pv_list)."""
+    usable = 0
     for arg in devices:
         device, _ = alloc.parse_pv_arg(arg)
         if device not in vg.pvs:
             raise LvmError(f'Physical Volume "{device}" not found in Volume Group "{vg.name}".')
+        if not ctx.state.pvs[device].allocatable:
+            ctx.console.warn(f"Physical volume {device} not allocatable.")
+        elif not alloc.free_areas(ctx.state, vg, [arg]):
+            ctx.console.warn(f'No free extents on physical volume "{device}".')
+        else:
+            usable += 1
+    if devices and not usable:
+        raise LvmError("No specified PVs have space available.")
 
 
 def new_lv(ctx: Ctx, vg: VG, name: str, kind: str = "linear") -> LV:

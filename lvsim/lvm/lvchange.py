@@ -9,6 +9,7 @@ from lvsim.core.model import LV, VG
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.lvm.common import set_active
 from lvsim.lvm.parser import LvmSpec
+from lvsim.lvm.refusal import refuse
 
 
 @command(LvmSpec("lvchange"))
@@ -56,9 +57,31 @@ def change_one(ctx: Ctx, vg: VG, lv: LV) -> None:
         ctx.console.print(f"Logical volume {vg.name}/{lv.name} changed.")
     if args.has("activate"):
         on = args.get("activate") == "y"
+        if lv.role in ("tdata", "tmeta"):
+            activate_component(ctx, vg, lv, on)
+            return
         if on and lv.skip_activation and not args.has("ignoreactivationskip"):
             return
         set_active(ctx, vg, lv, on)
+
+
+def activate_component(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
+    """lvchange -a of a pool's _tdata/_tmeta: held by the active pool's device, or (answered no) not
+    activated on its own; its read-only activation (answered yes) is not emulated."""
+    from lvsim.core import devmap
+    from lvsim.core.names import dm_name
+
+    full = f"{vg.name}/{lv.name}"
+    pool = vg.lvs.get(lv.parent)
+    if not on:
+        if pool is not None and pool.active:
+            name = dm_name(vg.name, lv.name)
+            minor = devmap.dm_state(ctx.state)["minor"].get(name, 0)
+            raise LvmError(f"Device {name} ({devmap.DM_MAJOR}:{minor}) is used by another device.")
+        return
+    if ctx.args.has("yes") or ctx.console.prompt("Do you want to activate component LV in read-only mode? [y/n]: "):
+        refuse(f"lvchange -ay of the pool component {full}")
+    raise LvmError(f"Operation not permitted on hidden LV {full}.")
 
 
 def change_pool(ctx: Ctx, vg: VG, lv: LV) -> None:

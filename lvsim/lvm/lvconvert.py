@@ -6,7 +6,7 @@ from lvsim.core import alloc, mapping
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.lifecycle import finish_merge
-from lvsim.core.model import LV
+from lvsim.core.model import LV, VG
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.core.pool_sizing import MIN_METADATA, round_up, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size
@@ -33,6 +33,7 @@ def convert_to_pool(ctx: Ctx, target: str) -> int:
     lv = vg.lvs.get(lv_name)
     if lv is None:
         raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
+    _check_pool_data(vg, lv)
     chunk = 0
     carg = args.get("chunksize")
     if isinstance(carg, SizeArg):
@@ -46,6 +47,7 @@ def convert_to_pool(ctx: Ctx, target: str) -> int:
         meta_lv = vg.lvs.get(m_name)
         if meta_lv is None:
             raise LvmError(f'Failed to find logical volume "{m_vg or vg.name}/{m_name}"')
+        _check_pool_metadata(vg, lv, meta_lv)
     meta_ext = meta_lv.le_count if meta_lv else 0
     msize = args.get("poolmetadatasize")
     if isinstance(msize, SizeArg) and not meta_lv:
@@ -95,6 +97,35 @@ def convert_to_pool(ctx: Ctx, target: str) -> int:
     else:
         ctx.console.print(f"Converted {full} to thin pool.")
     return 0
+
+
+def _check_pool_data(vg: VG, lv: LV) -> None:
+    """The LV to become a pool's data: LVM's refusals of internal LVs, snapshots, thins, origins, pools."""
+    full = f"{vg.name}/{lv.name}"
+    if not lv.visible:
+        raise LvmError(
+            f"Command on LV {full} requires LV with properties: lv_is_visible .",
+            f"Command not permitted on LV {full}.",
+        )
+    if lv.kind in ("cow", "thin"):
+        what = "snapshot" if lv.kind == "cow" else "thin"
+        raise LvmError(f"LV {full} with type {what} cannot be used as a thin pool LV.")
+    if mapping.cow_snapshots_of(vg, lv):
+        raise LvmError(f"Cannot convert logical volume {full} under snapshot.")
+    if lv.kind == "thin-pool":
+        if lv.active:  # its own _tdata and _tmeta are active volumes
+            raise LvmError(f"Cannot convert pool {full} with active volumes.")
+        refuse("lvconvert --thinpool of an existing thin pool (swapping its metadata)")
+
+
+def _check_pool_metadata(vg: VG, data: LV, meta: LV) -> None:
+    """The LV to become the pool's metadata: not the data LV, not internal, a plain linear LV."""
+    if meta is data:
+        raise LvmError(f"Can't use same LV for pool data and metadata LV {vg.name}/{meta.name}.")
+    if not meta.visible:
+        raise LvmError(f"Can't convert internal LV {vg.name}/{meta.name}.")
+    if meta.kind != "linear" or mapping.cow_snapshots_of(vg, meta):
+        raise LvmError(f"Pool metadata LV {vg.name}/{meta.name} is of an unsupported type.")
 
 
 def merge(ctx: Ctx) -> int:

@@ -197,7 +197,7 @@ def parse_request(ctx: Ctx) -> Request:
         pool_name, lv_name = lv_name, ""
     if pool_name and lv_name and pool_name == lv_name:
         raise LvmError(f"Logical volume name {lv_name} and pool name must be different.")
-    for name in (lv_name, pool_name):
+    for name in (lv_name, pool_name if create_pool else ""):  # an existing pool is looked up as named
         if name:
             check_new_lv_name(vg_name, name, "lvcreate") if name != origin else None
     return Request(segtype, create_pool, snapshot, vg_name, lv_name, pool_name, origin, pos)
@@ -522,6 +522,9 @@ def create_cow(ctx: Ctx, vg: VG, req: Request, origin: LV, chunk: int) -> int:
         raise LvmError(
             f'Volume group "{vg.name}" has insufficient free space ({free} extents): {extents} required.'
         )
+    avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, req.devices or None))
+    if not partial and avail < extents:  # free extents on PVs that are not allocatable
+        raise LvmError(f"Insufficient free space: {extents} extents needed, but only {avail} available")
     lv = new_lv(ctx, vg, name or next_lv_name(vg), kind="cow")
     lv.snapshot_name, lv.snapshot_uuid = next_snapshot_name(vg), ctx.state.new_uuid()
     lv.origin, lv.chunk_size = origin.name, chunk
@@ -560,10 +563,9 @@ def check_space(ctx: Ctx, vg: VG, name: str, extents: int, devices: list[str]) -
         raise LvmError(
             f'Volume group "{vg.name}" has insufficient free space ({free} extents): {extents} required.'
         )
-    if devices:
-        avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, devices))
-        if extents > avail:
-            raise LvmError(f"Insufficient free space: {extents} extents needed, but only {avail} available")
+    avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, devices or None))  # allocatable PVs only
+    if extents > avail:
+        raise LvmError(f"Insufficient free space: {extents} extents needed, but only {avail} available")
 
 
 def split_create_target(args: Args) -> tuple[str, str, list[str]]:
@@ -613,7 +615,9 @@ def lvcreate(ctx: Ctx) -> int:
     lv = new_lv(ctx, vg, name or next_lv_name(vg))
     apply_create_flags(ctx, lv)
     vg.lvs[lv.name] = lv
-    alloc.allocate(ctx.state, vg, lv, extents, devices or None, partial=partial)
+    if not alloc.allocate(ctx.state, vg, lv, extents, devices or None, partial=partial):
+        del vg.lvs[lv.name]  # a percentage of the free space, none of it on allocatable PVs
+        raise LvmError(f"Insufficient suitable allocatable extents found for logical volume {lv.name}.")
     vg.seqno += 1
     finish_create(ctx, vg, lv)
     return 0

@@ -16,7 +16,8 @@ def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
     before_delete(vg, lv)
     del vg.lvs[lv.name]
     vg.seqno += 1
-    ctx.console.print(f'Logical volume "{lv.name}" successfully removed.')
+    if lv.visible:  # the spare goes without a word
+        ctx.console.print(f'Logical volume "{lv.name}" successfully removed.')
 
 
 def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = False) -> int:

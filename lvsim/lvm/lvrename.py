@@ -39,6 +39,8 @@ def lvrename(ctx: Ctx) -> int:
     lv = vg.lvs.get(old)
     if lv is None:
         raise LvmError(f'Existing logical volume "{old}" not found in volume group "{vg_name}"')
+    if not lv.visible:  # a pool's _tdata/_tmeta, the spare
+        raise LvmError(f'Cannot rename internal LV "{old}".')
     if new in vg.lvs:
         raise LvmError(f'Logical Volume "{new}" already exists in volume group "{vg_name}"')
     rename_lv(vg, lv, new)

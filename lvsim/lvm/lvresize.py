@@ -221,6 +221,8 @@ def resize_lv(ctx: Ctx, mode: str, vg: VG, lv: LV) -> int:
         return _resize_thin(ctx, mode, vg, lv, target)
     if lv.kind == "cow":
         return _resize_cow(ctx, mode, vg, lv, devices)
+    if lv.role == "pmspare":
+        raise LvmError(f"Can't resize internal logical volume {vg.name}/{lv.name}.")
     raise LvmError(f"Cannot resize {vg.name}/{lv.name}.")
 
 

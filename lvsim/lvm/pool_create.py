@@ -127,6 +127,9 @@ def handle_spare(ctx: Ctx, vg: VG, extents: int, devices: list[str], wanted: boo
             raise LvmError(
                 f'Volume group "{vg.name}" has insufficient free space ({free} extents): {extents} required.'
             )
+        avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, devices or None))
+        if avail < extents:  # free extents on PVs that are not allocatable
+            raise LvmError(f"Insufficient free space: {extents} extents needed, but only {avail} available")
         spare = new_lv(ctx, vg, next_lv_name(vg) + "_pmspare")
         spare.visible, spare.active, spare.role = False, False, "pmspare"
         vg.lvs[spare.name] = spare

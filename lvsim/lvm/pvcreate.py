@@ -39,7 +39,8 @@ def pvcreate(ctx: Ctx) -> int:
         pe_start = -(-(MDA_START + size) // MiB) * MiB
     if ctx.args.has("dataalignment"):
         align = ctx.args.get("dataalignment").value * SECTOR  # type: ignore[union-attr]
-        pe_start = max(align, -(-pe_start // align) * align)
+        if align:  # under a sector (0.0001m) is 0: no alignment, as on LVM
+            pe_start = max(align, -(-pe_start // align) * align)
     copies = int(ctx.args.get("pvmetadatacopies", 1))  # type: ignore[arg-type]
     rc = 0
     for device in ctx.args.pos:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED
 from lvsim.lvm.parser import LvmSpec
+from lvsim.lvm.refusal import refuse
 
 
 @command(LvmSpec("pvremove"))
@@ -37,7 +38,16 @@ def pvremove(ctx: Ctx) -> int:
                 rc = ECMD_FAILED
                 continue
             vg = ctx.state.vgs[pv.vg]
-            vg.pvs.remove(device)
+            ctx.console.warn(f'Wiping physical volume label from {device} of volume group "{vg.name}".')
+            if any(lv.active and any(s.pv == device for s in lv.segments) for lv in vg.lvs.values()):
+                # device-mapper holds the device open: LVM cannot open it exclusively
+                ctx.console.error(f"Can't open {device} exclusively.  Mounted filesystem?")
+                ctx.console.error(f"Can't open {device} exclusively.  Mounted filesystem?")
+                ctx.console.error(f"Error opening device {device} for reading at 0 length 4096.")
+                ctx.console.error(f"Cannot use {device}: device has a signature")
+                rc = ECMD_FAILED
+                continue
+            refuse(f"pvremove -ff of a PV of VG {vg.name} (a VG with a missing PV)")
         del ctx.state.pvs[device]
         ctx.console.print(f'Labels on physical volume "{device}" successfully wiped.')
     return rc

@@ -10,9 +10,12 @@ percents, string lists ([a,b] all / {a,b} subset / a single item) and regexes fo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from lvsim.lvm.refusal import refuse
 from lvsim.lvm.report.field_names import ReportError, field_help, find_field
 from lvsim.lvm.report.fields import BIN, NUM, PCT, SIZ, STR, STRL, TIM, UNDEF, Field
 
@@ -179,11 +182,13 @@ class _Node:
 class Selection:
     """A parsed selection; matches() takes a row's (text, value) cells in column order."""
 
-    def __init__(self, root: _Node) -> None:
+    def __init__(self, root: _Node, depth: int = 0) -> None:
         self.root = root
+        self.depth = depth  # how deeply its parentheses nest
 
     def matches(self, cells: list[tuple[str, Any]]) -> bool:
-        return _check(self.root, cells)
+        with _deep(self.depth):
+            return _check(self.root, cells)
 
     def indexes(self) -> set[int]:
         """The column indexes the selection reads."""
@@ -198,13 +203,34 @@ class Selection:
         return out
 
 
+# LVM's selection parser nests as deep as its stack allows (5,000 parentheses work): lvsim follows
+# with Python's recursion limit raised for the parse and the matching, up to MAX_DEPTH.
+MAX_DEPTH = 20_000
+_FRAMES_PER_LEVEL = 8
+
+
+@contextmanager
+def _deep(depth: int) -> Iterator[None]:
+    """Room for `depth` nested parentheses on Python's stack (plain Python calls: no C recursion)."""
+    old = sys.getrecursionlimit()
+    need = depth * _FRAMES_PER_LEVEL + 1000
+    if need > old:
+        sys.setrecursionlimit(need)
+    try:
+        yield
+    finally:
+        if need > old:
+            sys.setrecursionlimit(old)
+
+
 def _check(node: Any, cells: list[tuple[str, Any]]) -> bool:
     if isinstance(node, _Item):
         return _compare(node, cells[node.index][1])
-    if node.op == _AND:
-        result = all(_check(n, cells) for n in node.items)
-    else:
-        result = any(_check(n, cells) for n in node.items)
+    result = node.op == _AND
+    for n in node.items:  # loops, not all()/any() over a generator: those would nest C frames
+        if _check(n, cells) != result:
+            result = not result
+            break
     return not result if node.negate else result
 
 
@@ -275,8 +301,12 @@ class _Parser:
         return 0, i
 
     def parse(self) -> Selection:
+        depth = self.text.count("(")
+        if depth > MAX_DEPTH:
+            refuse(f"a selection nested more than {MAX_DEPTH} parentheses deep")
         root = _Node(_OR, [])
-        node, fin = self.or_ex(0, root)
+        with _deep(depth):
+            node, fin = self.or_ex(0, root)
         nxt = self.skip(fin)
         if nxt < len(self.text):
             raise self.error(
@@ -284,19 +314,23 @@ class _Parser:
                 f"Selection syntax error at '{self.text[nxt:]}'.",
                 "Use 'help' for selection to get more help.",
             )
-        return Selection(node)
+        return Selection(node, depth)
 
     def _chain(
         self, i: int, acc: _Node | None, kind: Any, sub: Callable[[int], tuple[Any, int]]
     ) -> tuple[Any, int]:
-        """Terms joined by one logical operator (kind), collected into a single node."""
-        node, nxt = sub(i)
-        flags, after = self.op(_OP_LOG, nxt, kind)
-        if not flags and acc is None:
-            return node, nxt
-        acc = acc if acc is not None else _Node(kind, [])
-        acc.items.append(node)
-        return (self._chain(after, acc, kind, sub)) if flags else (acc, nxt)
+        """Terms joined by one logical operator (kind), collected into a single node (a loop: a
+        chain of thousands of terms does not nest)."""
+        while True:
+            node, nxt = sub(i)
+            flags, after = self.op(_OP_LOG, nxt, kind)
+            if not flags and acc is None:
+                return node, nxt
+            acc = acc if acc is not None else _Node(kind, [])
+            acc.items.append(node)
+            if not flags:
+                return acc, nxt
+            i = after
 
     def or_ex(self, i: int, or_node: _Node | None) -> tuple[Any, int]:
         return self._chain(i, or_node, _OR, lambda j: self.and_ex(j, None))
