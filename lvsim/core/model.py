@@ -145,9 +145,10 @@ class MetadataFile:
     vg: str
     vg_uuid: str
     seqno: int
-    description: str
+    description: str  # the header's fields: why, when and on which host it was written
     time: int
-    text: str = ""  # the file's text, zlib-compressed and base64-encoded; "" once no longer kept
+    host: str
+    body: str = ""  # the VG section, zlib-compressed and base64-encoded; "" when not kept
 
 
 @dataclass

@@ -14,6 +14,7 @@ from lvsim.core.errors import ECMD_FAILED
 from lvsim.core.model import VG, State
 from lvsim.lvm.metadata import files, writer
 from lvsim.lvm.parser import LvmSpec
+from lvsim.tools.toolkit import host_file
 
 
 def expand(template: str, vg_name: str) -> str:
@@ -38,16 +39,14 @@ def simulated(sysdir: str, path: str) -> bool:
 def write_file(state: State, sysdir: str, path: str, vg: VG, description: str) -> bool:
     """Write the backup text to path (a temporary file in its directory renamed over it, as LVM
     does); False, with nothing written, if the directory cannot take it."""
-    text = writer.vg_text(state, vg, writer.sim_header(state, description))
     if simulated(sysdir, path):
         absolute = os.path.normpath(os.path.join(os.getcwd(), path))
-        state.lvm_files[absolute] = files.MetadataFile(
-            vg.name, vg.uuid, vg.seqno, description, int(state.clock), files.pack(text)
-        )
+        state.lvm_files[absolute] = files.new_file(state, vg, description, files.vg_section(state, vg))
         return True
-    directory = os.path.dirname(path) or "."
+    text = writer.vg_text(state, vg, writer.sim_header(state, description))
+    real = host_file("vgcfgbackup", path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".lvm_", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=".lvm_", dir=os.path.dirname(real) or ".")
     except OSError:
         return False
     try:
@@ -55,7 +54,7 @@ def write_file(state: State, sysdir: str, path: str, vg: VG, description: str) -
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except OSError:
         os.unlink(tmp)
         return False

@@ -1,13 +1,15 @@
 """The simulated LVM system directory's metadata files: backup/VG and archive/VG_NNNNN-R.vg.
 
-Real LVM archives a VG's metadata before a command first writes it ("Created *before* executing
-'CMD'") and backs it up after ("Created *after* ..."); vgremove drops the backup. The simulator keeps
-these files in the state (`State.lvm_files`, by path), never on the host: the directory is
+Real LVM archives a VG's metadata before each metadata commit ("Created *before* executing 'CMD'")
+and backs it up after the command ("Created *after* ..."); vgremove drops the backup. The simulator
+keeps these files in the state (`State.lvm_files`, by path), never on the host: the directory is
 $LVM_SYSTEM_DIR of the command (as LVM reads it), else /etc/lvm. Paths under its backup/ and
 archive/ directories name these files for every emulated command (vgcfgrestore -f, cat).
 
-An archive's text is kept for the newest `KEEP_TEXT` archives of a VG (LVM's archive/retain_min);
-older archives stay listed (name, description, time) and are refused as restore sources.
+A file keeps its header's fields and its VG section (compressed), so that an archive shares the
+section of the backup it is made from. The section is kept for the newest `KEEP_TEXT` archives of a
+VG (LVM's archive/retain_min) and for the first commit of a command (the VG as the command found it);
+the others stay listed (name, description, time) and are refused as restore sources.
 """
 
 from __future__ import annotations
@@ -45,12 +47,18 @@ def unpack(packed: str) -> str:
     return zlib.decompress(base64.b64decode(packed)).decode("utf-8", "surrogateescape")
 
 
+def new_file(state: State, vg: VG, description: str, vg_body: str) -> MetadataFile:
+    """A file the simulated host writes now (its header names this host and time)."""
+    return MetadataFile(vg.name, vg.uuid, vg.seqno, description, int(state.clock), state.host, pack(vg_body))
+
+
 def text_of(state: State, path: str) -> str | None:
     """The text of a simulated metadata file; None if there is no such file (or its text is gone)."""
     found = state.lvm_files.get(path)
-    if found is None or not found.text:
+    if found is None or not found.body:
         return None
-    return unpack(found.text)
+    head = writer.Header(found.description, found.time, found.host, writer.sim_uname(found.host))
+    return writer.header_text(head) + unpack(found.body)
 
 
 def command_line(name: str, args: Sequence[str]) -> str:
@@ -58,39 +66,31 @@ def command_line(name: str, args: Sequence[str]) -> str:
     return " ".join(f"'{w}'" if " " in w else w for w in [name, *args])
 
 
-def body(text: str, vg_name: str) -> str:
-    """The VG section of a file's text (what follows its header)."""
-    start = text.find(f"\n{vg_name} {{\n")
-    return text[start + 1 :] if start >= 0 else text
-
-
-def file_text(state: State, vg: VG, description: str) -> str:
-    return writer.vg_text(state, vg, writer.sim_header(state, description))
-
-
-def _store(state: State, path: str, vg: VG, seqno: int, description: str, text: str) -> None:
-    state.lvm_files[path] = MetadataFile(vg.name, vg.uuid, seqno, description, int(state.clock), pack(text))
+def vg_section(state: State, vg: VG) -> str:
+    """The VG section of the text (what follows the header)."""
+    return writer.vg_body(state, vg)
 
 
 def write_backup(state: State, sysdir: str, vg: VG, description: str) -> None:
-    text = file_text(state, vg, description)
-    _store(state, backup_path(sysdir, vg.name), vg, vg.seqno, description, text)
+    state.lvm_files[backup_path(sysdir, vg.name)] = new_file(state, vg, description, vg_section(state, vg))
 
 
 def remove_backup(state: State, sysdir: str, vg_name: str) -> None:
     state.lvm_files.pop(backup_path(sysdir, vg_name), None)
 
 
+def _archive_index(path: str, prefix: str) -> int | None:
+    if not (path.startswith(prefix) and path.endswith(".vg")):
+        return None
+    number = path[len(prefix) :].split("-", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
 def archives(state: State, sysdir: str, vg_name: str) -> list[tuple[str, int]]:
     """(path, index) of a VG's archives, oldest first (index order, as LVM sorts them)."""
     prefix = f"{archive_dir(sysdir)}/{vg_name}_"
-    found = []
-    for path in state.lvm_files:
-        if path.startswith(prefix) and path.endswith(".vg"):
-            number = path[len(prefix) :].split("-", 1)[0]
-            if number.isdigit():
-                found.append((path, int(number)))
-    return sorted(found, key=lambda item: item[1])
+    found = [(path, _archive_index(path, prefix)) for path in state.lvm_files]
+    return sorted(((p, n) for p, n in found if n is not None), key=lambda item: item[1])
 
 
 def _random(state: State) -> int:
@@ -101,17 +101,27 @@ def _random(state: State) -> int:
     return int.from_bytes(hashlib.sha256(f"lvsim-archive-{state.counter}".encode()).digest()[:4], "big") >> 1
 
 
-def add_archive(state: State, sysdir: str, vg: VG, seqno: int, vg_body: str, description: str) -> None:
-    """Archive a VG's metadata (its text as of seqno; "" when not kept) under the next free index."""
-    existing = archives(state, sysdir, vg.name)
-    index = existing[-1][1] + 1 if existing else 0
-    text = writer.header_text(writer.sim_header(state, description)) + vg_body if vg_body else ""
-    path = f"{archive_dir(sysdir)}/{vg.name}_{index:05d}-{_random(state)}.vg"
-    state.lvm_files[path] = MetadataFile(
-        vg.name, vg.uuid, seqno, description, int(state.clock), pack(text) if text else ""
-    )
-    for path, _ in existing[: max(0, len(existing) + 1 - KEEP_TEXT)]:
-        state.lvm_files[path].text = ""
+def add_archive(state: State, sysdir: str, name: str, uuid: str, seqno: int, packed: str, description: str) -> None:
+    """Archive a VG's metadata (its packed VG section as of seqno; "" when not kept) under the next
+    free index, and drop the sections of its archives beyond the newest KEEP_TEXT (archives are
+    added in index order, so the newest are found from the end)."""
+    prefix = f"{archive_dir(sysdir)}/{name}_"
+    index, kept = -1, 0
+    for path in reversed(state.lvm_files):
+        number = _archive_index(path, prefix)
+        if number is None:
+            continue
+        index = max(index, number)
+        if not packed:  # nothing to prune: the newest archive gives the index
+            break
+        found = state.lvm_files[path]
+        if found.body:
+            kept += 1
+            if kept >= KEEP_TEXT:  # at most one beyond (sections are only ever added at the new end)
+                found.body = ""
+                break
+    path = f"{prefix}{index + 1:05d}-{_random(state)}.vg"
+    state.lvm_files[path] = MetadataFile(name, uuid, seqno, description, int(state.clock), state.host, packed)
 
 
 @dataclass(frozen=True)
@@ -120,18 +130,18 @@ class Before:
 
     uuid: str
     seqno: int
-    body: str
+    packed: str  # its packed VG section
 
 
 def before_command(state: State, sysdir: str) -> dict[str, Before]:
-    """Note every VG before a command runs (its text is taken from an up-to-date backup, else made)."""
+    """Note every VG before a command runs (its section is the up-to-date backup's, else made)."""
     noted = {}
     for name, vg in state.vgs.items():
         backup = state.lvm_files.get(backup_path(sysdir, name))
-        if backup is not None and backup.text and backup.seqno == vg.seqno and backup.vg_uuid == vg.uuid:
-            noted[name] = Before(vg.uuid, vg.seqno, "")  # the backup holds it: read only if needed
+        if backup is not None and backup.body and backup.seqno == vg.seqno and backup.vg_uuid == vg.uuid:
+            noted[name] = Before(vg.uuid, vg.seqno, backup.body)
         else:
-            noted[name] = Before(vg.uuid, vg.seqno, body(file_text(state, vg, ""), name))
+            noted[name] = Before(vg.uuid, vg.seqno, pack(vg_section(state, vg)))
     return noted
 
 
@@ -169,7 +179,7 @@ def after_command(
 ) -> bool:
     """Archive every VG the command changed once per metadata commit it made (its seqno steps: the
     first archive holds the VG as the command found it, the ones between its commits are listed but
-    their text is not kept), then back it up; archive a removed VG and drop its backup.  Returns
+    their section is not kept), then back it up; archive a removed VG and drop its backup.  Returns
     whether any VG changed."""
     changed = False
     by_uuid = {b.uuid: name for name, b in before.items()}
@@ -180,10 +190,10 @@ def after_command(
             continue
         vg.metadata_size = 0  # the simulator wrote it
         changed = True
-        if old is not None:
-            _archive_before(state, sysdir, old_name or name, old, cmd_line, vg.seqno - old.seqno)
+        if old is not None and old_name is not None:
+            _archive_before(state, sysdir, old_name, old, cmd_line, vg.seqno - old.seqno)
             if old_name != name:
-                remove_backup(state, sysdir, old_name or name)
+                remove_backup(state, sysdir, old_name)
         if autobackup:
             write_backup(state, sysdir, vg, f"Created *after* executing '{cmd_line}'")
     gone = {b.uuid for b in before.values()} - {vg.uuid for vg in state.vgs.values()}
@@ -196,26 +206,20 @@ def after_command(
 
 
 def _archive_before(state: State, sysdir: str, name: str, old: Before, cmd_line: str, commits: int) -> None:
-    vg_body = old.body or body(text_of(state, backup_path(sysdir, name)) or "", name)
-    archived = VG(name, old.uuid)
     description = f"Created *before* executing '{cmd_line}'"
-    add_archive(state, sysdir, archived, old.seqno, vg_body, description)
+    add_archive(state, sysdir, name, old.uuid, old.seqno, old.packed, description)
     for step in range(1, commits):
-        add_archive(state, sysdir, archived, old.seqno + step, "", description)
+        add_archive(state, sysdir, name, old.uuid, old.seqno + step, "", description)
 
 
 def check_current_backup(state: State, sysdir: str, vg: VG, cmd_line: str) -> None:
     """LVM's check_current_backup: a VG whose backup is missing or stale has that backup's VG and
     itself archived, then a new backup."""
-    path = backup_path(sysdir, vg.name)
-    backup = state.lvm_files.get(path)
+    backup = state.lvm_files.get(backup_path(sysdir, vg.name))
     if backup is not None and backup.seqno == vg.seqno and backup.vg_uuid == vg.uuid:
         return
     description = f"Created *before* executing '{cmd_line}'"
-    old_text = text_of(state, path)
-    if backup is not None and old_text is not None:
-        add_archive(
-            state, sysdir, VG(vg.name, backup.vg_uuid), backup.seqno, body(old_text, vg.name), description
-        )
-    add_archive(state, sysdir, vg, vg.seqno, body(file_text(state, vg, ""), vg.name), description)
+    if backup is not None and backup.body:
+        add_archive(state, sysdir, vg.name, backup.vg_uuid, backup.seqno, backup.body, description)
+    add_archive(state, sysdir, vg.name, vg.uuid, vg.seqno, pack(vg_section(state, vg)), description)
     write_backup(state, sysdir, vg, f"Created *after* executing '{cmd_line}'")

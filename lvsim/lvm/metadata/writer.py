@@ -187,139 +187,198 @@ def _pvs(out: _Out, state: State, vg: VG, names: dict[str, str]) -> None:
     out.close()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Segment:
-    """One segment as LVM prints it: where it starts, how long, its type and the type's lines."""
+    """One segment: where it starts, how long, its type, and the values its type prints (raw, so that
+    building one is cheap: the text is made, and cached, by `_lv_text`)."""
 
     start: int
     count: int
     type: str
-    lines: list[tuple[str, str]]  # (text, comment)
-    stripes: list[tuple[str, int]] | None = None  # (pv name, first PE) for striped segments
+    values: tuple[object, ...]
 
 
-def _segments(vg: VG, lv: LV, names: dict[str, str]) -> list[_Segment]:
+def _segments(vg: VG, lv: LV, names: dict[str, str]) -> tuple[_Segment, ...]:
     if lv.kind == "thin-pool":
-        chunk = lv.chunk_size // SECTOR
-        lines = [
-            (f'metadata = "{lv.metadata_lv}"', ""),
-            (f'pool = "{lv.data_lv}"', ""),
-            (f"transaction_id = {lv.transaction_id}", ""),
-            (f"chunk_size = {chunk}", size_comment(chunk)),
-            (f'discards = "{lv.discards}"', ""),
-        ]
-        if lv.zero:
-            lines.append(("zero_new_blocks = 1", ""))
-        return [_Segment(0, lv.le_count, "thin-pool", lines)]
+        values: tuple[object, ...] = (lv.metadata_lv, lv.data_lv, lv.transaction_id, lv.chunk_size, lv.discards, lv.zero)
+        return (_Segment(0, lv.le_count, "thin-pool", values),)
     if lv.kind == "thin":
+        return (_Segment(0, lv.le_count, "thin", (lv.pool, lv.transaction_id, lv.thin_id, lv.origin)),)
+    return tuple(_Segment(s.le_start, s.extents, "striped", (names[s.pv], s.pe_start)) for s in lv.segments)
+
+
+def _segment_lines(seg: _Segment) -> list[tuple[str, str]]:
+    """(text, comment) of the lines after a segment's type."""
+    if seg.type == "striped":
+        pv_name, pe = seg.values
+        return [("stripe_count = 1", "# linear"), ("", ""), ("stripes = [", ""), (f'\t"{pv_name}", {pe}', ""), ("]", "")]
+    if seg.type == "thin-pool":
+        meta, data, transaction, chunk, discards, zero = seg.values
+        sectors = int(str(chunk)) // SECTOR
         lines = [
-            (f'thin_pool = "{lv.pool}"', ""),
-            (f"transaction_id = {lv.transaction_id}", ""),
-            (f"device_id = {lv.thin_id}", ""),
+            (f'metadata = "{meta}"', ""),
+            (f'pool = "{data}"', ""),
+            (f"transaction_id = {transaction}", ""),
+            (f"chunk_size = {sectors}", size_comment(sectors)),
+            (f'discards = "{discards}"', ""),
         ]
-        if lv.origin:
-            lines.append((f'origin = "{lv.origin}"', ""))
-        return [_Segment(0, lv.le_count, "thin", lines)]
-    return [_Segment(s.le_start, s.extents, "striped", [], [(names[s.pv], s.pe_start)]) for s in lv.segments]
+        return lines + ([("zero_new_blocks = 1", "")] if zero else [])
+    if seg.type == "thin":
+        pool, transaction, device, origin = seg.values
+        lines = [(f'thin_pool = "{pool}"', ""), (f"transaction_id = {transaction}", ""), (f"device_id = {device}", "")]
+        return lines + ([(f'origin = "{origin}"', "")] if origin else [])
+    chunk, origin, store, name = seg.values  # snapshot
+    return [(f"chunk_size = {chunk}", ""), (f'origin = "{origin}"', ""), (f'{store} = "{name}"', "")]
 
 
 def _snapshot_segment(vg: VG, cow: LV) -> _Segment:
     origin = vg.lvs[cow.origin]
     store = "merging_store" if cow.extra.get("merging") else "cow_store"
-    lines = [
-        (f"chunk_size = {cow.chunk_size // SECTOR}", ""),
-        (f'origin = "{origin.name}"', ""),
-        (f'{store} = "{cow.name}"', ""),
-    ]
-    return _Segment(0, origin.le_count, "snapshot", lines)
+    return _Segment(0, origin.le_count, "snapshot", (cow.chunk_size // SECTOR, origin.name, store, cow.name))
 
 
-def _lv(
-    out: _Out, vg: VG, name: str, lv: LV, status: list[str], flags: list[str], segs: list[_Segment]
-) -> None:
+@dataclass(frozen=True)
+class _LvSection:
+    """Everything one LV's section shows (so that its text can be cached)."""
+
+    name: str
+    uuid: str
+    status: tuple[str, ...]
+    flags: tuple[str, ...]
+    tags: tuple[str, ...]
+    created: int
+    host: str
+    alloc: str
+    read_ahead: int | str
+    segments: tuple[_Segment, ...]
+
+
+def _section(lv: LV, visible: bool, segments: tuple[_Segment, ...]) -> _LvSection:
+    return _LvSection(
+        lv.name,
+        lv.uuid,
+        tuple(lv_status(lv, visible)),
+        tuple(lv_flags(lv)),
+        tuple(lv.tags),
+        lv.creation_time,
+        lv.creation_host,
+        lv.alloc,
+        lv.extra.get("read_ahead", "auto"),
+        segments,
+    )
+
+
+def _snapshot_section(vg: VG, cow: LV) -> _LvSection:
+    created = cow.snapshot_time or cow.creation_time
+    status = ("READ", "WRITE", "VISIBLE")
+    segments = (_snapshot_segment(vg, cow),)
+    return _LvSection(cow.snapshot_name, cow.snapshot_uuid, status, (), (), created, cow.creation_host, "inherit", "auto", segments)
+
+
+def _lv_text(sec: _LvSection, extent: int, indent: int, raw: bool) -> str:
+    """One LV's section."""
+    out = _Out(raw)
+    out.indent = indent
     out.nl()
-    out.open(name)
-    uuid = lv.snapshot_uuid if name != lv.name else lv.uuid
-    out.line(f'id = "{uuid}"')
-    out.line(f"status = {str_list(status)}")
-    out.line(f"flags = {str_list(flags)}")
-    if name == lv.name and lv.tags:
-        out.line(f"tags = {str_list(lv.tags)}")
-    created = lv.snapshot_time if name != lv.name and lv.snapshot_time else lv.creation_time
-    if created:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(created))
-        out.line(f"creation_time = {created}", f"# {stamp}")
-        out.line(f'creation_host = "{lv.creation_host}"')
-    if lv.alloc != "inherit":
-        out.line(f'allocation_policy = "{lv.alloc}"')
-    read_ahead = lv.extra.get("read_ahead", "auto") if name == lv.name else "auto"
-    if read_ahead == 0:
+    out.open(sec.name)
+    out.line(f'id = "{sec.uuid}"')
+    out.line(f"status = {str_list(list(sec.status))}")
+    out.line(f"flags = {str_list(list(sec.flags))}")
+    if sec.tags:
+        out.line(f"tags = {str_list(list(sec.tags))}")
+    if sec.created:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(sec.created))
+        out.line(f"creation_time = {sec.created}", f"# {stamp}")
+        out.line(f'creation_host = "{sec.host}"')
+    if sec.alloc != "inherit":
+        out.line(f'allocation_policy = "{sec.alloc}"')
+    if sec.read_ahead == 0:
         out.line("read_ahead = -1", "# None")
-    elif read_ahead != "auto":
-        out.line(f"read_ahead = {read_ahead}")
-    out.line(f"segment_count = {len(segs)}")
+    elif sec.read_ahead != "auto":
+        out.line(f"read_ahead = {sec.read_ahead}")
+    out.line(f"segment_count = {len(sec.segments)}")
     out.nl()
-    for i, seg in enumerate(segs, 1):
-        extent = vg.extent_size // SECTOR
+    for i, seg in enumerate(sec.segments, 1):
         out.open(f"segment{i}")
         out.line(f"start_extent = {seg.start}")
         out.size(f"extent_count = {seg.count}", seg.count * extent)
         out.nl()
         out.line(f'type = "{seg.type}"')
-        if seg.stripes is not None:
-            out.line("stripe_count = 1", "# linear")
-            out.nl()
-            out.line("stripes = [")
-            out.indent += 1
-            for pv_name, pe in seg.stripes:
-                out.line(f'"{pv_name}", {pe}')
-            out.indent -= 1
-            out.line("]")
-        for text, comment in seg.lines:
-            out.line(text, comment)
+        for text, comment in _segment_lines(seg):
+            if not text:
+                out.nl()
+            elif text.startswith("\t"):  # a stripe, one level in
+                out.indent += 1
+                out.line(text[1:])
+                out.indent -= 1
+            else:
+                out.line(text, comment)
         out.close()
     out.close()
+    return out.text()
 
 
-Entry = tuple[bool, str, LV, list[str], list[str], list[_Segment]]
+def _fingerprint(vg: VG, lv: LV, names: dict[str, str]) -> tuple[object, ...]:
+    """Every value an LV's sections show (as cheap to build as a tuple of its fields: the key of the
+    text cache, which a big VG's text hits for all but the LV or two a command changed)."""
+    segments = tuple((s.le_start, s.extents, names.get(s.pv), s.pe_start) for s in lv.segments)
+    origin = vg.lvs.get(lv.origin) if lv.kind == "cow" else None
+    return (
+        lv.name, lv.uuid, lv.kind, lv.visible, lv.writable, lv.skip_activation, lv.error_when_full,
+        tuple(lv.tags), lv.creation_time, lv.creation_host, lv.alloc, lv.extra.get("read_ahead", "auto"),
+        lv.extra.get("autoactivation"), segments, lv.data_lv, lv.metadata_lv, lv.transaction_id,
+        lv.chunk_size, lv.zero, lv.discards, lv.virtual_extents, lv.pool, lv.thin_id, lv.origin,
+        lv.snapshot_name, lv.snapshot_uuid, lv.snapshot_time, lv.extra.get("merging", False),
+        origin.le_count if origin is not None else 0,
+    )  # fmt: skip
 
 
-def _lv_entries(vg: VG, names: dict[str, str]) -> list[Entry]:
-    """Every LV LVM keeps for the VG, in its list order: (visible, name, lv, status, flags, segments).
+_TEXTS: dict[tuple[object, ...], tuple[str, str]] = {}  # (fingerprint, form) -> (LV text, snapshotN text)
+_TEXTS_MAX = 1 << 16
 
-    A COW store is visible with its origin; LVM's "snapshotN" LV never is and sits after the entry
-    `snapshot_after` names (the store itself when it was created here)."""
-    entries: list[Entry] = []
-    snapshots: list[Entry] = []
-    for lv in vg.lvs.values():
+
+def _texts(vg: VG, lv: LV, names: dict[str, str], indent: int, raw: bool) -> tuple[str, str]:
+    """The LV's section, and for a COW snapshot its "snapshotN" section."""
+    zone = (time.timezone, time.altzone, time.daylight, time.tzname)
+    key = (_fingerprint(vg, lv, names), vg.extent_size, indent, raw, zone)
+    found = _TEXTS.get(key)
+    if found is None:
+        extent = vg.extent_size // SECTOR
         if lv.kind == "cow":
-            entries.append((True, lv.name, lv, lv_status(lv, False), lv_flags(lv), _segments(vg, lv, names)))
-            status = ["READ", "WRITE", "VISIBLE"]
-            snapshots.append((False, lv.snapshot_name, lv, status, [], [_snapshot_segment(vg, lv)]))
+            sec = _section(lv, False, _segments(vg, lv, names))
+            found = (_lv_text(sec, extent, indent, raw), _lv_text(_snapshot_section(vg, lv), extent, indent, raw))
         else:
-            entries.append(
-                (lv.visible, lv.name, lv, lv_status(lv, lv.visible), lv_flags(lv), _segments(vg, lv, names))
-            )
-    while snapshots:
-        placed = [e for e in snapshots if (e[2].snapshot_after or e[2].name) in [x[1] for x in entries]]
-        for entry in placed or snapshots[:1]:
-            anchor = entry[2].snapshot_after or entry[2].name
-            names_now = [x[1] for x in entries]
-            at = names_now.index(anchor) + 1 if anchor in names_now else names_now.index(entry[2].name) + 1
-            entries.insert(at, entry)
-            snapshots.remove(entry)
-    return entries
+            found = (_lv_text(_section(lv, lv.visible, _segments(vg, lv, names)), extent, indent, raw), "")
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        _TEXTS[key] = found
+    return found
 
 
 def _lvs(out: _Out, vg: VG, names: dict[str, str]) -> None:
+    """The LVs in LVM's list order, visible ones first. A COW store is visible with its origin;
+    LVM's "snapshotN" LV never is and sits after the entry `snapshot_after` names (the store itself
+    when it was created here)."""
     if not vg.lvs:
         return
     out.open("logical_volumes")
-    entries = _lv_entries(vg, names)
-    for want in (True, False):
-        for visible, name, lv, status, flags, segs in entries:
-            if visible == want:
-                _lv(out, vg, name, lv, status, flags, segs)
+    entries: list[tuple[bool, str, str]] = []  # (visible, name, text)
+    snapshots: list[tuple[LV, str]] = []
+    for lv in vg.lvs.values():
+        text, snapshot = _texts(vg, lv, names, out.indent, out.raw)
+        entries.append((lv.visible, lv.name, text))
+        if lv.kind == "cow":
+            snapshots.append((lv, snapshot))
+    while snapshots:
+        present = [e[1] for e in entries]
+        placed = [e for e in snapshots if (e[0].snapshot_after or e[0].name) in present] or snapshots[:1]
+        for cow, snapshot in placed:
+            present = [e[1] for e in entries]
+            anchor = cow.snapshot_after if cow.snapshot_after in present else cow.name
+            entries.insert(present.index(anchor) + 1, (False, cow.snapshot_name, snapshot))
+            snapshots.remove((cow, snapshot))
+    out.parts += [text for visible, _, text in entries if visible]
+    out.parts += [text for visible, _, text in entries if not visible]
     out.close()
 
 
@@ -330,12 +389,15 @@ def header_text(head: Header) -> str:
     return out.text()
 
 
-def vg_text(state: State, vg: VG, head: Header, raw: bool = False) -> str:
-    """The metadata text of a VG: the file form (vgcfgbackup) or the raw form (metadata areas)."""
-    out = _Out(raw)
+def vg_body(state: State, vg: VG) -> str:
+    """The VG section of the file form: what follows the header."""
+    out = _Out(raw=False)
+    _vg_section(out, state, vg)
+    return out.text()
+
+
+def _vg_section(out: _Out, state: State, vg: VG) -> None:
     names = {device: f"pv{i}" for i, device in enumerate(vg.pvs)}
-    if not raw:
-        _header(out, head)
     out.open(vg.name)
     _vg(out, vg)
     out.nl()
@@ -344,6 +406,14 @@ def vg_text(state: State, vg: VG, head: Header, raw: bool = False) -> str:
     _lvs(out, vg, names)
     out.nl()
     out.close()
+
+
+def vg_text(state: State, vg: VG, head: Header, raw: bool = False) -> str:
+    """The metadata text of a VG: the file form (vgcfgbackup) or the raw form (metadata areas)."""
+    out = _Out(raw)
+    if not raw:
+        _header(out, head)
+    _vg_section(out, state, vg)
     if raw:
         _header(out, head)
     return out.text()
