@@ -12,7 +12,7 @@ import time
 
 from lvsim.core import devmap
 from lvsim.core.context import Ctx, command
-from lvsim.core.errors import ECMD_FAILED, EINVALID_CMD_LINE, LvmError
+from lvsim.core.errors import ECMD_FAILED, EINVALID_CMD_LINE, NOT_EMULATED, LvmError
 from lvsim.core.model import State
 from lvsim.core.names import name_problem
 from lvsim.lvm.common import run_help
@@ -135,6 +135,8 @@ def restore(ctx: Ctx, vg_name: str, path: str, force: bool) -> None:
     try:
         md = read_metadata(ctx.state, path)
     except LvmError as exc:
+        if exc.rc == NOT_EMULATED:
+            raise
         raise LvmError(*exc.lines, f"Failed to read VG {vg_name} from {path}") from None
     if md.vg.name != vg_name:
         raise LvmError(f"'{path}' does not contain volume group '{vg_name}'.")
@@ -186,6 +188,8 @@ def vgcfgrestore(ctx: Ctx) -> int:
     try:
         restore(ctx, vg_name, path, args.has("force"))
     except LvmError as exc:
+        if exc.rc == NOT_EMULATED:
+            raise
         raise LvmError(*exc.lines, "Restore failed.", rc=ECMD_FAILED) from None
     ctx.console.print(f"Restored volume group {vg_name}.")
     return 0
