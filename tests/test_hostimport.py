@@ -17,7 +17,7 @@ import pytest
 
 from lvsim import dispatch
 from lvsim.core.model import Disk, State
-from lvsim.host import importer
+from lvsim.host import capture, importer
 
 METADATA = Path(__file__).parent / "golden" / "metadata"
 
@@ -128,3 +128,49 @@ def test_plan_from_an_imported_host(tmp_path: Path) -> None:
         5,
         f"lvsim: cannot read {tmp_path / 'nope.vg'}: No such file or directory\n",
     )
+
+
+HOST = [
+    "vgcreate --addtag site_a data /dev/sdb /dev/sdc",
+    "lvcreate -L 20M -n web data --addtag web",
+    "lvcreate -l 5 -n logs data /dev/sdc",
+    "lvcreate -L 80M -T data/pool -c 128k",
+    "lvcreate -V 60M -T data/pool -n db --addtag db",
+    "dd if=/dev/urandom of=/dev/data/db bs=128k count=100 oflag=direct status=none",
+    "lvcreate -s data/db -n db_snap",
+    "dd if=/dev/urandom of=/dev/data/db bs=128k count=20 seek=200 oflag=direct status=none",
+    "lvchange -ay -K data/db_snap",
+    "dd if=/dev/urandom of=/dev/data/db_snap bs=128k count=10 seek=300 oflag=direct status=none",
+    "lvcreate -V 30M -T data/pool -n scratch",
+    "lvcreate -s -L 12M -n web_snap data/web",
+    "dd if=/dev/urandom of=/dev/data/web bs=64k count=40 oflag=direct status=none",
+    "pvchange --addtag fast /dev/sdb",
+    "lvchange -an data/logs",
+    "vgcreate backup /dev/sdd",
+    "lvcreate -L 16M -n archive backup",
+]
+
+
+def test_capture_then_import_replays_the_host(tmp_path: Path) -> None:
+    """A simulated host captured as `lvsim capture` reads a real one (its tools run by the simulator),
+    then imported elsewhere: every report of the bundle comes out the same, usage included."""
+    host = State()
+    for device, size in (("/dev/sdb", 200), ("/dev/sdc", 100), ("/dev/sdd", 64)):
+        host.disks[device] = Disk(device, size << 20)
+    for cmd in HOST:
+        assert dispatch.run(host, shlex.split(cmd)).rc == 0, cmd
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        out = dispatch.run(host, argv)
+        return subprocess.CompletedProcess(argv, out.rc, out.stdout, out.stderr)
+
+    seqnos = {name: vg.seqno for name, vg in host.vgs.items()}
+    captured = capture.capture(tmp_path / "bundle", run)
+    assert sorted(captured.backups) == ["backup", "data"]
+    assert {name: vg.seqno for name, vg in host.vgs.items()} == seqnos  # capture changed nothing
+    state = State()
+    done = importer.import_sources(state, importer.sources([tmp_path / "bundle"]), {})
+    assert [(d.vg, d.captured, d.notes) for d in done] == [("backup", True, []), ("data", True, [])]
+    for step in captured.runs:
+        out = dispatch.run(state, step["argv"])
+        assert (out.rc, out.stdout) == (step["rc"], step["stdout"]), step["argv"]

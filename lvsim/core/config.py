@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Value] = {
     # lvremove refuses an open LV before deactivating, and its devices are never left suspended.
     "activation/retry_deactivation": 1,
     "devices/ignore_suspended_devices": 0,
+    # Whether metadata changes are backed up and archived (lvsim.lvm.metadata.files).
+    "backup/backup": 1,
+    "backup/archive": 1,
 }
 
 

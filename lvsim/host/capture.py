@@ -41,10 +41,13 @@ def _vg_names(run: Runner) -> list[str]:
     return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
 
 
-def capture(directory: Path, run: Runner = run_tool) -> Bundle:
-    """Write a bundle of every VG into directory (created, or empty)."""
-    if os.geteuid() != 0:
-        raise CaptureError("capture needs root: LVM's tools read the devices")
+def capture(directory: Path, run: Runner | None = None) -> Bundle:
+    """Write a bundle of every VG into directory (created, or empty); `run` runs a tool (by default
+    LVM's own, which needs root)."""
+    if run is None:
+        if os.geteuid() != 0:
+            raise CaptureError("capture needs root: LVM's tools read the devices")
+        run = run_tool
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise CaptureError(f"{directory} exists and is not an empty directory")
     names = _vg_names(run)

@@ -45,7 +45,8 @@ def replay(state: State, vg_name: str, bundle: Bundle) -> list[str]:
         if row is None:
             continue
         lv.active = row.get("lv_active") == "active"
-        if len(row.get("lv_attr", "")) > 5 and row["lv_attr"][5] == "o":
+        in_use = lv.kind == "thin-pool" or lv.role in ("tdata", "tmeta")  # open by the pool's devices
+        if len(row.get("lv_attr", "")) > 5 and row["lv_attr"][5] == "o" and not in_use:
             notes.append(f"{vg_name}/{lv.name} was open on the host; it is closed in the simulated host")
     for pool in [lv for lv in vg.lvs.values() if lv.kind == "thin-pool"]:
         notes += _replay_pool(state, vg, pool, rows)

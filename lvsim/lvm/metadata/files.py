@@ -160,10 +160,13 @@ class Archiver:
         return cls(state, command, system_dir(env))
 
     def finish(self, ctx: Ctx) -> None:
-        autobackup = ctx.args.get("autobackup") is not False
+        """After the command: archives and a backup as lvm.conf's backup/backup and backup/archive
+        (and -A n) allow; a change without a backup is said so."""
+        autobackup = ctx.args.get("autobackup") is not False and ctx.config.int("backup/backup") != 0
+        archive = ctx.config.int("backup/archive") != 0
         cmd_line = command_line(ctx.command, ctx.words)
         if ctx.command in WRITERS:
-            changed = after_command(ctx.state, self.sysdir, cmd_line, self.before, autobackup)
+            changed = after_command(ctx.state, self.sysdir, cmd_line, self.before, autobackup, archive)
             if changed and not autobackup:
                 ctx.console.warn("This metadata update is NOT backed up.")
         checks = ctx.command in CHECKERS and (ctx.command != "vgchange" or ctx.args.get("activate") == "y")
@@ -175,7 +178,12 @@ class Archiver:
 
 
 def after_command(
-    state: State, sysdir: str, cmd_line: str, before: Mapping[str, Before], autobackup: bool = True
+    state: State,
+    sysdir: str,
+    cmd_line: str,
+    before: Mapping[str, Before],
+    autobackup: bool = True,
+    archive: bool = True,
 ) -> bool:
     """Archive every VG the command changed once per metadata commit it made (its seqno steps: the
     first archive holds the VG as the command found it, the ones between its commits are listed but
@@ -191,7 +199,8 @@ def after_command(
         vg.metadata_size = 0  # the simulator wrote it
         changed = True
         if old is not None and old_name is not None:
-            _archive_before(state, sysdir, old_name, old, cmd_line, vg.seqno - old.seqno)
+            if archive:
+                _archive_before(state, sysdir, old_name, old, cmd_line, vg.seqno - old.seqno)
             if old_name != name:
                 remove_backup(state, sysdir, old_name)
         if autobackup:
@@ -199,7 +208,8 @@ def after_command(
     gone = {b.uuid for b in before.values()} - {vg.uuid for vg in state.vgs.values()}
     for name, old in before.items():
         if old.uuid in gone:
-            _archive_before(state, sysdir, name, old, cmd_line, 1)
+            if archive:
+                _archive_before(state, sysdir, name, old, cmd_line, 1)
             remove_backup(state, sysdir, name)
             changed = True
     return changed
