@@ -14,6 +14,7 @@ from lvsim import __version__
 from lvsim.core import store
 from lvsim.core.model import Disk
 from lvsim.core.units import parse_size
+from lvsim.training import entry as training
 
 if TYPE_CHECKING:
     from lvsim.backend import Backend
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 disk_app = typer.Typer(no_args_is_help=True, help="Simulated disks.")
 app.add_typer(disk_app, name="disk")
+training.register(app)  # show, watch, log, save, restore, reset, shell, lesson, drill
 
 StateOpt = Annotated[
     Path | None, typer.Option("--state", help="State file (default $LVSIM_STATE or ./.lvsim/state).")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, TextIO
 
+from lvsim.core.config import ConfigError
 from lvsim.core.console import Console
 from lvsim.core.context import COMMANDS, Ctx, Handler, Spec
 from lvsim.core.errors import EINVALID_CMD_LINE, ENO_SUCH_CMD, LvmError
@@ -35,6 +37,7 @@ COMMAND_HOMES = {
     "help": "lvm.about",
     "losetup": "tools.losetup",
     "cat": "tools.cat",
+    **dict.fromkeys(("lvmconfig", "config", "dumpconfig"), "lvm.lvmconfig"),
     **dict.fromkeys(("dd", "blkdiscard"), "tools.dd"),
     **dict.fromkeys(
         (
@@ -82,8 +85,11 @@ class Outcome:
     stderr: str
 
 
-def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
-    """Run one command line against state (changing it in place)."""
+def run(
+    state: State, argv: Sequence[str], stdin: str | TextIO = "", env: Mapping[str, str] | None = None
+) -> Outcome:
+    """Run one command line against state (changing it in place); env is the command's environment
+    (what LVM reads of it: LVM_SYSTEM_DIR), none by default."""
     console = Console(stdin)
     name = os.path.basename(argv[0]) if argv else "lvm"
     rest = list(argv[1:])
@@ -118,15 +124,30 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
         if isinstance(injected, tuple):
             return Outcome(*injected)
         held = injected
-    archiver = _archiver(state, name)
+    lvm_command = table.is_command(name)
+    monitor = _monitor(state, lvm_command)
+    _catch_up(state, monitor)  # what happened while the simulated clock moved
+    archiver = _archiver(state, name, env)
     ctx: Ctx | None = None
     try:
         args = spec.parse(rest)
         console.silent = args.count("quiet") > 1  # LVM's silent mode
-        ctx = Ctx(state, console, args, name, words=rest)
+        ctx = Ctx(state, console, args, name, env or {}, rest)
+        if lvm_command:
+            config_warnings(ctx)  # LVM reads its configuration before anything else
         rc = handler(ctx)
     except LvmError as exc:
         if exc.raw:
+    except ConfigError as exc:
+        ctx = None
+        lines = list(exc.lines)
+        if exc.raw:  # read before LVM's log prefix is set up
+            console.raw_err(lines.pop(0) + "\n")
+        if exc.rc == EINVALID_CMD_LINE:
+            lines.append(f"Run `{name} --help' for more information.")
+        for line in lines:
+            console.error(line)
+        rc = exc.rc
             console.raw_err(exc.raw + "\n")
         console.raw_out(exc.stdout)
         for line in exc.lines:
@@ -141,8 +162,47 @@ def run(state: State, argv: Sequence[str], stdin: str | TextIO = "") -> Outcome:
         archiver.finish(ctx)
     return Outcome(rc, console.stdout, console.stderr)
 
+    if monitor is not None and ctx is not None and lvm_command:
+        monitor.after_command(ctx)
+    _catch_up(state, monitor)  # what the command set off: the kernel's events, queued writes going on
 
-def _archiver(state: State, name: str) -> Archiver | None:
+def config_warnings(ctx: Ctx) -> None:
+    """Read the command's configuration (raising ConfigError if LVM could not) and print LVM's
+    warnings about it."""
+    ctx.console.prefix = ctx.config.str("log/prefix")
+    for line in [*ctx.config.warnings, *ctx.config.problems()]:
+        ctx.console.error(line)
+    for source, path in ctx.config.unhonoured():
+        from lvsim.lvm.refusal import refuse
+
+        refuse(f"{source} setting {path}")
+
+
+def catch_up(state: State) -> None:
+    """Let what the simulated clock set off happen, up to its time now (after it was moved)."""
+    _catch_up(state, _monitor(state, False))
+
+
+def _catch_up(state: State, monitor: ModuleType | None) -> None:
+    """Simulated applications' writes (lvsim.tools.workload) and dmeventd's acts, up to the clock."""
+    if state.extra.get("workloads"):
+        from lvsim.tools import workload
+
+        workload.catch_up(state, monitor.catch_up if monitor is not None else None)
+    elif monitor is not None:
+        monitor.catch_up(state)
+
+
+def _monitor(state: State, lvm_command: bool) -> ModuleType | None:
+    """lvsim.lvm.dmeventd when it has something to do: after LVM commands, or once it runs."""
+    if not lvm_command and not state.extra.get("dmeventd", {}).get("running"):
+        return None
+    from lvsim.lvm import dmeventd
+
+    return dmeventd
+
+
+def _archiver(state: State, name: str, env: Mapping[str, str] | None) -> Archiver | None:
     """The archives and backups of a command that may write metadata (lvsim.lvm.metadata.files)."""
     from lvsim.lvm.metadata import CHECKERS, WRITERS
 
@@ -150,7 +210,7 @@ def _archiver(state: State, name: str) -> Archiver | None:
         return None
     from lvsim.lvm.metadata.files import Archiver
 
-    return Archiver.start(state, name, None)
+    return Archiver.start(state, name, env)
 
 
 def _lvm_front(rest: list[str], console: Console) -> int | None:

@@ -41,6 +41,9 @@ def pool_params(
     """update_thin_pool_params: pick chunk and metadata size, print the "can address" line."""
     ext = vg.extent_size
     data = data_extents * ext
+    configured = ctx.config.find("allocation/thin_pool_chunk_size")  # KiB; none by default
+    if not chunk and isinstance(configured, int) and configured > 0:
+        chunk = configured * 1024
     if not meta_extents:
         if not chunk:
             chunk = DEFAULT_THIN_CHUNK

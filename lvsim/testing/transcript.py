@@ -7,6 +7,10 @@ A *case* (tests/golden/cases/NAME.yaml) says what to run::
     steps:
       - pvcreate /dev/loop0        # split with shlex
       - {cmd: "vgremove vg", stdin: "n\\n"}
+      - {wait: 12}                 # no command: 12 s pass (real time, or the simulated clock)
+    lvm_conf: |                    # optional: lvm.conf settings for every step (Backend.set_lvm_conf)
+      activation { thin_pool_autoextend_threshold = 70 }
+    dmeventd: true                 # optional: on real LVM, restart dmeventd from the backend's env
 
 A *recording* (tests/golden/recorded/NAME.json) is what real LVM answered::
 
@@ -83,6 +87,7 @@ class Step:
     cmd: str
     stdin: str = ""
 
+    wait: float = 0.0  # a step `{wait: SECONDS}` runs no command: time passes (Backend.wait)
     @property
     def argv(self) -> list[str]:
         return shlex.split(self.cmd)
@@ -97,6 +102,8 @@ class Case:
     disks: tuple[int, ...]
     steps: tuple[Step, ...]
 
+    lvm_conf: str = ""  # settings for lvm.conf (Backend.set_lvm_conf) before the first step
+    dmeventd: bool = False  # on real LVM, (re)start dmeventd from the backend's environment first
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -147,6 +154,8 @@ def load_case(path: str | Path) -> Case:
         elif isinstance(raw, dict) and isinstance(raw.get("cmd"), str):
             steps.append(Step(raw["cmd"], str(raw.get("stdin", ""))))
         else:
+        elif isinstance(raw, dict) and isinstance(raw.get("wait"), int | float) and len(raw) == 1:
+            steps.append(Step("", wait=float(raw["wait"])))
             raise ValueError(f"{path}: bad step {raw!r}")
     return Case(
         name=path.stem,
@@ -154,6 +163,8 @@ def load_case(path: str | Path) -> Case:
         disks=tuple(parse_size(d) for d in data.get("disks", [])),
         steps=tuple(steps),
     )
+        lvm_conf=str(data.get("lvm_conf", "")),
+        dmeventd=bool(data.get("dmeventd", False)),
 
 
 def load_recording(path: str | Path) -> dict[str, Any]:
@@ -225,21 +236,12 @@ def scratch_dir() -> Iterator[str]:
             os.chdir(previous)
 
 
-def _prepare(backend: Backend, lvm_conf: str, dmeventd: bool) -> None:
-    """The environment a case asks for: its lvm.conf, and on real LVM a dmeventd started from this
-    backend's environment (one left by an earlier backend reads a lvm.conf that is gone)."""
-    if lvm_conf:
-        backend.set_lvm_conf(lvm_conf)
-    if dmeventd and backend.name == "real" and backend.run(["dmeventd", "-R"]).rc != 0:
-        backend.run(["dmeventd"])
-
-
 def record(case: Case, backend: Backend) -> dict[str, Any]:
     """Run a case on a (fresh) backend, in a scratch directory, and return its recording."""
     _attach_disks(case.disks, backend)
     with scratch_dir():
         steps = _record_steps(case, backend)
-    return {
+    recording = {
         "name": case.name,
         "description": case.description,
         "disks": list(case.disks),
@@ -280,6 +282,7 @@ def _replay_steps(recording: dict[str, Any], backend: Backend) -> list[Mismatch]
         result = backend.run(shlex.split(step["cmd"]), step["stdin"])
         if result.rc != step["rc"]:
             mismatches.append(Mismatch(index, step["cmd"], "rc", str(step["rc"]), str(result.rc)))
+    _prepare(backend, case.lvm_conf, case.dmeventd)
         for field in ("stdout", "stderr"):
             expected, actual = normalise(step[field]), normalise(getattr(result, field))
             if expected != actual:
@@ -289,11 +292,27 @@ def _replay_steps(recording: dict[str, Any], backend: Backend) -> list[Mismatch]
 
 def format_mismatches(name: str, mismatches: Sequence[Mismatch], limit: int = 5) -> str:
     """A readable report: the first `limit` differences as diffs (later ones often follow from them)."""
+    if case.lvm_conf or case.dmeventd:
+        recording.update(lvm_conf=case.lvm_conf, dmeventd=case.dmeventd)
+    return recording
+
+
+def _prepare(backend: Backend, lvm_conf: str, dmeventd: bool) -> None:
+    """The environment a case asks for: its lvm.conf, and on real LVM a dmeventd started from this
+    backend's environment (one left by an earlier backend reads a lvm.conf that is gone)."""
+    if lvm_conf:
+        backend.set_lvm_conf(lvm_conf)
+    if dmeventd and backend.name == "real" and backend.run(["dmeventd", "-R"]).rc != 0:
+        backend.run(["dmeventd"])
     lines = [f"{name}: {len(mismatches)} mismatch(es)"]
     lines += [str(m) for m in mismatches[:limit]]
     if len(mismatches) > limit:
         lines.append(f"... and {len(mismatches) - limit} more")
     return "\n".join(lines)
+        if step.wait:
+            backend.wait(step.wait)
+            steps.append({"wait": step.wait})
+            continue
 
 
 def make_backend(kind: str) -> Backend:
@@ -310,6 +329,7 @@ def make_backend(kind: str) -> Backend:
 def compare(recording_path: str | Path, kind: str = "sim") -> list[Mismatch]:
     """Replay one recording on a fresh backend of the given kind and return the mismatches."""
     recording = load_recording(recording_path)
+    _prepare(backend, recording.get("lvm_conf", ""), recording.get("dmeventd", False))
     with make_backend(kind) as backend:
         return replay(recording, backend)
 
@@ -320,6 +340,9 @@ def _case_path(arg: str) -> Path:
 
 
 def _recording_path(arg: str) -> Path:
+        if "wait" in step:
+            backend.wait(step["wait"])
+            continue
     path = Path(arg)
     return path if path.suffix == ".json" or path.exists() else RECORDED_DIR / f"{arg}.json"
 
