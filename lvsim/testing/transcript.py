@@ -367,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with make_backend("real") as backend:
                 recording = record(case, backend)
             out = save_recording(recording, args.output)
-            failed = sum(1 for s in recording["steps"] if s["rc"] != 0)
+            failed = sum(1 for s in recording["steps"] if s.get("rc", 0) != 0)  # a wait step has none
             print(f"recorded {out} ({len(case.steps)} commands, {failed} non-zero)", file=sys.stderr)
         return 0
 
