@@ -12,8 +12,10 @@ user, and output leaves as bytes whatever the locale.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -110,11 +112,12 @@ class ByteStream(io.TextIOWrapper):
 
     def write(self, text: str) -> int:
         try:
-            return super().write(text)
+            written = super().write(text)
         except UnicodeEncodeError:  # a character the locale's charset lacks: UTF-8 then
             self.buffer.write(text.encode("utf-8", "surrogateescape"))
-            self.buffer.flush()
-            return len(text)
+            written = len(text)
+        self.buffer.flush()  # at once: `error` tells what happened to this very write
+        return written
 
 
 def install_streams() -> tuple[ByteStream, ByteStream, set[int]]:
@@ -151,5 +154,11 @@ def run_command(
 
 
 def exit_status(rc: int, stdout_error: OSError | None) -> int:
-    """The exit code once the output is written: LVM's own when stdout could not take it."""
+    """The exit code once the (committed) command's output is written, as LVM 2.03.16 behaves
+    (measured in the VM): a reader gone from the pipe kills it with SIGPIPE (the shell's 141); a
+    closed stdout or a full device (/dev/full) goes unnoticed: the command's own code."""
+    if stdout_error is not None and stdout_error.errno == errno.EPIPE:
+        sys.stderr.flush()
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
     return rc
