@@ -56,6 +56,7 @@ COMMAND_HOMES = {
     ),
     **dict.fromkeys(("sfdisk", "kpartx"), "tools.partitions"),
     "dmsetup": "tools.dmsetup",
+    **dict.fromkeys(("mountpoint", "findmnt"), "tools.mountinfo"),
 }
 
 

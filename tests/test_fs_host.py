@@ -205,3 +205,71 @@ def test_corrupt_file_index_is_a_bad_superblock_not_a_crash(sim: SimHost, tmp_pa
     assert _listing(mnt) == []
     sim("blkid", "/dev/vg/fs")
     sim("lvs")
+
+
+# -- mountpoint and findmnt see simulated mounts (formats recorded in the VM: util-linux 2.38) --------
+
+
+def test_mountpoint_sees_simulated_mounts(sim: SimHost, tmp_path: Path) -> None:
+    mnt, empty = tmp_path / "m", tmp_path / "empty"
+    mnt.mkdir()
+    empty.mkdir()
+    sim("mount", "/dev/vg/fs", str(mnt))
+    minor = devmap.dm_state(sim.state)["minor"]["vg-fs"]
+    assert sim("mountpoint", str(mnt)).stdout == f"{mnt} is a mountpoint\n"
+    assert sim("mountpoint", "-q", str(mnt)).stdout == ""
+    assert sim("mountpoint", str(empty), rc=32).stdout == f"{empty} is not a mountpoint\n"
+    assert (
+        sim("mountpoint", str(mnt / "lost+found"), rc=32).stdout == f"{mnt}/lost+found is not a mountpoint\n"
+    )
+    gone = sim("mountpoint", str(tmp_path / "nonexistent"), rc=1)
+    assert gone.stderr == f"mountpoint: {tmp_path}/nonexistent: No such file or directory\n"
+    assert sim("mountpoint", "-q", str(tmp_path / "nonexistent"), rc=1).stderr == ""
+    assert sim("mountpoint", "-d", str(mnt)).stdout == f"254:{minor}\n"
+    assert sim("mountpoint", "-x", "/dev/vg/fs").stdout == f"254:{minor}\n"
+    assert sim("mountpoint", "-x", "/dev/mapper/vg-fs").stdout == f"254:{minor}\n"
+    usage = "mountpoint: bad usage\nTry 'mountpoint --help' for more information.\n"
+    assert sim("mountpoint", rc=1).stderr == usage
+    assert sim("mountpoint", str(mnt), str(empty), rc=1).stderr == usage
+    bogus = "mountpoint: unrecognized option '--bogus'\nTry 'mountpoint --help' for more information.\n"
+    assert sim("mountpoint", "--bogus", str(mnt), rc=1).stderr == bogus
+    assert sim("mountpoint", "/").stdout == "/ is a mountpoint\n"  # the host's own, as the tool says
+    sim("umount", str(mnt))
+    assert sim("mountpoint", str(mnt), rc=32).stdout == f"{mnt} is not a mountpoint\n"
+
+
+def test_findmnt_formats(sim: SimHost, tmp_path: Path) -> None:
+    mnt = tmp_path / "m"
+    mnt.mkdir()
+    sim("mount", "/dev/vg/fs", str(mnt))
+    pad = " " * (len(str(mnt)) - len("TARGET"))
+    table = f"TARGET{pad} SOURCE            FSTYPE OPTIONS\n{mnt} /dev/mapper/vg-fs ext4   rw,relatime\n"
+    for argv in (
+        [str(mnt)],
+        ["--source", "/dev/vg/fs"],
+        ["-T", f"{mnt}/lost+found"],
+        ["-M", str(mnt)],
+        ["-l", str(mnt)],
+    ):
+        assert sim("findmnt", *argv).stdout == table, argv
+    assert sim("findmnt", "-n", "-o", "SOURCE", str(mnt)).stdout == "/dev/mapper/vg-fs\n"
+    assert sim("findmnt", "-no", "TARGET", "/dev/vg/fs").stdout == f"{mnt}\n"
+    assert sim("findmnt", "-r", str(mnt)).stdout == (
+        f"TARGET SOURCE FSTYPE OPTIONS\n{mnt} /dev/mapper/vg-fs ext4 rw,relatime\n"
+    )
+    assert sim("findmnt", "-P", str(mnt)).stdout == (
+        f'TARGET="{mnt}" SOURCE="/dev/mapper/vg-fs" FSTYPE="ext4" OPTIONS="rw,relatime"\n'
+    )
+    assert sim("findmnt", "-J", str(mnt)).stdout == (
+        '{\n   "filesystems": [\n      {\n'
+        f'         "target": "{mnt}",\n         "source": "/dev/mapper/vg-fs",\n'
+        '         "fstype": "ext4",\n         "options": "rw,relatime"\n      }\n   ]\n}\n'
+    )
+    assert sim("findmnt", str(tmp_path), rc=1).stdout == ""
+    bogus = sim("findmnt", "-o", "BOGUS", str(mnt), rc=1)
+    assert bogus.stderr == "findmnt: unknown column: BOGUS\n"
+    assert sim("findmnt", "--bogus", rc=1).stderr == (
+        "findmnt: unrecognized option '--bogus'\nTry 'findmnt --help' for more information.\n"
+    )
+    assert "is not emulated" in sim("findmnt", rc=NOT_EMULATED).stderr  # every mount: the host's too
+    assert "is not emulated" in sim("findmnt", "/", rc=NOT_EMULATED).stderr

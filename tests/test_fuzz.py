@@ -1,5 +1,5 @@
 """Malformed command lines never crash the emulator (every outcome is an exit code and LVM-style text),
-and random command sequences keep the model whole (issue 12)."""
+and random command sequences keep the model whole."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_no_traceback(name: str, args: list[str], stdin: str) -> None:
         assert outcome.stderr or outcome.stdout
 
 
-# -- model invariants under random sequences (issue 12) ----------------------------------------------
+# -- model invariants under random sequences ------------------------------------------------------
 #
 # The differential generator's sequences (lvsim.testing.difftest.cases) with hostile commands mixed in:
 # internal LVs (_tdata, _tmeta, _pmspare) renamed, removed, resized, converted; the same LV as pool data

@@ -1,4 +1,4 @@
-"""No traceback anywhere (issue 12): the guard at the shims, `lvsim exec`, the CLI and SimBackend; output
+"""No traceback anywhere: the guard at the shims, `lvsim exec`, the CLI and SimBackend; output
 as bytes in any locale; a committed command on a closed or broken stdout exits as LVM 2.03.16 does
 (measured in the VM: a broken pipe kills it with SIGPIPE, a closed stdout or /dev/full go unnoticed)."""
 

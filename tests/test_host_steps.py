@@ -1,4 +1,4 @@
-"""A scenario is data (issue 12): `lvsim plan` and `lvsim render` touch nothing on the host (host steps
+"""A scenario is data: `lvsim plan` and `lvsim render` touch nothing on the host (host steps
 run in a private simulated root), `lvsim run` touches host files only in its work directory and the
 scenario's `host_paths`, and host commands take only the options lvsim passes on."""
 
