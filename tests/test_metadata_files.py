@@ -128,3 +128,12 @@ def test_lvm_conf_switches_backups_and_archives_off(state: State) -> None:
     out = _run(state, "lvcreate --config backup/archive=0 -L 4M -n b vg")
     assert (out.rc, out.stderr) == (0, "")
     assert _archives(state) == [] and state.lvm_files["/etc/lvm/backup/vg"].seqno == 3
+
+
+def test_restore_onto_a_pv_another_vg_took_is_refused(state: State) -> None:
+    assert _run(state, "vgcfgbackup -f vg.cfg").rc == 0
+    assert _run(state, "vgremove -f vg").rc == 0
+    assert _run(state, "vgcreate other /dev/sdb").rc == 0
+    out = _run(state, "vgcfgrestore -f vg.cfg vg")
+    assert (out.rc, out.stderr) == (95, "lvsim: vgcfgrestore onto /dev/sdb, a PV of VG other is not emulated\n")
+    assert state.vgs["other"].pvs == ["/dev/sdb"] and "vg" not in state.vgs

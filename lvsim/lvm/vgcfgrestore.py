@@ -152,6 +152,10 @@ def restore(ctx: Ctx, vg_name: str, path: str, force: bool) -> None:
         ctx.console.warn(f"Couldn't find device with uuid {pv.uuid}.")
     if missing:
         raise LvmError(f"Cannot restore Volume Group {vg_name} with {len(missing)} PVs marked as missing.")
+    for pv in md.pvs:
+        owner = ctx.state.pvs[by_uuid[pv.uuid]].vg
+        if owner not in (None, vg_name):
+            refuse(f"vgcfgrestore onto {by_uuid[pv.uuid]}, a PV of VG {owner}")
     md.vg.seqno += 1
     install.install_vg(ctx.state, md, {pv.uuid: by_uuid[pv.uuid] for pv in md.pvs})
 
