@@ -33,11 +33,13 @@ COMMAND_HOMES = {
     **{name: f"lvm.{name}" for name in ("lvcreate", "lvremove", "lvrename", "lvchange", "lvconvert")},
     **dict.fromkeys(("lvextend", "lvreduce", "lvresize"), "lvm.lvresize"),
     **dict.fromkeys(("lvs", "vgs", "pvs"), "lvm.reporter"),
+    **{name: f"lvm.{name}" for name in ("lvdisplay", "vgdisplay", "pvdisplay", "lvscan", "vgscan", "pvscan")},
+    "vgrename": "lvm.vgrename",
     **{name: f"lvm.{name}" for name in ("vgcfgbackup", "vgcfgrestore")},
     "help": "lvm.about",
+    **dict.fromkeys(("lvmconfig", "config", "dumpconfig"), "lvm.lvmconfig"),
     "losetup": "tools.losetup",
     "cat": "tools.cat",
-    **dict.fromkeys(("lvmconfig", "config", "dumpconfig"), "lvm.lvmconfig"),
     **dict.fromkeys(("dd", "blkdiscard"), "tools.dd"),
     **dict.fromkeys(
         (
@@ -137,8 +139,6 @@ def run(
         if lvm_command:
             config_warnings(ctx)  # LVM reads its configuration before anything else
         rc = handler(ctx)
-    except LvmError as exc:
-        if exc.raw:
     except ConfigError as exc:
         ctx = None
         lines = list(exc.lines)
@@ -149,6 +149,8 @@ def run(
         for line in lines:
             console.error(line)
         rc = exc.rc
+    except LvmError as exc:
+        if exc.raw:
             console.raw_err(exc.raw + "\n")
         console.raw_out(exc.stdout)
         for line in exc.lines:
@@ -161,11 +163,11 @@ def run(
     devmap.refresh(state)
     if archiver is not None and ctx is not None:
         archiver.finish(ctx)
-    return Outcome(rc, console.stdout, console.stderr)
-
     if monitor is not None and ctx is not None and lvm_command:
         monitor.after_command(ctx)
     _catch_up(state, monitor)  # what the command set off: the kernel's events, queued writes going on
+    return Outcome(rc, console.stdout, console.stderr)
+
 
 def config_warnings(ctx: Ctx) -> None:
     """Read the command's configuration (raising ConfigError if LVM could not) and print LVM's

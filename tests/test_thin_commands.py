@@ -395,7 +395,7 @@ def test_lvchange_pool_settings_already_set_and_wrong_lv(sim: type[SimHost]) -> 
     res = s.run("lvchange -Zn vg/lin")
     assert (res.rc, res.stderr) == (
         5,
-        "  Command on LV vg/lin uses options that require LV types thinpool.\n"
+        "  Command on LV vg/lin uses options that require LV types thinpool .\n"
         "  Command not permitted on LV vg/lin.\n",
     )
     assert s.run("lvchange -Zy vg/pool").stderr == "  Logical volume vg/pool already zero new blocks.\n"

@@ -20,6 +20,7 @@ class Console:
         self._err: list[str] = []
         self._stdin = io.StringIO(stdin) if isinstance(stdin, str) else stdin
         self.silent = False  # LVM's silent mode (-qq): see print and prompt
+        self.prefix = "  "  # what LVM's logger puts before each line (log/prefix)
 
     @property
     def stdout(self) -> str:
@@ -30,10 +31,10 @@ class Console:
         return "".join(self._err)
 
     def print(self, msg: str) -> None:
-        """log_print: an informational line on stdout, indented by two spaces (none in silent mode:
-        lvsim emulates that mode only for lvremove, whose messages are all of this kind)."""
+        """log_print: an informational line on stdout after the log prefix (none in silent mode: lvsim
+        emulates that mode only for lvremove, whose messages are all of this kind)."""
         if not self.silent:
-            self._out.append(f"  {msg}\n")
+            self._out.append(f"{self.prefix}{msg}\n")
 
     def raw_out(self, text: str) -> None:
         self._out.append(text)
@@ -42,11 +43,11 @@ class Console:
         self._err.append(text)
 
     def error(self, msg: str) -> None:
-        """log_error: a line on stderr, indented by two spaces."""
-        self._err.append(f"  {msg}\n")
+        """log_error: a line on stderr, after the log prefix."""
+        self._err.append(f"{self.prefix}{msg}\n")
 
     def warn(self, msg: str) -> None:
-        self._err.append(f"  WARNING: {msg}\n")
+        self._err.append(f"{self.prefix}WARNING: {msg}\n")
 
     def read_all(self) -> str:
         """The rest of stdin (for tools that read a script, like sfdisk)."""

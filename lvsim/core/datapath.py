@@ -424,7 +424,9 @@ def _thin_get(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[Ex
 
 
 def _origin_get(state: State, vg: VG, origin: LV, offset: int, length: int) -> list[Extent]:
-    """The origin's own content (below any snapshot layer)."""
+    """The origin's own content (below any snapshot layer); a virtual origin is all zeros."""
+    if origin.kind == "zero":
+        return []
     if origin.kind == "thin":
         return _thin_get(state, vg, origin, offset, length)
     return _linear_get(state, vg, origin, offset, length)

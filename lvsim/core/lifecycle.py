@@ -7,7 +7,8 @@ from lvsim.core.model import LV, VG, State
 
 
 def rename_lv(vg: VG, lv: LV, new: str) -> None:
-    """Rename lv and every reference to it (sub-LVs of a pool follow the pool's name)."""
+    """Rename lv and every reference to it (sub-LVs of a pool, and a sparse snapshot's virtual origin,
+    follow the LV's name)."""
     old = lv.name
     vg.lvs = {(new if n == old else n): v for n, v in vg.lvs.items()}
     lv.name = new
@@ -25,6 +26,8 @@ def rename_lv(vg: VG, lv: LV, new: str) -> None:
                 lv.data_lv = other.name
             if suffix == "_tmeta":
                 lv.metadata_lv = other.name
+            if suffix == "_vorigin":  # a sparse snapshot's virtual origin
+                lv.origin = other.name
 
 
 def finish_merge(state: State, vg: VG, snap: LV) -> None:

@@ -66,7 +66,8 @@ class LV:
     """A logical volume of any kind.
 
     kind is one of: linear, thin-pool, thin, cow (a classic snapshot's exception
-    store; its origin names the origin LV).  Hidden sub-LVs (_tdata, _tmeta,
+    store; its origin names the origin LV), zero (the hidden virtual origin of a sparse COW
+    snapshot, --virtualsize: reads as zeros).  Hidden sub-LVs (_tdata, _tmeta,
     _pmspare) are ordinary LVs with visible=False.
     """
 
@@ -110,7 +111,7 @@ class LV:
 
     @property
     def le_count(self) -> int:
-        if self.kind in ("thin", "thin-pool"):
+        if self.kind in ("thin", "thin-pool", "zero"):
             return self.virtual_extents  # a pool's size is its _tdata's
         return sum(s.extents for s in self.segments)
 

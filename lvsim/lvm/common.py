@@ -96,7 +96,7 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
         raise LvmError(devmap.in_use_message(ctx.state, vg, lv))
     if lv.kind == "cow" and lv.origin in vg.lvs:
         origin = vg.lvs[lv.origin]
-        if ctx.command == "lvchange":
+        if ctx.command == "lvchange" and origin.kind != "zero":
             others = len(cow_snapshots_of(vg, origin)) - 1
             more = f" and {others} other snapshot(s)" if others else ""
             if not ctx.args.has("yes") and not ctx.console.prompt(

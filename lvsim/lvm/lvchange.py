@@ -7,14 +7,54 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.model import LV, VG
 from lvsim.core.names import find_vg, split_lv_arg
+from lvsim.lvm import readahead, tags
 from lvsim.lvm.common import set_active
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.refusal import refuse
+
+# lvm2's LV type names (lv_types.h) of the kinds of LV lvsim has
+LV_TYPE_NAMES = {"linear": "linear", "thin": "thin", "thin-pool": "thinpool", "cow": "snapshot"}
+
+
+def refuse_resync(ctx: Ctx) -> int:
+    """lvchange --resync takes mirror and raid LVs only, which lvsim has none of: every LV named
+    fails LVM's LV type check (an LV not named by itself is skipped)."""
+    rc = 0
+    for arg in ctx.args.pos:
+        vg_name, lv_name = split_lv_arg(arg)
+        vg = find_vg(ctx.state, vg_name or lv_name)
+        lv = vg.lvs.get(lv_name) if vg_name else None
+        if not vg_name:
+            continue
+        if lv is None:
+            ctx.console.error(f'Failed to find logical volume "{vg_name}/{lv_name}"')
+        elif lv.kind not in LV_TYPE_NAMES:
+            refuse(f"lvchange --resync of a {lv.kind} LV")
+        else:
+            full = f"{vg.name}/{lv.name}"
+            ctx.console.error(f"Command on LV {full} does not accept LV type {LV_TYPE_NAMES[lv.kind]}.")
+            ctx.console.error(f"Command not permitted on LV {full}.")
+        rc = ECMD_FAILED
+    return rc
 
 
 @command(LvmSpec("lvchange"))
 def lvchange(ctx: Ctx) -> int:
     args = ctx.args
+    if args.has("resync"):
+        return refuse_resync(ctx)
+    if args.has("select") or any(a.startswith("@") for a in args.pos):
+        from lvsim.lvm.selection import selected_lvs
+
+        found, rc = selected_lvs(ctx)
+        for vg, lv in found:
+            try:
+                change_one(ctx, vg, lv, named=False)
+            except LvmError as exc:
+                for line in exc.lines:
+                    ctx.console.error(line)
+                rc = ECMD_FAILED
+        return rc
     rc = 0
     for arg in args.pos:
         vg_name, lv_name = split_lv_arg(arg)
@@ -29,7 +69,7 @@ def lvchange(ctx: Ctx) -> int:
                     raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
                 targets = [lv]
             for lv in targets:
-                change_one(ctx, vg, lv)
+                change_one(ctx, vg, lv, named=bool(vg_name))
         except LvmError as exc:
             for line in exc.lines:
                 ctx.console.error(line)
@@ -37,24 +77,70 @@ def lvchange(ctx: Ctx) -> int:
     return rc
 
 
-def change_one(ctx: Ctx, vg: VG, lv: LV) -> None:
-    args = ctx.args
-    changed = False
+# lvchange_properties' options that share one metadata commit, in LVM's order (OO_LVCHANGE_META);
+# --discards and --zero follow, each committed on its own.
+GROUP_ONE = (
+    "addtag",
+    "deltag",
+    "alloc",
+    "contiguous",
+    "permission",
+    "readahead",
+    "setactivationskip",
+    "setautoactivation",
+    "errorwhenfull",
+)
+
+
+def rule_problems(ctx: Ctx, vg: VG, lv: LV) -> list[str]:
+    """lvchange_properties' RULEs on LV types and properties (command-lines.in) that an LV of
+    lvsim can break, in the definition's order, in LVM's words (_check_lv_rules)."""
+    from lvsim.lvm.report.view import VgView
+
+    args, full = ctx.args, f"{vg.name}/{lv.name}"
+    view = VgView(ctx.state, vg)
+    problems = []
+    if any(args.has(o) for o in ("errorwhenfull", "discards", "zero")) and lv.kind != "thin-pool":
+        problems.append(f"Command on LV {full} uses options that require LV types thinpool .")
     if args.has("permission"):
-        lv.writable = args.get("permission") != "r"
-        changed = True
-    if args.has("alloc"):
-        lv.alloc = str(args.get("alloc"))
-        changed = True
-    if args.has("setactivationskip"):
-        lv.skip_activation = bool(args.get("setactivationskip"))
-        changed = True
-    if any(args.has(o) for o in ("zero", "errorwhenfull", "discards")):
-        change_pool(ctx, vg, lv)
-        changed = True
-    if changed:
+        if lv.kind == "thin-pool":
+            problems.append(f"Command on LV {full} uses options invalid with LV type thinpool.")
+        elif view.is_external_origin(lv):
+            problems.append(
+                f"Command on LV {full} uses options that are invalid with LV properties: lv_is_external_origin ."
+            )
+    if any(args.has(o) for o in ("alloc", "contiguous", "readahead")) and view.is_cow_origin(lv):
+        problems.append(
+            f"Command on LV {full} uses options that are invalid with LV properties: lv_is_thick_origin ."
+        )
+    return problems
+
+
+def change_one(ctx: Ctx, vg: VG, lv: LV, named: bool = True) -> None:
+    """One LV's changes; an LV breaking a rule fails when named, else it is skipped silently."""
+    args = ctx.args
+    full = f"{vg.name}/{lv.name}"
+    problems = rule_problems(ctx, vg, lv)
+    if problems:
+        if named:
+            raise LvmError(*problems, f"Command not permitted on LV {full}.")
+        return
+    if args.has("monitor") and not args.has("activate"):  # lvchange_monitor
+        from lvsim.lvm import dmeventd
+
+        dmeventd.change_monitoring(ctx, vg, lv, bool(args.get("monitor")))
+        return
+    given = [o for o in GROUP_ONE if args.has(o)]
+    done = sum(change_property(ctx, vg, lv, option) for option in given)
+    announced = False
+    if done:
         vg.seqno += 1
-        ctx.console.print(f"Logical volume {vg.name}/{lv.name} changed.")
+        ctx.console.print(f"Logical volume {full} changed.")
+        announced = True
+    if done != len(given):
+        raise LvmError()
+    if args.has("discards") or args.has("zero"):
+        change_pool(ctx, vg, lv, announced)
     if args.has("activate"):
         on = args.get("activate") == "y"
         if lv.role in ("tdata", "tmeta"):
@@ -79,32 +165,73 @@ def activate_component(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
             minor = devmap.dm_state(ctx.state)["minor"].get(name, 0)
             raise LvmError(f"Device {name} ({devmap.DM_MAJOR}:{minor}) is used by another device.")
         return
-    if ctx.args.has("yes") or ctx.console.prompt("Do you want to activate component LV in read-only mode? [y/n]: "):
+    if ctx.args.has("yes") or ctx.console.prompt(
+        "Do you want to activate component LV in read-only mode? [y/n]: "
+    ):
         refuse(f"lvchange -ay of the pool component {full}")
     raise LvmError(f"Operation not permitted on hidden LV {full}.")
 
 
-def change_pool(ctx: Ctx, vg: VG, lv: LV) -> None:
-    """lvchange --errorwhenfull / --discards / -Z of a thin pool, in LVM's order and wording.
-
-    Returns when everything changed (the caller then says "changed"); on any failure prints
-    LVM's errors (and "changed" if something did change) and raises.
-    """
+def change_property(ctx: Ctx, vg: VG, lv: LV, option: str) -> bool:
+    """One option of the first group (lvm2's _lvchange_*); False when LVM refuses it."""
     args = ctx.args
     full = f"{vg.name}/{lv.name}"
-    if lv.kind != "thin-pool":
-        raise LvmError(
-            f"Command on LV {full} uses options that require LV types thinpool.",
-            f"Command not permitted on LV {full}.",
-        )
-    changed = False
-    if args.has("errorwhenfull"):
-        wanted = bool(args.get("errorwhenfull"))
-        if wanted == lv.error_when_full:
-            raise LvmError(f"Error when full is already {'' if wanted else 'un'}set for {full}.")
-        lv.error_when_full, changed = wanted, True
-    failed = False
-    for _ in [o for o in ("discards", "zero") if args.has(o)]:  # LVM updates both, once per option
+    value = args.get(option)
+    if option in ("addtag", "deltag"):
+        tag_list = tags.lv_tags(lv)
+        for tag in args.opts[option]:
+            if option == "deltag" and str(tag) in tag_list:
+                tag_list.remove(str(tag))
+            elif option == "addtag" and str(tag) not in tag_list:
+                tag_list.append(str(tag))
+    elif option == "permission":
+        writable = value != "r"
+        if writable == lv.writable:
+            ctx.console.error(
+                f"Logical volume {full} is already writable."
+                if writable
+                else f'Logical volume "{full}" is already read only.'
+            )
+            return False
+        lv.writable = writable
+    elif option in ("alloc", "contiguous"):
+        policy = str(value) if option == "alloc" else "contiguous" if value else "inherit"
+        if policy == lv.alloc:
+            ctx.console.error(f"Allocation policy of logical volume {full} is already {policy}.")
+            return False
+        lv.alloc = policy
+    elif option == "readahead":
+        return change_readahead(ctx, lv, full, value)
+    elif option == "setactivationskip":
+        lv.skip_activation = bool(value)
+    elif option == "setautoactivation":
+        lv.extra["autoactivation"] = bool(value)
+    elif option == "errorwhenfull":
+        if bool(value) == lv.error_when_full:
+            ctx.console.error(f"Error when full is already {'' if value else 'un'}set for {full}.")
+            return False
+        lv.error_when_full = bool(value)
+    return True
+
+
+def change_readahead(ctx: Ctx, lv: LV, full: str, value: object) -> bool:
+    """_lvchange_readahead: refused when the LV already has that read-ahead."""
+    wanted = readahead.sectors(ctx.console, value)
+    if lv.extra.get("read_ahead", "auto") == wanted:
+        ctx.console.error(f"Read ahead is already {wanted} for {full}.")
+        return False
+    lv.extra["read_ahead"] = wanted
+    return True
+
+
+def change_pool(ctx: Ctx, vg: VG, lv: LV, announced: bool) -> None:
+    """lvchange --discards / -Z of a thin pool, in LVM's order and wording: LVM updates both
+    settings once per option given, says "changed" after the first update (unless the first group
+    of options already did), and fails if any update did not happen."""
+    args = ctx.args
+    full = f"{vg.name}/{lv.name}"
+    changed = failed = False
+    for _ in [o for o in ("discards", "zero") if args.has(o)]:
         updated = False
         if args.has("discards"):
             value = str(args.get("discards"))
@@ -122,10 +249,11 @@ def change_pool(ctx: Ctx, vg: VG, lv: LV) -> None:
                 )
             else:
                 lv.zero, updated = zero, True
-        changed = changed or updated
+        if updated and not changed:
+            changed = True
+            if not announced:
+                vg.seqno += 1
+                ctx.console.print(f"Logical volume {full} changed.")
         failed = failed or not updated
     if failed:
-        if changed:
-            vg.seqno += 1
-            ctx.console.print(f"Logical volume {full} changed.")
         raise LvmError()

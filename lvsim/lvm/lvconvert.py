@@ -132,6 +132,9 @@ def merge(ctx: Ctx) -> int:
     """lvconvert --merge (--mergesnapshot, --mergethin) of a thin or COW snapshot; delayed while the
     origin is open."""
     vg_name, lv_name = split_lv_arg(ctx.args.pos[0])
+    if not vg_name:  # a name without a slash is a VG's (process_each_lv)
+        find_vg(ctx.state, lv_name)
+        refuse("lvconvert --merge of every LV of a VG")
     vg = find_vg(ctx.state, vg_name)
     snap = vg.lvs.get(lv_name)
     if snap is None:

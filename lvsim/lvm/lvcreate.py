@@ -14,6 +14,7 @@ from lvsim.core.model import LV, VG, KiB, MiB
 from lvsim.core.names import check_new_lv_name, find_vg, next_lv_name, next_snapshot_name, split_lv_arg
 from lvsim.core.pool_sizing import COW_DEFAULT_CHUNK, cow_max_extents, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size, f32, percent_value
+from lvsim.lvm import readahead, tags
 from lvsim.lvm.common import (
     autoextend_config,
     check_pvs,
@@ -27,6 +28,7 @@ from lvsim.lvm.common import (
 )
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import build_pool, handle_spare, pool_params, spare_of
+from lvsim.lvm.refusal import refuse
 
 
 def _existing_check(vg: VG, name: str) -> None:
@@ -529,7 +531,8 @@ def create_cow(ctx: Ctx, vg: VG, req: Request, origin: LV, chunk: int) -> int:
     lv.snapshot_name, lv.snapshot_uuid = next_snapshot_name(vg), ctx.state.new_uuid()
     lv.origin, lv.chunk_size = origin.name, chunk
     apply_create_flags(ctx, lv)
-    vg.lvs[lv.name] = lv
+    lv.skip_activation = bool(ctx.args.get("setactivationskip", False))  # the flag only: a COW
+    vg.lvs[lv.name] = lv  # snapshot is active whenever its origin is
     got = alloc.allocate(ctx.state, vg, lv, extents, req.devices or None, partial=partial)
     if not got:
         del vg.lvs[lv.name]
@@ -592,9 +595,71 @@ def is_linear_create(args: Args) -> bool:
     ) in ("linear", "striped")
 
 
+def is_sparse_create(args: Args) -> bool:
+    """A COW snapshot of a new virtual origin: --type snapshot (or -s) with --virtualsize."""
+    kind = args.str("type")
+    return args.has("virtualsize") and (kind == "snapshot" or (not kind and args.has("snapshot")))
+
+
+def create_sparse(ctx: Ctx) -> int:
+    """lvcreate --type snapshot -L SIZE -V VIRTUAL VG: a hidden all-zero origin NAME_vorigin of the
+    virtual size and a COW snapshot of it (what libvirt makes for a volume whose allocation is
+    below its capacity)."""
+    args = ctx.args
+    if args.has("chunksize"):  # LVM's checks of a chunk size for a virtual origin were not recorded
+        refuse("lvcreate --chunksize with --virtualsize")
+    check_zero_size(args, "lvcreate")
+    target = args.pos[0] if args.pos else ""
+    if "/" in target.removeprefix("/dev/"):
+        raise LvmError("Volume group name expected (no slash)", run_help("lvcreate"), rc=EINVALID_CMD_LINE)
+    vg_name, name, devices = split_create_target(args)
+    if name:
+        check_new_lv_name(vg_name, name, "lvcreate")
+    vg = find_vg(ctx.state, vg_name)
+    name = name or next_lv_name(vg)
+    _existing_check(vg, name)
+    virtual = args.get("virtualsize")
+    assert isinstance(virtual, SizeArg)
+    virtual_extents = extents_for_size(ctx, vg, virtual.value)
+    extents, partial = requested_extents(ctx, vg, devices)
+    if not partial:
+        check_space(ctx, vg, name, extents, devices)
+    origin = new_lv(ctx, vg, f"{name}_vorigin", kind="zero")
+    origin.visible, origin.writable, origin.role, origin.parent = False, False, "vorigin", name
+    origin.virtual_extents = virtual_extents
+    vg.lvs[origin.name] = origin
+    lv = new_lv(ctx, vg, name, kind="cow")
+    lv.snapshot_name, lv.snapshot_uuid = next_snapshot_name(vg), ctx.state.new_uuid()
+    lv.origin, lv.chunk_size = origin.name, COW_DEFAULT_CHUNK
+    apply_create_flags(ctx, lv)
+    vg.lvs[lv.name] = lv
+    alloc.allocate(ctx.state, vg, lv, extents, devices or None, partial=partial)
+    origin.active = lv.active
+    vg.seqno += 2
+    finish_create(ctx, vg, lv)
+    return 0
+
+
 @command(LvmSpec("lvcreate"))
 def lvcreate(ctx: Ctx) -> int:
     args = ctx.args
+    if args.has("mirrors"):  # lvsim has no mirrors: only -m 0, a linear LV
+        if args.get("mirrors") != 0:
+            refuse("lvcreate --mirrors (above 0)")
+        ctx.console.print("Redundant mirrors argument: default is 0")
+        del args.opts["mirrors"]
+    if args.get("wipesignatures") is False:  # lvsim wipes what LVM wipes by default, nothing less
+        refuse("lvcreate --wipesignatures n")
+    if args.has("readahead"):  # _lvcreate_params reads it first (and warns when it rounds it)
+        args.opts["readahead"] = [readahead.sectors(ctx.console, args.get("readahead"))]
+    if is_sparse_create(args):
+        return create_sparse(ctx)
+    if (
+        args.has("size")
+        and args.has("virtualsize")
+        and not any(args.has(o) for o in ("type", "thin", "thinpool", "snapshot"))
+    ):  # sparse_segtype_default decides: not recorded
+        refuse("lvcreate --size --virtualsize without --thin or --snapshot")
     if not is_linear_create(args):
         return create_thin_or_snapshot(ctx)
     if args.has("size") and args.has("extents"):
@@ -608,6 +673,7 @@ def lvcreate(ctx: Ctx) -> int:
     vg = find_vg(ctx.state, vg_name)
     if name in vg.lvs:
         raise LvmError(f'Logical Volume "{name}" already exists in volume group "{vg.name}"')
+    devices = tags.expand_pvs(ctx.state, vg, devices)
     check_pvs(ctx, vg, devices)
     extents, partial = requested_extents(ctx, vg, devices)
     if not partial:
@@ -648,6 +714,12 @@ def apply_create_flags(ctx: Ctx, lv: LV) -> None:
         lv.alloc = str(args.get("alloc"))
     if args.get("contiguous") is True:
         lv.alloc = "contiguous"
+    if args.has("addtag"):
+        tags.change(args, tags.lv_tags(lv))
+    if args.has("setautoactivation"):
+        lv.extra["autoactivation"] = bool(args.get("setautoactivation"))
+    if "readahead" in ctx.args.opts:
+        lv.extra["read_ahead"] = args.opts["readahead"][-1]
 
 
 def finish_create(ctx: Ctx, vg: VG, lv: LV) -> None:

@@ -8,13 +8,18 @@ from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.lifecycle import before_delete
 from lvsim.core.model import LV, VG
 from lvsim.core.names import find_vg, split_lv_arg
+from lvsim.lvm import tags
 from lvsim.lvm.parser import LvmSpec
+from lvsim.lvm.report.view import system_vgs
 
 
 def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
     """Drop an LV from the VG (with its hidden sub-LVs and data) and say so."""
     before_delete(vg, lv)
     del vg.lvs[lv.name]
+    origin = vg.lvs.get(lv.origin) if lv.kind == "cow" else None
+    if origin is not None and origin.kind == "zero":  # a sparse snapshot's virtual origin
+        del vg.lvs[origin.name]
     vg.seqno += 1
     if lv.visible:  # the spare goes without a word
         ctx.console.print(f'Logical volume "{lv.name}" successfully removed.')
@@ -79,7 +84,14 @@ def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
 def lvremove(ctx: Ctx) -> int:
     rc = 0
     chosen: dict[str, tuple[VG, set[str], list[str]]] = {}
-    for arg in ctx.args.pos:
+    args, wanted, _ = tags.split_args(ctx.console, ctx.args.pos)
+    if wanted:  # every VG is read for @tag arguments, in the system's order
+        for name in system_vgs(ctx.state):
+            vg = ctx.state.vgs[name]
+            found = {n for n, lv in vg.lvs.items() if lv.visible and tags.lv_selected(vg, lv, wanted)}
+            if found:
+                chosen[name] = (vg, found, [])
+    for arg in args:
         vg_name, lv_name = split_lv_arg(arg)
         try:
             vg = find_vg(ctx.state, vg_name or lv_name)

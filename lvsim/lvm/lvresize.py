@@ -49,11 +49,14 @@ def new_extents(ctx: Ctx, vg: VG, lv: LV, mode: str) -> tuple[int, bool]:
     if not arg.percent:
         return {"+": cur + arg.value, "-": cur - arg.value, "": arg.value}[arg.sign], False
     free = alloc.vg_free_count(ctx.state, vg)
+    devices = args.pos[1:]  # %PVS of PVs named: their free extents (in the PE ranges given)
     base = {
         "VG": alloc.vg_extent_count(ctx.state, vg),
         "FREE": free,
         "LV": cur,
-        "PVS": alloc.vg_extent_count(ctx.state, vg),
+        "PVS": sum(a.count for a in alloc.free_areas(ctx.state, vg, devices))
+        if devices
+        else alloc.vg_extent_count(ctx.state, vg),
         "ORIGIN": cur,
     }[arg.percent]
     if arg.sign == "-":
@@ -88,11 +91,14 @@ def resize_target(ctx: Ctx) -> tuple[VG, LV]:
 
 def resize(ctx: Ctx, mode: str) -> int:
     args = ctx.args
+    by_pv = not any(args.has(o) for o in ("size", "extents", "poolmetadatasize", "usepolicies"))
+    if mode == "extend" and by_pv and len(args.pos) > 1:  # lvextend LV PV...: all their free space
+        args.opts["extents"] = [SizeArg("+", 100, "PVS")]
     if not args.has("size") and not args.has("extents"):  # --usepolicies or --poolmetadatasize alone
         return resize_special(ctx, mode)
     if args.has("size") and args.has("extents"):
         raise LvmError(
-            "Please specify either size or extents (not both).", run_help(ctx.command), rc=EINVALID_CMD_LINE
+            "Please specify either size or extents but not both.", run_help(ctx.command), rc=EINVALID_CMD_LINE
         )
     check_zero_size(args, ctx.command)
     vg, lv = resize_target(ctx)
@@ -130,11 +136,8 @@ def resize_extents(
             if not partial or free == 0:
                 raise LvmError(f"Insufficient free space: {need} extents needed, but only {free} available")
             target = cur + free
-    elif not ctx.args.has("force"):
-        confirm_reduce(ctx, vg, lv, target)
     else:
-        ctx.console.warn(f"Reducing active logical volume to {display_size(target * vg.extent_size)}.")
-        ctx.console.error("THIS MAY DESTROY YOUR DATA (filesystem etc.)")
+        confirm_reduce(ctx, vg, lv, target)
     ext = vg.extent_size
     ctx.console.print(
         f"Size of logical volume {full} changed from {display_size(cur * ext)} ({cur} extents) "
@@ -155,6 +158,10 @@ def resize_extents(
 def check_new_size(vg: VG, lv: LV, mode: str, target: int) -> None:
     """lvresize's checks of the new size against the current one (mode: extend, reduce or resize)."""
     cur = lv.le_count
+    if (mode == "reduce" or target < cur) and any(
+        o.kind == "cow" and o.origin == lv.name for o in vg.lvs.values()
+    ):
+        raise LvmError("Snapshot origin volumes cannot be reduced in size yet.")
     if target <= 0:
         raise LvmError(f"Unable to reduce {vg.name}/{lv.name} below 1 extent.")
     if mode == "extend" and target < cur:
@@ -166,11 +173,19 @@ def check_new_size(vg: VG, lv: LV, mode: str, target: int) -> None:
 
 
 def confirm_reduce(ctx: Ctx, vg: VG, lv: LV, target: int) -> None:
-    ctx.console.warn(f"Reducing active logical volume to {display_size(target * vg.extent_size)}.")
+    """_lv_reduce_vdo_discard's check: an LV without a device is reduced silently; an active one
+    with a warning and, without --force or --yes, a question."""
+    from lvsim.lvm.report.view import VgView
+
+    info = VgView(ctx.state, vg).info(lv)
+    if not info.exists:
+        return
+    size = display_size(target * vg.extent_size)
+    ctx.console.warn(f"Reducing active{' and open' if info.open else ''} logical volume to {size}.")
     ctx.console.error("THIS MAY DESTROY YOUR DATA (filesystem etc.)")
-    if not ctx.args.has("yes") and not ctx.console.prompt(
-        f"Do you really want to reduce {vg.name}/{lv.name}? [y/n]: "
-    ):
+    if ctx.args.has("force") or ctx.args.has("yes"):
+        return
+    if not ctx.console.prompt(f"Do you really want to reduce {vg.name}/{lv.name}? [y/n]: "):
         raise LvmError(f"Logical volume {vg.name}/{lv.name} NOT reduced.")
 
 
@@ -230,12 +245,8 @@ def _resize_thin(ctx: Ctx, mode: str, vg: VG, lv: LV, target: int) -> int:
     cur = lv.le_count
     full = f"{vg.name}/{lv.name}"
     check_new_size(vg, lv, mode, target)
-    if target < cur and lv.active:
-        if ctx.args.has("force"):
-            ctx.console.warn(f"Reducing active logical volume to {display_size(target * vg.extent_size)}.")
-            ctx.console.error("THIS MAY DESTROY YOUR DATA (filesystem etc.)")
-        else:
-            confirm_reduce(ctx, vg, lv, target)
+    if target < cur:
+        confirm_reduce(ctx, vg, lv, target)
     ext = vg.extent_size
     ctx.console.print(
         f"Size of logical volume {full} changed from {display_size(cur * ext)} ({cur} extents) "

@@ -8,6 +8,7 @@ from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.model import MDA_START, PE_START, PV, PV_MIN_SIZE, MiB, State
 from lvsim.core.units import SECTOR
 from lvsim.lvm.parser import LvmSpec
+from lvsim.lvm.refusal import refuse
 
 
 def create_pv(
@@ -41,6 +42,8 @@ def pvcreate(ctx: Ctx) -> int:
         align = ctx.args.get("dataalignment").value * SECTOR  # type: ignore[union-attr]
         if align:  # under a sector (0.0001m) is 0: no alignment, as on LVM
             pe_start = max(align, -(-pe_start // align) * align)
+    if ctx.args.count("force") > 1:  # -ff: re-initialising a PV that belongs to a VG
+        refuse("pvcreate -ff")
     copies = int(ctx.args.get("pvmetadatacopies", 1))  # type: ignore[arg-type]
     rc = 0
     for device in ctx.args.pos:

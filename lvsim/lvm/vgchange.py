@@ -1,11 +1,10 @@
-"""vgchange: activation, allocation policy, resizeable, refresh."""
+"""vgchange: activation, allocation policy, resizeable, autoactivation, tags, a new uuid, refresh."""
 
 from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
-from lvsim.core.errors import ECMD_FAILED, LvmError
-from lvsim.core.model import State
-from lvsim.core.names import find_vg
+from lvsim.core.errors import ECMD_FAILED
+from lvsim.core.model import VG, State
 from lvsim.lvm.common import set_active
 from lvsim.lvm.parser import LvmSpec
 
@@ -18,17 +17,29 @@ def scan_order(state: State) -> list[str]:
 
 @command(LvmSpec("vgchange"))
 def vgchange(ctx: Ctx) -> int:
-    names = ctx.args.pos or scan_order(ctx.state)
-    changes = [o for o in ("alloc", "resizeable") if ctx.args.has(o)]
+    from lvsim.lvm.report.engine import Walker
+    from lvsim.lvm.report.fields import Env
+
     rc = 0
+    if ctx.args.pos:
+        walker = Walker(ctx.state, ctx.console, Env(ctx.state), ctx.args)
+        names = walker.vg_names()
+        rc = walker.rc
+    else:
+        names = scan_order(ctx.state)
     for name in names:
-        try:
-            vg = find_vg(ctx.state, name)
-        except LvmError as exc:
-            for line in exc.lines:
-                ctx.console.error(line)
+        vg = ctx.state.vgs[name]
+        changed = change_properties(ctx, vg)
+        if changed is False:
             rc = ECMD_FAILED
             continue
+        if changed:
+            vg.seqno += 1
+            ctx.console.print(f'Volume group "{name}" successfully changed')
+        if ctx.args.has("monitor") and not ctx.args.has("activate"):  # vgchange_monitor
+            from lvsim.lvm.dmeventd import vg_monitoring
+
+            vg_monitoring(ctx, vg, bool(ctx.args.get("monitor")))
         if ctx.args.has("activate"):
             on = ctx.args.get("activate") == "y"
             for lv in vg.lvs.values():
@@ -36,11 +47,42 @@ def vgchange(ctx: Ctx) -> int:
                     set_active(ctx, vg, lv, on)
             active = sum(1 for lv in vg.lvs.values() if lv.visible and lv.active)
             ctx.console.print(f'{active} logical volume(s) in volume group "{name}" now active')
-        if changes:
-            if ctx.args.has("alloc"):
-                vg.alloc = str(ctx.args.get("alloc"))
-            if ctx.args.has("resizeable"):
-                vg.resizeable = bool(ctx.args.get("resizeable"))
-            vg.seqno += 1
-            ctx.console.print(f'Volume group "{name}" successfully changed')
     return rc
+
+
+# The properties vgchange changes, in the order LVM applies them (_vgchange_single).
+PROPERTIES = ("resizeable", "setautoactivation", "deltag", "addtag", "uuid", "alloc")
+
+
+def change_properties(ctx: Ctx, vg: VG) -> bool | None:
+    """Apply the property options to one VG: None if none was given, False when LVM refuses one
+    (nothing is then written)."""
+    args = ctx.args
+    given = [o for o in PROPERTIES if args.has(o)]
+    if not given:
+        return None
+    for option in given:
+        if option == "resizeable":
+            vg.resizeable = bool(args.get("resizeable"))
+        elif option == "setautoactivation":
+            wanted = bool(args.get("setautoactivation"))
+            if wanted == vg.autoactivation:
+                ctx.console.error(f"Volume group autoactivation is already {'yes' if wanted else 'no'}.")
+                return False
+            vg.autoactivation = wanted
+        elif option == "deltag":
+            for tag in args.opts["deltag"]:
+                if str(tag) in vg.tags:
+                    vg.tags.remove(str(tag))
+        elif option == "addtag":
+            for tag in args.opts["addtag"]:
+                if str(tag) not in vg.tags:
+                    vg.tags.append(str(tag))
+        elif option == "uuid":
+            if any(lv.active for lv in vg.lvs.values()):
+                ctx.console.error("Volume group has active logical volumes")
+                return False
+            vg.uuid = ctx.state.new_uuid()
+        elif option == "alloc":
+            vg.alloc = str(args.get("alloc"))
+    return True

@@ -8,6 +8,7 @@ from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.model import DEFAULT_EXTENT_SIZE, VG, KiB
 from lvsim.core.names import check_new_vg_name
 from lvsim.core.units import SECTOR, display_size
+from lvsim.lvm import tags
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pvcreate import create_pv
 
@@ -76,6 +77,8 @@ def vgcreate(ctx: Ctx) -> int:
         raise LvmError(f"A volume group called {name} already exists.")
     vg = VG(name, ctx.state.new_uuid(), extent_size=extent_size)
     vg.alloc = str(ctx.args.get("alloc", "normal"))
+    tags.change(ctx.args, vg.tags)
+    vg.autoactivation = bool(ctx.args.get("setautoactivation", True))
     add_pvs(ctx, vg, devices)
     ctx.state.vgs[name] = vg
     ctx.console.print(f'Volume group "{name}" successfully created')

@@ -6,7 +6,7 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.model import VG, State
 from lvsim.core.names import find_vg
-from lvsim.lvm.lvremove import remove_lvs
+from lvsim.lvm.lvremove import processing_order, remove_lvs
 from lvsim.lvm.parser import LvmSpec
 
 
@@ -31,7 +31,8 @@ def vgremove(ctx: Ctx) -> int:
                 )
                 if not ctx.args.has("yes") and not ctx.console.prompt(question):
                     raise LvmError(f'Volume group "{name}" not removed')
-            if remove_lvs(ctx, vg, visible, stop_on_error=True) != 0:
+            order = processing_order(vg, {lv.name for lv in visible})  # thin pools first
+            if remove_lvs(ctx, vg, order, stop_on_error=True) != 0:
                 raise LvmError()
             remove_vg(ctx.state, vg)
             ctx.console.print(f'Volume group "{name}" successfully removed')

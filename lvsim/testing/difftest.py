@@ -2,7 +2,8 @@
 
 `cases()` is a hypothesis strategy of `DiffCase`s: two loop disks and 3-12 valid and invalid
 commands (pvcreate, vgcreate, linear/thin/pool/snapshot lvcreate, lvextend/lvreduce/lvresize,
-lvremove, dd writes, blkdiscard, text reports) over a small pool of names, drawn against a rough
+lvremove, dd writes, blkdiscard, text reports, and the command shapes of Proxmox, OpenStack,
+libvirt and Ansible: tags, autoactivation, activation forms, their reports) over a small pool of names, drawn against a rough
 model of what exists so that most commands hit existing objects; every case ends with
 `FINAL_REPORTS`, the lvs/vgs/pvs state as JSON.  `run_case()` runs a case on one backend,
 `compare()` diffs two runs (rc, stdout, stderr after `transcript.normalise`), `explore()` feeds a
@@ -268,6 +269,93 @@ def _report(draw: _Draw, model: _Model) -> list[str]:
     )
 
 
+# The command shapes of well-known LVM clients (issue 13): Proxmox VE's pve-storage, OpenStack's
+# os-brick, libvirt's logical pool backend and Ansible's lvg/lvol modules.
+CLIENT_TAGS = ("pve-vm-100", "pve-vm-101", "app")
+
+
+def _client_create(draw: _Draw, model: _Model) -> list[str]:
+    vg, name = _vg(draw, model), _new_lv_name(draw)
+    form = draw(st.integers(0, 4))
+    if form == 0:  # Proxmox LVMPlugin alloc_image
+        tag = draw(st.sampled_from(CLIENT_TAGS))
+        return ["lvcreate", "-aly", "-Wy", "--yes", "--size", "8192k", "--name", name,
+                "--setautoactivation", "n", "--addtag", tag, vg]  # fmt: skip
+    if form == 1:  # libvirt virStorageBackendLogicalLVCreate
+        return [
+            "lvcreate",
+            "--name",
+            name,
+            "-L",
+            draw(st.sampled_from(["4096K", "12288K", "1025K"])),
+            vg,
+            "--yes",
+        ]
+    if form == 2:  # Ansible lvol
+        return ["lvcreate", "--yes", "-n", name, "-L", draw(st.sampled_from(["8m", "16m"])), vg]
+    if form == 3:  # os-brick create_volume (thin)
+        return [
+            "lvcreate",
+            "-T",
+            "-V",
+            draw(st.sampled_from(["8m", "1g"])),
+            "-n",
+            name,
+            _lv(draw, model, "pool"),
+        ]
+    return ["lvcreate", "-aly", "-V", "16384k", "--name", name, "--thinpool", _lv(draw, model, "pool")]
+
+
+def _client_snapshot(draw: _Draw, model: _Model) -> list[str]:
+    name, origin = _new_lv_name(draw), _lv(draw, model, "thin")
+    if draw(st.booleans()):  # Proxmox LvmThinPlugin volume_snapshot
+        return ["lvcreate", "-n", name, "-pr", "-s", origin]
+    return ["lvcreate", "--name", name, "-k", "y", "--snapshot", origin]  # os-brick create_lv_snapshot
+
+
+def _client_change(draw: _Draw, model: _Model) -> list[str]:
+    lv = _lv(draw, model)
+    form = draw(st.integers(0, 6))
+    if form == 0:
+        old, new = draw(st.lists(st.sampled_from(CLIENT_TAGS), min_size=2, max_size=2, unique=True))
+        return ["lvchange", "--addtag", new, "--deltag", old, lv]
+    if form == 1:
+        return ["lvchange", "--setautoactivation", draw(st.sampled_from(["y", "n"])), lv]
+    if form == 2:
+        return ["lvchange", "-ay", "-K", lv]
+    if form == 3:
+        return ["lvchange", "-a", "y", "--yes", "-K", lv]
+    if form == 4:
+        return ["lvchange", draw(st.sampled_from(["-aln", "-aly", "-aey"])), "/dev/" + lv]
+    if form == 5:
+        return ["vgchange", draw(st.sampled_from(["-aln", "-aly"])), _vg(draw, model)]
+    return ["vgchange", draw(st.sampled_from(["--addtag", "--deltag"])), draw(st.sampled_from(CLIENT_TAGS)),
+            _vg(draw, model)]  # fmt: skip
+
+
+def _client_report(draw: _Draw, model: _Model) -> list[str]:
+    vg = _vg(draw, model)
+    return draw(
+        st.sampled_from(
+            [
+                ["lvs", "--separator", ":", "--noheadings", "--units", "b", "--unbuffered", "--nosuffix",
+                 "--options", "vg_name,lv_name,lv_size,lv_attr,pool_lv,data_percent,metadata_percent,snap_percent,"
+                 "uuid,tags,metadata_size", vg],
+                ["vgs", "--separator", ":", "--noheadings", "--units", "b", "--unbuffered", "--nosuffix",
+                 "--options", "vg_name,vg_size,vg_free,lv_count"],
+                ["lvs", "--separator", "#", "--noheadings", "--units", "b", "--unbuffered", "--nosuffix", "--options",
+                 "lv_name,origin,uuid,devices,segtype,stripes,seg_size,vg_extent_size,size,lv_attr", vg],
+                ["lvs", "--noheadings", "--unit=g", "-o", "vg_name,name,size", "--nosuffix", "--readonly", vg],
+                ["lvdisplay", "--noheading", "-C", "-o", "Attr", "--readonly", _lv(draw, model)],
+                ["vgs", "--noheadings", "-o", "lv_attr,autoactivation", "--separator", ";", vg],
+                ["lvs", "-o", "+tags", "@" + draw(st.sampled_from(CLIENT_TAGS))],
+                ["lvs", "-a", "--noheadings", "--nosuffix", "-o", "lv_name,size,lv_attr", "--units", "m",
+                 "--separator", ";", vg],
+            ]
+        )
+    )  # fmt: skip
+
+
 _COMMANDS: tuple[tuple[int, Callable[[_Draw, _Model], list[str]]], ...] = (
     (4, _lvcreate_linear),  # first: hypothesis's simplest sequence repeats it
     (1, _pvcreate),
@@ -280,6 +368,10 @@ _COMMANDS: tuple[tuple[int, Callable[[_Draw, _Model], list[str]]], ...] = (
     (3, _dd),
     (2, _blkdiscard),
     (1, _report),
+    (2, _client_create),
+    (1, _client_snapshot),
+    (2, _client_change),
+    (1, _client_report),
 )
 _WEIGHTED = tuple(gen for weight, gen in _COMMANDS for _ in range(weight))
 

@@ -19,7 +19,8 @@ A *recording* (tests/golden/recorded/NAME.json) is what real LVM answered::
 
 `replay(recording, backend)` runs the same steps on a backend and returns the mismatches after
 `normalise()`, which masks only what differs from run to run: LVM uuids, lv_time-like timestamps,
-host names, and dd's elapsed time and rate.
+host names, and dd's elapsed time and rate; in a report printed with --separator, `mask_time_columns()`
+also masks the lv_time columns whatever their format (report/time_format="%s" prints epoch seconds).
 
 Command line::
 
@@ -86,8 +87,8 @@ class Step:
 
     cmd: str
     stdin: str = ""
-
     wait: float = 0.0  # a step `{wait: SECONDS}` runs no command: time passes (Backend.wait)
+
     @property
     def argv(self) -> list[str]:
         return shlex.split(self.cmd)
@@ -101,9 +102,9 @@ class Case:
     description: str
     disks: tuple[int, ...]
     steps: tuple[Step, ...]
-
     lvm_conf: str = ""  # settings for lvm.conf (Backend.set_lvm_conf) before the first step
     dmeventd: bool = False  # on real LVM, (re)start dmeventd from the backend's environment first
+
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -153,18 +154,18 @@ def load_case(path: str | Path) -> Case:
             steps.append(Step(raw))
         elif isinstance(raw, dict) and isinstance(raw.get("cmd"), str):
             steps.append(Step(raw["cmd"], str(raw.get("stdin", ""))))
-        else:
         elif isinstance(raw, dict) and isinstance(raw.get("wait"), int | float) and len(raw) == 1:
             steps.append(Step("", wait=float(raw["wait"])))
+        else:
             raise ValueError(f"{path}: bad step {raw!r}")
     return Case(
         name=path.stem,
         description=str(data.get("description", "")),
         disks=tuple(parse_size(d) for d in data.get("disks", [])),
         steps=tuple(steps),
-    )
         lvm_conf=str(data.get("lvm_conf", "")),
         dmeventd=bool(data.get("dmeventd", False)),
+    )
 
 
 def load_recording(path: str | Path) -> dict[str, Any]:
@@ -203,6 +204,48 @@ def normalise(text: str, hostnames: Iterable[str] = HOSTNAMES) -> str:
     return text
 
 
+_TIME_FIELDS = frozenset({"lv_time", "time", "lv_time_removed", "time_removed"})
+_REPORTS = frozenset({"lvs", "vgs", "pvs", "lvdisplay", "vgdisplay", "pvdisplay"})
+
+
+def _option_values(argv: Sequence[str], short: str, long: str) -> list[str]:
+    """Every value of an option, in the spellings getopt accepts (-oX, -o X, --long X, --long=X)."""
+    values = []
+    for i, arg in enumerate(argv):
+        if arg in (short, f"--{long}") and i + 1 < len(argv):
+            values.append(argv[i + 1])
+        elif arg.startswith(f"--{long}="):
+            values.append(arg.split("=", 1)[1])
+        elif short and arg.startswith(short) and len(arg) > len(short) and not arg.startswith("--"):
+            values.append(arg[len(short) :])
+    return values
+
+
+def mask_time_columns(text: str, argv: Sequence[str]) -> str:
+    """Mask the lv_time columns of a report printed with --separator, whatever report/time_format
+    makes of them (epoch seconds with "%s" are not recognisable as a time otherwise)."""
+    args = list(argv[1:]) if Path(argv[0]).name != "lvm" else list(argv[2:])
+    name = Path(argv[0]).name if Path(argv[0]).name != "lvm" else (argv[1] if len(argv) > 1 else "")
+    separators = _option_values(args, "", "separator")
+    lists = _option_values(args, "-o", "options")
+    if name not in _REPORTS or not separators or not lists or any(o.startswith("+") for o in lists):
+        return text
+    fields = [f.strip() for o in lists for f in o.split(",")]
+    columns = [i for i, f in enumerate(fields) if f in _TIME_FIELDS]
+    if not columns:
+        return text
+    sep = separators[-1]
+    lines = []
+    for line in text.split("\n"):
+        cells = line.split(sep)
+        if len(cells) == len(fields):
+            for i in columns:
+                cells[i] = re.sub(r"\S.*", "TIME", cells[i]) if i == 0 else "TIME"
+            line = sep.join(cells)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _attach_disks(sizes: Sequence[int], backend: Backend) -> list[str]:
     paths = []
     for i, size in enumerate(sizes):
@@ -239,6 +282,7 @@ def scratch_dir() -> Iterator[str]:
 def record(case: Case, backend: Backend) -> dict[str, Any]:
     """Run a case on a (fresh) backend, in a scratch directory, and return its recording."""
     _attach_disks(case.disks, backend)
+    _prepare(backend, case.lvm_conf, case.dmeventd)
     with scratch_dir():
         steps = _record_steps(case, backend)
     recording = {
@@ -248,11 +292,27 @@ def record(case: Case, backend: Backend) -> dict[str, Any]:
         "lvm_version": lvm_version(backend),
         "steps": steps,
     }
+    if case.lvm_conf or case.dmeventd:
+        recording.update(lvm_conf=case.lvm_conf, dmeventd=case.dmeventd)
+    return recording
+
+
+def _prepare(backend: Backend, lvm_conf: str, dmeventd: bool) -> None:
+    """The environment a case asks for: its lvm.conf, and on real LVM a dmeventd started from this
+    backend's environment (one left by an earlier backend reads a lvm.conf that is gone)."""
+    if lvm_conf:
+        backend.set_lvm_conf(lvm_conf)
+    if dmeventd and backend.name == "real" and backend.run(["dmeventd", "-R"]).rc != 0:
+        backend.run(["dmeventd"])
 
 
 def _record_steps(case: Case, backend: Backend) -> list[dict[str, Any]]:
     steps = []
     for step in case.steps:
+        if step.wait:
+            backend.wait(step.wait)
+            steps.append({"wait": step.wait})
+            continue
         result = backend.run(step.argv, step.stdin)
         steps.append(
             {
@@ -269,6 +329,7 @@ def _record_steps(case: Case, backend: Backend) -> list[dict[str, Any]]:
 def replay(recording: dict[str, Any], backend: Backend) -> list[Mismatch]:
     """Run a recording's steps on a (fresh) backend; return every difference after normalisation."""
     _attach_disks(recording["disks"], backend)
+    _prepare(backend, recording.get("lvm_conf", ""), recording.get("dmeventd", False))
     state = getattr(backend, "state", None)  # the simulator's: name its host as the recording VM is, so
     if state is not None:  # that lengths that depend on it (the metadata text's, in vg_mda_free) agree
         state.host = RECORDING_HOST
@@ -279,12 +340,16 @@ def replay(recording: dict[str, Any], backend: Backend) -> list[Mismatch]:
 def _replay_steps(recording: dict[str, Any], backend: Backend) -> list[Mismatch]:
     mismatches = []
     for index, step in enumerate(recording["steps"]):
+        if "wait" in step:
+            backend.wait(step["wait"])
+            continue
         result = backend.run(shlex.split(step["cmd"]), step["stdin"])
         if result.rc != step["rc"]:
             mismatches.append(Mismatch(index, step["cmd"], "rc", str(step["rc"]), str(result.rc)))
-    _prepare(backend, case.lvm_conf, case.dmeventd)
+        argv = shlex.split(step["cmd"])
         for field in ("stdout", "stderr"):
-            expected, actual = normalise(step[field]), normalise(getattr(result, field))
+            expected = normalise(mask_time_columns(step[field], argv))
+            actual = normalise(mask_time_columns(getattr(result, field), argv))
             if expected != actual:
                 mismatches.append(Mismatch(index, step["cmd"], field, expected, actual))
     return mismatches
@@ -292,27 +357,11 @@ def _replay_steps(recording: dict[str, Any], backend: Backend) -> list[Mismatch]
 
 def format_mismatches(name: str, mismatches: Sequence[Mismatch], limit: int = 5) -> str:
     """A readable report: the first `limit` differences as diffs (later ones often follow from them)."""
-    if case.lvm_conf or case.dmeventd:
-        recording.update(lvm_conf=case.lvm_conf, dmeventd=case.dmeventd)
-    return recording
-
-
-def _prepare(backend: Backend, lvm_conf: str, dmeventd: bool) -> None:
-    """The environment a case asks for: its lvm.conf, and on real LVM a dmeventd started from this
-    backend's environment (one left by an earlier backend reads a lvm.conf that is gone)."""
-    if lvm_conf:
-        backend.set_lvm_conf(lvm_conf)
-    if dmeventd and backend.name == "real" and backend.run(["dmeventd", "-R"]).rc != 0:
-        backend.run(["dmeventd"])
     lines = [f"{name}: {len(mismatches)} mismatch(es)"]
     lines += [str(m) for m in mismatches[:limit]]
     if len(mismatches) > limit:
         lines.append(f"... and {len(mismatches) - limit} more")
     return "\n".join(lines)
-        if step.wait:
-            backend.wait(step.wait)
-            steps.append({"wait": step.wait})
-            continue
 
 
 def make_backend(kind: str) -> Backend:
@@ -329,7 +378,6 @@ def make_backend(kind: str) -> Backend:
 def compare(recording_path: str | Path, kind: str = "sim") -> list[Mismatch]:
     """Replay one recording on a fresh backend of the given kind and return the mismatches."""
     recording = load_recording(recording_path)
-    _prepare(backend, recording.get("lvm_conf", ""), recording.get("dmeventd", False))
     with make_backend(kind) as backend:
         return replay(recording, backend)
 
@@ -340,9 +388,6 @@ def _case_path(arg: str) -> Path:
 
 
 def _recording_path(arg: str) -> Path:
-        if "wait" in step:
-            backend.wait(step["wait"])
-            continue
     path = Path(arg)
     return path if path.suffix == ".json" or path.exists() else RECORDED_DIR / f"{arg}.json"
 

@@ -34,6 +34,7 @@ from lvsim.lvm.report.fields import (
     free_space_getter,
 )
 from lvsim.lvm.report.view import VgView, system_pvs, system_vgs
+from lvsim.lvm.tags import lv_selected, matches, split_args
 
 DEFAULT_COLS = {
     LVS: "lv_name,vg_name,lv_attr,lv_size,pool_lv,origin,data_percent,metadata_percent,move_pv,mirror_log,"
@@ -238,6 +239,13 @@ def final_type(types: int, command: str) -> int:
     return types
 
 
+def _pv_tagged(state: State, device: str, tags: list[str]) -> bool:
+    """A PV taken for @tag arguments: it or its VG carries one of the tags."""
+    pv = state.pvs[device]
+    vg = state.vgs.get(pv.vg) if pv.vg else None
+    return bool(tags) and (matches(pv.tags, tags) or (vg is not None and matches(vg.tags, tags)))
+
+
 class Walker:
     """process_each_vg / process_each_lv / process_each_pv over the simulator state."""
 
@@ -252,7 +260,7 @@ class Walker:
     def view(self, name: str) -> VgView:
         view = self._views.get(name)
         if view is None:
-            view = self._views[name] = VgView(self.state, self.state.vgs[name])
+            view = self._views[name] = VgView(self.state, self.state.vgs[name], not self.args.has("readonly"))
         return view
 
     def _missing_vg(self, name: str) -> None:
@@ -261,8 +269,9 @@ class Walker:
         self.rc = ECMD_FAILED
 
     def vg_names(self) -> list[str]:
+        args, tags, _ = split_args(self.console, self.args.pos)
         names: list[str] = []
-        for arg in self.args.pos:
+        for arg in args:
             name = arg[5:] if arg.startswith("/dev/") else arg
             if name not in names:
                 names.append(name)
@@ -274,6 +283,8 @@ class Walker:
                 found.append(name)
             else:
                 self._missing_vg(name)
+        if tags:  # every VG is read, in the system's order: the named ones and those with a tag
+            found = [n for n in system_vgs(self.state) if n in found or matches(self.state.vgs[n].tags, tags)]
         return found
 
     def vgs(self) -> list[Row]:
@@ -284,7 +295,8 @@ class Walker:
 
         order: list[str] = []
         wanted: dict[str, list[str] | None] = {}
-        for arg in self.args.pos:
+        args, tags, _ = split_args(self.console, self.args.pos)
+        for arg in args:
             if arg.startswith("/") and not arg.startswith("/dev/"):
                 self.console.error(f'"{arg}": Invalid path for Logical Volume.')
                 self.rc = ECMD_FAILED
@@ -303,6 +315,12 @@ class Walker:
         if not self.args.pos:
             order = system_vgs(self.state)
             wanted = dict.fromkeys(order)
+        elif tags:  # every VG is read, in the system's order
+            missing = [n for n in order if n not in self.state.vgs]
+            order = system_vgs(self.state)
+            for name in order:
+                wanted.setdefault(name, [])
+            order += missing
         show_all = self.args.has("all")
         rows: list[Row] = []
         for vg_name in order:
@@ -314,11 +332,12 @@ class Walker:
             names = wanted.get(vg_name)
             pools: list[LV] = []
             others: list[LV] = []
+            every = names is None or (bool(tags) and matches(vg.tags, tags))
             for lv in vg.lvs.values():
-                if names is None:
+                if every or (names is not None and lv.name not in names and lv_selected(vg, lv, tags)):
                     if not lv.visible and not show_all:
                         continue
-                elif lv.name not in names:
+                elif names is None or lv.name not in names:
                     continue
                 if lv.kind == "thin-pool":
                     pools.insert(0, lv)
@@ -342,9 +361,11 @@ class Walker:
             devices = [d for name in self.vg_names() for d in state.vgs[name].pvs]
         else:
             devices = system_pvs(state)
+            args, tags, _ = split_args(self.console, self.args.pos)
             if self.args.pos:
+                tagged = [d for d in devices if _pv_tagged(state, d, tags)]
                 devices, missing = [], []
-                for arg in self.args.pos:
+                for arg in args:
                     disk = state.disks.get(arg)
                     if arg in state.pvs:
                         devices.append(arg)
@@ -357,6 +378,8 @@ class Walker:
                 for arg in missing:
                     self.console.error(f'Failed to find physical volume "{arg}".')
                     self.rc = ECMD_FAILED
+                if tags:
+                    devices = [d for d in system_pvs(state) if d in devices or d in tagged]
         rows: list[Row] = []
         for device in devices:
             pv = state.pvs[device]
@@ -413,7 +436,14 @@ def report_fields(command: str, args: Args) -> list[str]:
     return [c.field.name for c in definition.columns]
 
 
-def run_report(command: str, state: State, console: Console, args: Args) -> int:
+def run_report(
+    command: str,
+    state: State,
+    console: Console,
+    args: Args,
+    time_format: str = "%Y-%m-%d %T %z",
+    monitoring: int = 1,
+) -> int:
     """One lvs/vgs/pvs invocation; returns the exit code."""
     units = args.str("units", "r")
     if args.has("units"):
@@ -438,11 +468,27 @@ def run_report(command: str, state: State, console: Console, args: Args) -> int:
     selection = args.str("select")
     out: list[str] = list(layout.JSON_OPEN) if json else []
     try:
-        rc = _report(command, state, console, args, base, options, keys, selection, units, out, json)
+        rc = _report(
+            command,
+            state,
+            console,
+            args,
+            base,
+            options,
+            keys,
+            selection,
+            units,
+            out,
+            json,
+            time_format,
+            monitoring,
+        )
     except ReportError:
         rc = ECMD_FAILED
     if json:
         out += layout.JSON_CLOSE
+    if console.prefix != "  ":  # every line went through LVM's logger
+        out = [console.prefix + line[2:] if line.startswith("  ") else line for line in out]
     console.raw_out("".join(out))
     return rc
 
@@ -459,6 +505,8 @@ def _report(
     units: str,
     out: list[str],
     json: bool,
+    time_format: str,
+    monitoring: int = 1,
 ) -> int:
     definition = Definition(console, base, options, keys, selection)
     check_fields(command, [c.field.name for c in definition.columns])
@@ -468,7 +516,8 @@ def _report(
             f'Can\'t report LV and PV fields at the same time in report type "{REPORT_PREFIX[base]}".'
         )
         return ECMD_FAILED
-    env = Env(state, units, not args.has("nosuffix"), args.has("binary"))
+    env = Env(state, units, not args.has("nosuffix"), args.has("binary"), time_format)
+    env.monitoring = monitoring
     walker = Walker(state, console, env, args)
     if rtype == VGS:
         rows = walker.vgs()

@@ -48,15 +48,24 @@ DEVICE_READ_AHEAD = 128 * 1024  # the kernel's default read-ahead of the loop an
 
 
 class Env:
-    """Per-run settings the getters need: the state, size units, --binary."""
+    """Per-run settings the getters need: the state, size units, --binary, report/time_format."""
 
-    __slots__ = ("_sizes", "binary", "state", "suffix", "units")
+    __slots__ = ("_sizes", "binary", "monitoring", "state", "suffix", "time_format", "units")
 
-    def __init__(self, state: Any, units: str = "r", suffix: bool = True, binary: bool = False) -> None:
+    def __init__(
+        self,
+        state: Any,
+        units: str = "r",
+        suffix: bool = True,
+        binary: bool = False,
+        time_format: str = "%Y-%m-%d %T %z",
+    ) -> None:
         self.state = state
         self.units = units
         self.suffix = suffix
         self.binary = binary
+        self.time_format = time_format  # report/time_format
+        self.monitoring = 1  # activation/monitoring (seg_monitor is blank when it is not 1)
         self._sizes: dict[int, str] = {}
 
     def size(self, nbytes: int) -> str:
@@ -504,7 +513,9 @@ def lv_attr(r: Row) -> str:
     else:
         c0 = "-"
     info = view.info(lv)
-    if info.exists:
+    if info.unknown:
+        c45 = "XX"
+    elif info.exists:
         c45 = ("I" if info.invalid else "a") + ("o" if info.open else "-")
     else:
         c45 = "--"
@@ -563,12 +574,12 @@ def _modules(r: Row) -> list[str]:
     return modules
 
 
-def _time(ts: int) -> tuple[str, int]:
+def _time(ts: int, time_format: str) -> tuple[str, int]:
     import time
 
     if not ts:
         return "", 0
-    return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(ts)), int(ts)
+    return time.strftime(time_format, time.localtime(ts)), int(ts)
 
 
 def _permissions(r: Row) -> str:
@@ -599,10 +610,14 @@ def _read_ahead(r: Row) -> Any:
 
 
 def _kernel_read_ahead(r: Row) -> Any:
-    """The device's read-ahead: that of the PVs underneath (128 KiB); LVM does not ask for a pool's."""
+    """The device's read-ahead: the LV's own, or for auto that of the PVs underneath (128 KiB); LVM
+    does not ask for a pool's."""
     if not _info(r).exists:
         return "-1", UNDEF
-    return 0 if r.lv.kind == "thin-pool" else DEVICE_READ_AHEAD
+    if r.lv.kind == "thin-pool":
+        return 0
+    read_ahead = r.lv.extra.get("read_ahead", "auto")  # a fixed read-ahead is set on the device
+    return DEVICE_READ_AHEAD if read_ahead == "auto" else int(read_ahead) * 512
 
 
 def _status_is(r: Row, status: int) -> bool:
@@ -793,14 +808,11 @@ def _chunk_size(r: Row) -> int:
 
 
 def _monitor(r: Row) -> str:
-    lv = r.lv
-    if lv is None:
+    if r.lv is None or r.view is None:
         return ""
-    if lv.kind == "thin-pool":
-        return "monitored" if r.view.tpool_active(lv) else ""
-    if lv.kind == "cow":
-        return "monitored" if lv.active else ""
-    return ""
+    from lvsim.lvm.dmeventd import status
+
+    return status(r.env.state, r.view.vg, r.lv, r.env.monitoring)
 
 
 def _count(n: int) -> tuple[str, int]:
@@ -838,7 +850,7 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "lv_allocation_policy": lambda r: r.lv.alloc if r.lv else "inherit",
     "lv_fixed_minor": lambda r: bool(r.lv) and r.lv.extra.get("minor", -1) >= 0,
     "lv_skip_activation": lambda r: bool(r.lv) and r.lv.skip_activation,
-    "lv_autoactivation": lambda r: True,
+    "lv_autoactivation": lambda r: bool(r.lv.extra.get("autoactivation", True)) if r.lv else True,
     "lv_when_full": lambda r: ("error" if r.lv.error_when_full else "queue") if _is_pool(r) else "",
     "lv_active": lambda r: "active" if r.lv and _active(r) else "",
     "lv_active_locally": lambda r: bool(r.lv) and _active(r),
@@ -864,8 +876,8 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "pool_lv": lambda r: _related(r, r.view.pool, False) if r.lv else "",
     "pool_lv_uuid": lambda r: _related(r, r.view.pool, True) if r.lv else "",
     "lv_tags": lambda r: list(r.lv.tags) if r.lv else [],
-    "lv_time": lambda r: _time(r.lv.creation_time if r.lv else 0),
-    "lv_time_removed": lambda r: _time(0),
+    "lv_time": lambda r: _time(r.lv.creation_time if r.lv else 0, r.env.time_format),
+    "lv_time_removed": lambda r: _time(0, ""),
     "lv_host": lambda r: r.lv.creation_host if r.lv else "",
     "lv_modules": lambda r: _modules(r) if r.lv else [],
     "writecache_block_size": lambda r: -1,
@@ -922,7 +934,7 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "vg_permissions": lambda r: "writeable" if r.view is not None and r.view.vg.writable else "read-only",
     "vg_extendable": lambda r: r.view is not None and r.view.vg.resizeable,
     "vg_exported": lambda r: r.view is not None and _vg_exported(r.view.vg),
-    "vg_autoactivation": lambda r: True,
+    "vg_autoactivation": lambda r: r.view.vg.autoactivation if r.view is not None else True,
     "vg_allocation_policy": lambda r: r.view.vg.alloc if r.view is not None else "unknown",
     "vg_size": lambda r: _vg_field(r, lambda v: v.extent_count * v.vg.extent_size, 0),
     "vg_free": lambda r: _vg_field(r, lambda v: v.free_count * v.vg.extent_size, 0),

@@ -38,9 +38,10 @@ class Seg:
 class LvInfo:
     """What `lv_info_with_seg_status` would find in the kernel for one LV."""
 
-    __slots__ = ("data", "exists", "fail", "health", "invalid", "meta", "open", "status")
+    __slots__ = ("data", "exists", "fail", "health", "invalid", "meta", "open", "status", "unknown")
 
     def __init__(self) -> None:
+        self.unknown = False  # the kernel was not asked (--readonly): LVM shows X for the state
         self.exists = False  # the LV's own device is present (active)
         self.open = False
         self.status = ST_NONE
@@ -54,9 +55,10 @@ class LvInfo:
 class VgView:
     """Indexes over one VG's LVs, built once per report."""
 
-    def __init__(self, state: State, vg: VG) -> None:
+    def __init__(self, state: State, vg: VG, kernel: bool = True) -> None:
         self.state = state
         self.vg = vg
+        self.kernel = kernel  # False with --readonly: LVM reads the metadata only
         self.cows: dict[str, list[LV]] = {}  # origin name -> its COW snapshots
         self.thins: dict[str, list[LV]] = {}  # pool name -> its thin volumes
         self.thin_children: dict[str, list[LV]] = {}  # origin name -> thin LVs naming it as origin
@@ -100,7 +102,7 @@ class VgView:
 
     def extents(self, lv: LV) -> int:
         """le_count: virtual size for thin LVs, the data LV's for a pool."""
-        if lv.kind == "thin":
+        if lv.kind in ("thin", "zero"):
             return lv.virtual_extents
         if lv.kind == "thin-pool" and not lv.segments:
             data = self.lv(lv.data_lv)
@@ -169,6 +171,9 @@ class VgView:
     def _make_info(self, lv: LV) -> LvInfo:
         usage = self._usage
         info = LvInfo()
+        if not self.kernel:
+            info.unknown = True
+            return info
         kind = lv.kind
         state, vg = self.state, self.vg
         if kind == "thin-pool":
@@ -218,8 +223,8 @@ class VgView:
         return segs
 
     def _make_segments(self, lv: LV) -> list[Seg]:
-        if lv.kind == "thin":
-            return [Seg(0, lv.virtual_extents, "thin", [])]
+        if lv.kind in ("thin", "zero"):
+            return [Seg(0, lv.virtual_extents, lv.kind, [])]
         if lv.kind == "thin-pool" and not lv.segments:
             return [Seg(0, self.extents(lv), "thin-pool", [("lv", lv.data_lv, 0)])]
         return [Seg(s.le_start, s.extents, "linear", [("pv", s.pv, s.pe_start)]) for s in lv.segments]

@@ -10,44 +10,80 @@ them, and tests/test_table.py fails when an emulated option appears in no record
 
 from __future__ import annotations
 
-# Answered from the table itself for every emulated command: usage text and LVM's version.
-EVERYWHERE = frozenset({"help", "version"})
+# Answered from the table itself for every emulated command: usage text and LVM's version; and
+# --config, read by every command (lvsim.core.config), which refuses the settings it does not honour.
+EVERYWHERE = frozenset({"help", "version", "config"})
 
 _REPORT = frozenset(
     {
-        "aligned", "all", "binary", "nameprefixes", "noheadings", "nosuffix", "options", "reportformat",
-        "rows", "select", "separator", "sort", "unbuffered", "units", "unquoted", "verbose",
+        "aligned", "all", "binary", "config", "nameprefixes", "noheadings", "nosuffix", "options", "readonly",
+        "reportformat", "rows", "select", "separator", "sort", "unbuffered", "units", "unquoted", "verbose",
     }
 )  # fmt: skip
+# pvdisplay/vgdisplay/lvdisplay: the report options go with -C (lvsim.lvm.lvdisplay.incompatible)
+_DISPLAY = frozenset(
+    {"aligned", "binary", "columns", "noheadings", "nosuffix", "options", "readonly", "select", "separator", "sort",
+     "unbuffered", "units"}
+)  # fmt: skip
 _POOL = frozenset({"chunksize", "discards", "errorwhenfull", "poolmetadatasize", "poolmetadataspare", "zero"})
-_NEW_LV = frozenset({"name", "activate", "autobackup", "noudevsync"})
+_NEW_LV = frozenset(
+    {
+        "name",
+        "activate",
+        "autobackup",
+        "noudevsync",
+        "addtag",
+        "setautoactivation",
+        "readahead",
+        "permission",
+        "yes",
+    }
+)
 
 # command -> command definition id (tools/command-lines.in) -> the options lvsim honours in it
 # beyond the definition's required ones (which come with it; of a definition that wants "any one of"
 # several options, the emulated ones are listed). Definitions not listed are refused.
 DEFINITIONS: dict[str, dict[str, frozenset[str]]] = {
-    "pvcreate": {"pvcreate_general": frozenset({"metadatasize", "dataalignment", "pvmetadatacopies"})},
+    "pvcreate": {
+        "pvcreate_general": frozenset({"metadatasize", "dataalignment", "pvmetadatacopies", "force"})
+    },
     "pvremove": {"pvremove_general": frozenset({"force", "yes"})},
-    "pvchange": {"pvchange_properties_some": frozenset({"allocatable"})},
-    "vgcreate": {"vgcreate_general": frozenset({"physicalextentsize", "alloc", "autobackup"})},
+    "pvchange": {
+        "pvchange_properties_some": frozenset({"allocatable", "addtag", "deltag", "uuid", "autobackup"})
+    },
+    "vgcreate": {
+        "vgcreate_general": frozenset(
+            {"physicalextentsize", "alloc", "autobackup", "addtag", "setautoactivation"}
+        )
+    },
     "vgextend": {"vgextend_general": frozenset({"autobackup"})},
-    "vgreduce": {"vgreduce_by_pv": frozenset({"autobackup"}), "vgreduce_all": frozenset({"autobackup"})},
+    "vgreduce": {  # --force only matters with --removemissing
+        "vgreduce_by_pv": frozenset({"autobackup", "force"}),
+        "vgreduce_all": frozenset({"autobackup", "force"}),
+    },
     "vgremove": {"vgremove_general": frozenset({"force", "yes", "noudevsync"})},
     "vgchange": {
         "vgchange_activate": frozenset({"ignoreactivationskip", "autobackup"}),
-        "vgchange_properties": frozenset({"alloc", "resizeable", "autobackup"}),
+        "vgchange_properties": frozenset(
+            {"alloc", "resizeable", "autobackup", "addtag", "deltag", "setautoactivation", "uuid"}
+        ),
         "vgchange_refresh": frozenset(),
+        "vgchange_monitor": frozenset({"autobackup"}),
     },
     "lvcreate": {
-        "lvcreate_linear": _NEW_LV | {"permission", "contiguous", "alloc"},
+        "lvcreate_linear": _NEW_LV | {"contiguous", "alloc", "wipesignatures"},
+        "lvcreate_mirror_or_raid1": _NEW_LV | {"contiguous", "alloc", "wipesignatures"},  # -m 0 only
         "lvcreate_thinpool": _NEW_LV | _POOL | {"thinpool", "thin"},
         "lvcreate_thin_vol": _NEW_LV | {"thin", "config", "setactivationskip", "ignoreactivationskip"},
         "lvcreate_thin_snapshot": _NEW_LV | {"thin", "setactivationskip", "ignoreactivationskip"},
-        "lvcreate_cow_snapshot": _NEW_LV | {"snapshot", "chunksize"},
+        "lvcreate_cow_snapshot": _NEW_LV | {"snapshot", "chunksize", "setactivationskip"},
+        "lvcreate_cow_snapshot_with_virtual_origin": _NEW_LV | {"snapshot"},
+        "lvcreate_thin_vol_with_thinpool_or_sparse_snapshot": _NEW_LV | {"snapshot"},  # -s only
         "lvcreate_thin_vol_and_thinpool": _NEW_LV | _POOL | {"thin"},
     },
     "lvextend": {
-        "lvextend_by_size": frozenset({"autobackup", "poolmetadatasize"}),
+        "lvextend_by_size": frozenset({"autobackup", "poolmetadatasize", "yes"}),
+        "lvextend_by_pv": frozenset({"autobackup", "yes"}),
         "lvextend_pool_metadata_by_size": frozenset({"autobackup"}),
         "lvextend_by_policy": frozenset({"autobackup", "config"}),
     },
@@ -61,18 +97,26 @@ DEFINITIONS: dict[str, dict[str, frozenset[str]]] = {
     "lvchange": {
         "lvchange_properties": frozenset(
             {
+                "addtag",
+                "deltag",
                 "permission",
                 "alloc",
+                "contiguous",
+                "readahead",
                 "setactivationskip",
+                "setautoactivation",
                 "discards",
                 "errorwhenfull",
                 "zero",
                 "activate",
                 "autobackup",
+                "select",
             }
         ),
-        "lvchange_activate": frozenset({"ignoreactivationskip", "autobackup"}),
-        "lvchange_refresh": frozenset({"autobackup"}),
+        "lvchange_activate": frozenset({"ignoreactivationskip", "autobackup", "select", "yes"}),
+        "lvchange_refresh": frozenset({"autobackup", "select"}),
+        "lvchange_monitor": frozenset({"autobackup", "select"}),
+        "lvchange_resync": frozenset({"activate"}),  # refused for every LV type lvsim has
     },
     "lvconvert": {
         "lvconvert_to_thinpool": frozenset(
@@ -86,12 +130,29 @@ DEFINITIONS: dict[str, dict[str, frozenset[str]]] = {
         "lvconvert_merge_thin": frozenset(),
     },
     "lvs": {"lvs_general": _REPORT | {"segments"}},
+    **{
+        name: {"lvmconfig_general": frozenset({"configtype", "mergedconfig", "validate", "withcomments"})}
+        for name in ("lvmconfig", "config", "dumpconfig")
+    },
     "vgs": {"vgs_general": _REPORT},
     "pvs": {"pvs_general": _REPORT | {"segments"}},
+    "lvdisplay": {"lvdisplay_general": _DISPLAY | {"all", "maps"}},
+    "vgdisplay": {"vgdisplay_general": _DISPLAY | {"short"}},
+    "pvdisplay": {"pvdisplay_general": _DISPLAY | {"short"}},
+    "lvscan": {"lvscan_general": frozenset({"all", "readonly"})},
+    "vgscan": {"vgscan_general": frozenset({"mknodes", "ignorelockingfailure"})},
+    "pvscan": {"pvscan_display": frozenset({"short"})},
+    "vgrename": {
+        "vgrename_by_name": frozenset({"autobackup"}),
+        "vgrename_by_uuid": frozenset({"autobackup"}),
+    },
+    "vgcfgbackup": {"vgcfgbackup_general": frozenset({"file"})},
+    "vgcfgrestore": {
+        "vgcfgrestore_by_file": frozenset({"force_long"}),
+        "vgcfgrestore_list_by_vg": frozenset(),
+    },
     "version": {"version_general": frozenset()},
     "help": {"help_general": frozenset()},
-    "vgcfgbackup": {"vgcfgbackup_general": frozenset({"file"})},
-    "vgcfgrestore": {"vgcfgrestore_by_file": frozenset({"force_long"}), "vgcfgrestore_list_by_vg": frozenset()},
 }
 
 # Report fields lvsim computes, or shows with the value LVM shows for every kind of LV, PV and VG
