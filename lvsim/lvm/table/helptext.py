@@ -18,8 +18,59 @@ from lvsim.lvm.table.records import Definition, OptionSpec
 _LVCREATE_PLAIN = {"PSizeMB": "SizeMB", "PExtents": "Extents"}
 _VALUE_ORDER = {name: i for i, name in enumerate(VALUES)}
 
-# What `lvm version` printed in the VM the golden transcripts were recorded in (core-syntax).
-VERSION_LINES = ("LVM version:     2.03.16(2) (2022-05-18)",)
+# What `lvm version` and `CMD --version` print: Debian 12's lvm2 2.03.16 as recorded in the VM
+# (client-ansible, client-openstack, client-displays).
+CONFIGURE = (
+    "./configure "
+    "--build=x86_64-linux-gnu "
+    "--prefix=/usr "
+    "--includedir=${prefix}/include "
+    "--mandir=${prefix}/share/man "
+    "--infodir=${prefix}/share/info "
+    "--sysconfdir=/etc "
+    "--localstatedir=/var "
+    "--disable-option-checking "
+    "--disable-silent-rules "
+    "--libdir=${prefix}/lib/x86_64-linux-gnu "
+    "--runstatedir=/run "
+    "--disable-maintainer-mode "
+    "--disable-dependency-tracking "
+    "--libdir=/lib/x86_64-linux-gnu "
+    "--sbindir=/sbin "
+    "--with-usrlibdir=/usr/lib/x86_64-linux-gnu "
+    "--with-optimisation=-O2 "
+    "--with-cache=internal "
+    "--with-device-uid=0 "
+    "--with-device-gid=6 "
+    "--with-device-mode=0660 "
+    "--with-default-pid-dir=/run "
+    "--with-default-run-dir=/run/lvm "
+    "--with-default-locking-dir=/run/lock/lvm "
+    "--with-thin=internal "
+    "--with-thin-check=/usr/sbin/thin_check "
+    "--with-thin-dump=/usr/sbin/thin_dump "
+    "--with-thin-repair=/usr/sbin/thin_repair "
+    "--with-udev-prefix=/ "
+    "--enable-applib "
+    "--enable-blkid_wiping "
+    "--enable-cmdlib "
+    "--enable-dmeventd "
+    "--enable-editline "
+    "--enable-lvmlockd-dlm "
+    "--enable-lvmlockd-sanlock "
+    "--enable-lvmpolld "
+    "--enable-notify-dbus "
+    "--enable-pkgconfig "
+    "--enable-udev_rules "
+    "--enable-udev_sync "
+    "--disable-readline"
+)
+VERSION_LINES = (
+    "LVM version:     2.03.16(2) (2022-05-18)",
+    "Library version: 1.02.185 (2022-05-18)",
+    "Driver version:  4.47.0",
+    "Configuration:   " + CONFIGURE,
+)
 
 
 def _value_text(command: str, key: str, value: str) -> str:
