@@ -116,12 +116,18 @@ def _common_keys(defs: tuple[Definition, ...]) -> set[str]:
     return set.intersection(*sets) if sets else set()
 
 
+def _desc_lines(d: Definition) -> list[str]:
+    """_print_usage_description: lvm2 joins a definition's DESC lines with a space and splits them
+    again at each "DESC:", so every line but the last keeps a trailing space."""
+    return [f"  {line}{' ' if i < len(d.desc) - 1 else ''}\n" for i, line in enumerate(d.desc)]
+
+
 def definition_usage(command: str, d: Definition, longhelp: bool, desc_first: bool) -> str:
     """One definition's usage, as lvm2's print_usage lays it out."""
     defs = lookup.definitions(command)
     out: list[str] = []
     if desc_first:
-        out += [f"  {line}\n" for line in d.desc]
+        out += _desc_lines(d)
     out.append(f"  {command}")
     include_extents = False
     for spec in d.required:
@@ -160,7 +166,7 @@ def definition_usage(command: str, d: Definition, longhelp: bool, desc_first: bo
             )
     out.append("\n")
     if not desc_first:
-        out += [f"  {line}\n" for line in d.desc]
+        out += _desc_lines(d)
     out.append("\n")
     return "".join(out)
 
