@@ -184,3 +184,22 @@ def test_lvchange_monitor_of_an_inactive_lv_fails(sim: SimBackend) -> None:
     ok(sim, "lvcreate -an -L 8M -n lin vg")
     result = sim.run(["lvchange", "--monitor", "y", "vg/lin"])
     assert (result.rc, result.stderr) == (5, "  Logical volume vg/lin is not active.\n")
+
+
+def test_vgchange_monitor_counts_every_active_lv(sim: SimBackend) -> None:
+    """Recorded in the VM: a pool (with its _tdata and _tmeta), a thin volume, an origin and two
+    snapshots (one as large as its origin, monitored too): 7 LVs, the spare being inactive."""
+    for cmd in (
+        "vgcreate vg /dev/loop0",
+        "lvcreate -L 40M -T vg/p2",
+        "lvcreate -V 80M -T vg/p2 -n u",
+        "lvcreate -L 20M -n lin2 vg",
+        "lvcreate -s -L 8M -n snap2 vg/lin2",
+        "lvcreate -s -L 20M -n full2 vg/lin2",
+    ):
+        ok(sim, cmd)
+    assert value(sim, "vg/full2", "seg_monitor") == "monitored"
+    assert ok(sim, "vgchange --monitor n vg") == '  7 logical volume(s) in volume group "vg" unmonitored\n'
+    assert {value(sim, f"vg/{lv}", "seg_monitor") for lv in ("p2", "snap2", "full2")} == {"not monitored"}
+    assert ok(sim, "vgchange --monitor y vg") == '  7 logical volume(s) in volume group "vg" monitored\n'
+    assert value(sim, "vg/p2", "seg_monitor") == "monitored"
