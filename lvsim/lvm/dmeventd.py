@@ -82,13 +82,10 @@ def _device(vg: VG, lv: LV) -> str:
 
 def monitorable(vg: VG, lv: LV) -> bool:
     """A thin pool whose -tpool layer is up (the pool or one of its thin volumes is active), or an
-    active COW snapshot smaller than its origin."""
+    active COW snapshot (one as large as its origin too: recorded "monitored")."""
     if lv.kind == "thin-pool":
         return lv.active or any(t.active and t.pool == lv.name for t in vg.lvs.values() if t.kind == "thin")
-    if lv.kind != "cow" or not lv.active or lv.extra.get("merging"):
-        return False
-    origin = vg.lvs.get(lv.origin)
-    return origin is None or lv.le_count < origin.le_count or mapping.cow_invalid(lv)
+    return lv.kind == "cow" and lv.active and not lv.extra.get("merging")
 
 
 def status(state: State, vg: VG, lv: LV, monitoring: int = 1) -> str:
@@ -136,6 +133,19 @@ def change_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     if not active:
         raise LvmError(f"Logical volume {vg.name}/{lv.name} is not active.")
     set_monitoring(ctx, vg, lv, on)
+
+
+def vg_monitoring(ctx: Ctx, vg: VG, on: bool) -> None:
+    """vgchange --monitor y|n: every active LV of the VG (hidden ones too) is counted, the pools and
+    snapshots among them (un)registered (recorded: "7 logical volume(s) in volume group "vg" unmonitored")."""
+    active = [lv for lv in vg.lvs.values() if monitorable(vg, lv) or (lv.kind != "thin-pool" and lv.active)]
+    if not active:
+        return
+    for lv in active:
+        set_monitoring(ctx, vg, lv, on)
+    ctx.console.print(
+        f'{len(active)} logical volume(s) in volume group "{vg.name}" {"" if on else "un"}monitored'
+    )
 
 
 def set_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
