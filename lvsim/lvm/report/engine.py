@@ -414,6 +414,26 @@ class Walker:
 # The command
 
 
+# With --readonly LVM asks the kernel nothing: recorded are lv_attr's X state and the empty
+# percentages (Cpy%Sync is empty for every LV lvsim has, raid and mirrors alone fill it); what the
+# other kernel fields show then was not recorded.
+READONLY_RECORDED = frozenset({"lv_attr", "data_percent", "metadata_percent", "snap_percent", "copy_percent"})
+KERNEL_FIELDS = frozenset(
+    {"lv_active", "lv_active_locally", "lv_active_remotely", "lv_active_exclusively", "lv_permissions"}
+)
+
+
+def check_readonly_fields(command: str, definition: Definition) -> None:
+    from lvsim.lvm.refusal import refuse
+    from lvsim.lvm.report.fields import LVSINFO, LVSINFOSTATUS, LVSSTATUS
+
+    for column in definition.columns:
+        f = column.field
+        kernel = f.otype in (LVSINFO, LVSSTATUS, LVSINFOSTATUS) or f.name in KERNEL_FIELDS
+        if kernel and f.name not in READONLY_RECORDED:
+            refuse(f"{command} --readonly with field {f.name}")
+
+
 def _base_type(command: str, args: Args) -> int:
     if command == "lvs":
         return SEGS if args.has("segments") else LVS
@@ -510,6 +530,8 @@ def _report(
 ) -> int:
     definition = Definition(console, base, options, keys, selection)
     check_fields(command, [c.field.name for c in definition.columns])
+    if args.has("readonly"):
+        check_readonly_fields(command, definition)
     rtype = final_type(definition.types, command)
     if rtype < 0:
         console.error(
