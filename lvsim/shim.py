@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 # Commands that never change the state by themselves (only the writeback of a mount might).
-READ_ONLY = frozenset({"lvs", "vgs", "pvs", "blkid"})
+READ_ONLY = frozenset({"lvs", "vgs", "pvs", "blkid", "mountpoint", "findmnt"})
+DMSETUP_READS = frozenset({"ls", "info", "table", "status", "deps", "version", "targets"})
 SHIM_MARKER = "from lvsim.shim import main"
 # The longest interpreter path put on a #! line (the kernel reads at most 255 bytes of it).
 MAX_SHEBANG = 200
@@ -37,6 +38,15 @@ class _Rollback(Exception):
 def _command(argv: list[str]) -> str:
     name = argv[0]
     return argv[1] if name == "lvm" and len(argv) > 1 else name
+
+
+def read_only(argv: list[str]) -> bool:
+    """Whether a command line only reads: reports, blkid, mountpoint, findmnt, dmsetup's listings."""
+    name = _command(argv)
+    if name == "dmsetup":
+        words = [w for w in argv[1:] if not w.startswith("-")]
+        return bool(words) and words[0] in DMSETUP_READS
+    return name in READ_ONLY
 
 
 def state_path(pinned: str | None, explicit: bool) -> Path:
@@ -56,7 +66,7 @@ def run_saved(path: Path, argv: list[str], stdin: BinaryIO) -> tuple[int, str, s
     from lvsim import guard
     from lvsim.core import store
 
-    if _command(argv) in READ_ONLY:
+    if read_only(argv):
         try:
             with store.transaction(path, shared=True) as state:
                 result = guard.run_command(state, argv, stdin)

@@ -201,3 +201,37 @@ def test_private_root_maps_and_unmaps(tmp_path: Path) -> None:
         assert active.root == str(tmp_path)
     assert hostpaths.host_path("/etc/passwd") == "/etc/passwd"
     assert os.path.exists("/etc/passwd")
+
+
+def test_plan_reads_host_files_and_writes_only_copies(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.sql").write_text("INSERT 1\n")
+    path = _scenario(
+        tmp_path,
+        f"""\
+        - copy: {{from: "{data}/orders.sql", to: "{data}/orders.bak"}}
+        - write_file: {{path: "{data}/orders.sql", content: "changed\\n"}}
+        - assert: {{file: "{data}/orders.bak", contains: "INSERT 1"}}
+        - assert: {{file: "{data}/orders.sql", contains: "changed"}}
+        """,
+    )
+    result = cli.invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in data.iterdir()) == ["orders.sql"]
+    assert (data / "orders.sql").read_text() == "INSERT 1\n"
+
+
+def test_plan_will_not_copy_a_huge_tree(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(hostpaths, "MIRROR_ENTRIES", 5)
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(10):
+        (big / f"f{i}").write_text("x")
+    with (
+        hostpaths.policy(str(tmp_path / "root"), [str(tmp_path / "root")], "/"),
+        pytest.raises(hostpaths.Refused) as caught,
+    ):
+        (tmp_path / "root").mkdir()
+        hostpaths.host_path(str(big))
+    assert str(caught.value) == f"{big} holds too many files to copy into the simulated root"

@@ -360,3 +360,16 @@ yes | dd of=/dev/vg/d bs=1M iflag=fullblock
     assert out.stderr.startswith(
         "dd: error writing '/dev/vg/d': No space left on device\n9+0 records in\n8+0 records out\n"
     )
+
+
+def test_commands_that_only_read_create_no_state(tmp_path: Path) -> None:
+    _, env = _shims(tmp_path)
+    for argv in (
+        ["vgs"],
+        ["lvs", "-a"],
+        ["dmsetup", "ls"],
+        ["dmsetup", "info", "-c"],
+        ["findmnt", str(tmp_path)],
+    ):
+        subprocess.run(argv, env=env, capture_output=True, check=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]

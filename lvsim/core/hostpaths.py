@@ -67,7 +67,9 @@ def host_path(path: str) -> str:
     if "\0" in path:
         raise Refused(f"{path!r}: not a path")
     if active.root is not None:
-        real = active.root.rstrip("/") + (path if path.startswith("/") else "/" + path)
+        simulated = path if path.startswith("/") else active.cwd.rstrip("/") + "/" + path
+        _mirror(active.root.rstrip("/"), simulated)
+        real = active.root.rstrip("/") + simulated
     else:
         real = path if path.startswith("/") else os.path.join(active.cwd, path)
     resolved = os.path.realpath(real)
@@ -75,6 +77,76 @@ def host_path(path: str) -> str:
         where = "the simulated root" if active.root is not None else "the scenario's work directory"
         raise Refused(f"{path} is outside {where} (a scenario declares other places under host_paths)")
     return real
+
+
+# What a simulated root copies from the host on first use: never the kernel's own trees, and only so much.
+_NOT_MIRRORED = ("/proc", "/sys", "/dev", "/run")
+MIRROR_BYTES = 64 << 20
+MIRROR_ENTRIES = 10_000
+
+
+def _mirror(root: str, simulated: str) -> None:
+    """Bring what the host has at a path (its directories, and the file or tree it names) into the
+    private root the first time a command names it: a plan reads the host's files as the real run
+    would, and writes only to the copies.  Links are not copied (nothing leads out of the root)."""
+    if any(simulated == p or simulated.startswith(p + "/") for p in _NOT_MIRRORED):
+        return
+    parts = [p for p in simulated.split("/") if p and p != "."]
+    current = ""
+    for i, part in enumerate(parts):
+        if part == "..":
+            return  # the containment check decides
+        current += "/" + part
+        inside = root + current
+        if os.path.lexists(inside):
+            if os.path.islink(inside) or not os.path.isdir(inside):
+                return
+            continue
+        if os.path.islink(current) or not os.path.exists(current):
+            return
+        last = i == len(parts) - 1
+        if os.path.isdir(current) and not last:
+            os.mkdir(inside, 0o755)
+            continue
+        if last and (os.path.isdir(current) or os.path.isfile(current)):
+            _copy_tree(current, inside)
+        return
+
+
+def _copy_tree(source: str, target: str) -> None:
+    """Copy a host file or directory tree (no links, no special files) within the mirror's bounds."""
+    import shutil
+
+    entries, size = 0, 0
+    walked = [(source, [], [os.path.basename(source)])] if os.path.isfile(source) else os.walk(source)
+    for _, _, files in walked:
+        entries += 1 + len(files)
+        if entries > MIRROR_ENTRIES:
+            raise Refused(f"{source} holds too many files to copy into the simulated root")
+    if os.path.isfile(source):
+        size = os.path.getsize(source)
+    else:
+        for folder, _, files in os.walk(source):
+            size += sum(
+                os.path.getsize(os.path.join(folder, f))
+                for f in files
+                if os.path.isfile(os.path.join(folder, f))
+            )
+    if size > MIRROR_BYTES:
+        raise Refused(f"{source} is too large to copy into the simulated root")
+    if os.path.isfile(source):
+        shutil.copy2(source, target)
+        return
+
+    def skip_links(folder: str, names: list[str]) -> set[str]:
+        return {
+            n
+            for n in names
+            if os.path.islink(os.path.join(folder, n))
+            or not (os.path.isdir(os.path.join(folder, n)) or os.path.isfile(os.path.join(folder, n)))
+        }
+
+    shutil.copytree(source, target, ignore=skip_links)
 
 
 def shown(text: str) -> str:

@@ -280,6 +280,17 @@ def checkpoint(state: State) -> None:
         _save(path, state, None)
 
 
+def _nothing_saved(path: Path) -> bool:
+    """No state at path, and nothing in the way of saving one there later (the nearest existing
+    ancestor is a directory)."""
+    if os.path.lexists(path):
+        return False
+    ancestor = path.parent
+    while not os.path.lexists(ancestor) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    return ancestor.is_dir()
+
+
 @contextmanager
 def transaction(path: Path, *, shared: bool = False) -> Iterator[State]:
     """Lock the state, yield it, and save it if it changed.
@@ -287,6 +298,9 @@ def transaction(path: Path, *, shared: bool = False) -> Iterator[State]:
     With `shared`, the lock is shared (for commands that only read) and nothing is saved: if the
     state did change, ChangedUnderSharedLock is raised so the caller can run again exclusively.
     """
+    if shared and _nothing_saved(path):  # a command that only reads changes nothing
+        yield State()
+        return
     directory = path.parent
     try:
         if not directory.exists():
