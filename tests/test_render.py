@@ -176,7 +176,9 @@ def test_dry_run_prints_every_command_and_changes_nothing(tmp_path: Path) -> Non
         "lvs --noheadings -o lv_name testvg/snap",
         "rmdir \\<dir\\>",
     ]
-    assert "preflight (dry run, not checked): running as root" in result.stderr
+    assert "preflight: running as root" in result.stderr  # a dry run makes the read-only checks too
+    assert "lvs -a after the scenario, as simulated when this script was rendered:\n  LV " in result.stderr
+    assert result.stderr.endswith("dry run done: the preflight passed and nothing was changed\n")
 
 
 def test_disks_must_be_given_without_loop(tmp_path: Path) -> None:

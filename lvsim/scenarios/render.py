@@ -13,6 +13,7 @@ them exists yet.
 
 from __future__ import annotations
 
+import copy
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
@@ -559,7 +560,14 @@ def render(sc: Scenario) -> str:
         new_lvs=lvs,
         new_dms=dms,
         space=_space_needs(sim),
+        predicted_lvs=_final_lvs(sim),
     )
+
+
+def _final_lvs(sim: Simulation) -> str:
+    """`lvs -a` of the simulated host at the end of the run."""
+    final = copy.deepcopy(sim.final)
+    return dispatch.run(final, ["lvs", "-a"]).stdout
 
 
 def render_file(path: str, overrides: Mapping[str, str]) -> str:
