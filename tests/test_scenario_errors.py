@@ -3,6 +3,7 @@ on which of lvsim's modules happen to be loaded (each run here is a fresh `lvsim
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,18 @@ def test_failures_show_the_commands_stderr(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert said.format(p="") in out.stdout
     assert "(25 more lines)" in out.stdout  # mkfs.xfs's usage text is not repeated in full
+
+
+def test_dry_run_checks_the_host(tmp_path: Path) -> None:
+    """--dry-run makes the read-only preflight checks: a device that is not there fails it."""
+    from rendered_scripts import host_env, make_shims, render_path, run_script, write_scenario
+
+    script = render_path(
+        write_scenario(tmp_path, SMALL_XFS.replace("12M", "400M").replace("64M", "512M")), tmp_path
+    )
+    env = host_env(tmp_path, make_shims(tmp_path))
+    env["PATH"] += f":{Path(shutil.which('blockdev') or '/sbin/blockdev').parent}"
+    result = run_script(script, env, "--dry-run", "--disk", "pv1=/dev/lvsim-no-such-disk")
+    assert result.returncode == 1
+    assert "ERROR: preflight: disk pv1: /dev/lvsim-no-such-disk is not a block device" in result.stderr
+    assert "+ vgcreate" not in result.stderr
