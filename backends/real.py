@@ -117,10 +117,11 @@ class _Workdir:
                 found.append(name)
         return sorted(found, key=lambda n: int(re.sub(r"\D", "", n) or 0))
 
-    def write_lvm_conf(self, loops: Sequence[str]) -> None:
+    def write_lvm_conf(self, loops: Sequence[str], extra: str = "") -> None:
+        """The device filter for `loops`, then `extra` (settings a caller asked for)."""
         self.etc.mkdir(parents=True, exist_ok=True)
         tmp = self.etc / "lvm.conf.tmp"
-        tmp.write_text(_lvm_conf(loops))
+        tmp.write_text(_lvm_conf(loops) + extra)
         tmp.replace(self.etc / "lvm.conf")
 
     def lvm(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -341,7 +342,7 @@ class RealBackend(Backend):
             raise RuntimeError(f"losetup -f --show {backing} failed: {proc.stderr.strip()}")
         loop = proc.stdout.strip()
         self.loops.append(loop)
-        self._wd.write_lvm_conf(self.loops)
+        self._wd.write_lvm_conf(self.loops, self._lvm_conf_extra)
         return loop
 
     def run(self, argv: Sequence[str], stdin: str = "") -> Result:
@@ -388,6 +389,7 @@ class RealBackend(Backend):
         self._check_device(device, offset, length)
         if not length:
             return b""
+        self._lvm_conf_extra = ""
         out = self._dd(
             [f"if={device}", f"bs={length}", "count=1", f"skip={offset}"],
             ["iflag=direct,skip_bytes,fullblock"],
@@ -481,3 +483,13 @@ def wait_for_cleanup(workdir: str | Path, timeout: float = 120.0) -> bool:
             return False
         time.sleep(0.2)
     return True
+    def set_lvm_conf(self, text: str) -> None:
+        """LVM's settings from now on: the device filter, then `text` (lvm.conf syntax)."""
+        self._check_open()
+        self._lvm_conf_extra = text if text.endswith("\n") or not text else text + "\n"
+        self._wd.write_lvm_conf(self.loops, self._lvm_conf_extra)
+
+    def wait(self, seconds: float) -> None:
+        """Real time passes (dmeventd acts, queued writes time out)."""
+        time.sleep(seconds)
+
