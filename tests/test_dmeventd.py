@@ -203,3 +203,26 @@ def test_vgchange_monitor_counts_every_active_lv(sim: SimBackend) -> None:
     assert {value(sim, f"vg/{lv}", "seg_monitor") for lv in ("p2", "snap2", "full2")} == {"not monitored"}
     assert ok(sim, "vgchange --monitor y vg") == '  7 logical volume(s) in volume group "vg" monitored\n'
     assert value(sim, "vg/p2", "seg_monitor") == "monitored"
+
+
+def test_a_write_queued_on_a_full_pool_waits_for_dmeventd_on_the_clock(sim: SimBackend) -> None:
+    """Queue mode: the write waits (no_space_timeout, 60 s); dmeventd's next look (within 10 s) extends
+    the pool and the write goes on; the clock moved by the wait, not by the whole timeout."""
+    sim.set_lvm_conf(AUTOEXTEND)
+    ok(sim, "vgcreate vg /dev/loop0")
+    ok(sim, "lvcreate --config activation/thin_pool_autoextend_threshold=100 -L 40M -T vg/pool")
+    ok(sim, "lvcreate -V 100M -T vg/pool -n t")
+    start = sim.state.clock
+    ok(sim, "dd if=/dev/urandom of=/dev/vg/t bs=1M count=44 oflag=direct status=none")
+    assert 0 < sim.state.clock - start <= 10
+    # full at the look: +43% (to get back under 70%: 60 MiB); the pool's new low-water mark then
+    # fires as the write goes on (44 of 60 MiB): +20% more
+    assert value(sim, "vg/pool", "lv_size") == "72.00m"
+
+
+def test_a_write_queued_on_a_full_pool_fails_after_the_timeout(sim: SimBackend) -> None:
+    pool(sim, conf=None, size="40M")
+    start = sim.state.clock
+    result = sim.run("dd if=/dev/urandom of=/dev/vg/t bs=1M count=44 oflag=direct status=none".split())
+    assert result.rc == 1 and "No space left on device" in result.stderr
+    assert sim.state.clock - start == 60

@@ -25,9 +25,27 @@ from lvsim.core.content import Extent, Payload
 from lvsim.core.model import LV, VG, State
 from lvsim.core.names import dm_name, split_dm_name
 
-# Called when a write finds its thin pool out of data space, before the write waits: the kernel
-# signals dmeventd at once (lvsim.lvm.dmeventd joins here), which may extend the pool.
+# Called when a write finds its thin pool out of data space, and then each simulated second the write
+# waits: the kernel signals dmeventd at once, which looks again every 10 s (lvsim.lvm.dmeventd joins
+# here); either may extend the pool.
 FULL_POOL_HANDLERS: list[Callable[[State, VG, LV], None]] = []
+WAIT_STEP = 1.0  # simulated seconds between two looks at a full pool by a waiting write
+
+
+def _wait_for_room(state: State, vg: VG, lv: LV, pool: LV, chunk: int) -> mapping.Provision:
+    """A write queued on a full pool (queue mode) waits on the simulated clock, second by second, for
+    what happens meanwhile (dmeventd's acts) to give the pool room; no_space_timeout after the pool
+    filled, it fails (`mapping.provision` says when)."""
+    while True:
+        for handler in FULL_POOL_HANDLERS:
+            handler(state, vg, pool)
+        prov = mapping.provision(state, vg, lv, chunk)
+        if prov.failure != "queue":
+            return prov
+        if not FULL_POOL_HANDLERS:  # nothing can happen meanwhile: wait it out at once
+            state.clock += mapping.NO_SPACE_TIMEOUT
+        else:
+            state.clock += WAIT_STEP
 
 
 class DeviceError(OSError):
@@ -376,12 +394,7 @@ def _thin_put(
         hi = (c + 1) * size if (c + 1) * size < end else end
         prov = mapping.provision(state, vg, lv, c)
         if prov.failure == "queue":
-            for handler in FULL_POOL_HANDLERS:
-                handler(state, vg, pool)
-            prov = mapping.provision(state, vg, lv, c)
-        if prov.failure == "queue":
-            state.clock += mapping.NO_SPACE_TIMEOUT
-            prov = mapping.provision(state, vg, lv, c)
+            prov = _wait_for_room(state, vg, lv, pool, c)
         if prov.failure:
             raise MappingError(errno.ENOSPC, lo - offset)
         _, base = mapping.pool_block_location(state, vg, pool, prov.block)
