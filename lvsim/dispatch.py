@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from lvsim.core.config import ConfigError
 from lvsim.core.console import Console
 from lvsim.core.context import COMMANDS, Ctx, Handler, Spec
-from lvsim.core.errors import EINVALID_CMD_LINE, ENO_SUCH_CMD, LvmError
+from lvsim.core.errors import EINVALID_CMD_LINE, ENO_SUCH_CMD, NOT_EMULATED, LvmError
 from lvsim.core.model import State
 from lvsim.lvm.table import lookup as table
 
@@ -217,12 +217,15 @@ def _archiver(state: State, name: str, env: Mapping[str, str] | None) -> Archive
 
 
 def _lvm_front(rest: list[str], console: Console) -> int | None:
-    """What `lvm` answers itself before running a command: `lvm version`, `lvm -h`, options given
-    before the command. Returns the exit code when it has answered, else None (rest[0] is the
+    """What `lvm` answers itself before running a command: its shell, `lvm version`, `lvm -h`, options
+    given before the command. Returns the exit code when it has answered, else None (rest[0] is the
     command to run, "help" for -h)."""
-    if not rest:
-        console.error("No command specified.  Try 'lvm help'.")
-        return ENO_SUCH_CMD
+    if not rest:  # LVM's shell: at the end of its input it prints a newline and exits
+        if console.read_all():
+            console.raw_err("lvsim: the lvm shell is not emulated\n")
+            return NOT_EMULATED
+        console.raw_out("\n")
+        return 0
     if rest[0] == "version":
         from lvsim.lvm.table.helptext import version_text
 

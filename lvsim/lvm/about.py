@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE
+from lvsim.lvm.common import run_help
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.refusal import refuse
 from lvsim.lvm.table import lookup
@@ -26,4 +27,6 @@ def lvm_help_command(ctx: Ctx) -> int:
         else:
             ctx.console.print(f"{name}: no such command.")
             rc = EINVALID_CMD_LINE
+    if rc:
+        ctx.console.error(run_help("help"))
     return rc

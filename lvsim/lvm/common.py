@@ -9,7 +9,6 @@ from lvsim.core.lifecycle import finish_merge
 from lvsim.core.mapping import cow_invalid, cow_snapshots_of, thins_of
 from lvsim.core.model import LV, VG
 from lvsim.core.units import SECTOR, SizeArg, display_size
-from lvsim.lvm.table.matching import no_match
 
 
 def run_help(name: str) -> str:
@@ -121,12 +120,6 @@ def autoextend_config(ctx: Ctx, kind: str) -> tuple[int, int]:
         ctx.config.int(f"activation/{kind}_autoextend_threshold"),
         ctx.config.int(f"activation/{kind}_autoextend_percent"),
     )
-
-
-def no_syntax(command_name: str) -> LvmError:
-    """LVM's answer to a command line that fits none of the command's syntaxes (with the syntax
-    itself when the command has only one)."""
-    return no_match(command_name, None)
 
 
 def overprovisioning_warnings(ctx: Ctx, vg: VG, lv: LV) -> None:

@@ -10,7 +10,7 @@ from lvsim.core.model import LV, VG
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.core.pool_sizing import MIN_METADATA, round_up, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size
-from lvsim.lvm.common import extents_for_size, run_help
+from lvsim.lvm.common import extents_for_size, overprovisioning_warnings, run_help
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import build_pool, handle_spare, pool_params
 from lvsim.lvm.refusal import refuse
@@ -21,7 +21,29 @@ def lvconvert(ctx: Ctx) -> int:
     args = ctx.args
     if args.has("merge") or args.has("mergesnapshot") or args.has("mergethin"):
         return merge(ctx)
+    if not args.has("type") and not args.has("thinpool"):
+        return poll(ctx)
     return convert_to_pool(ctx, args.pos[0] if args.pos else args.str("thinpool"))
+
+
+# The LV type names LVM uses in its errors (tools/lv_types.h), for the kinds of LV lvsim has.
+LV_TYPE_NAMES = {"linear": "linear", "cow": "snapshot", "thin": "thin", "thin-pool": "thinpool"}
+
+
+def poll(ctx: Ctx) -> int:
+    """`lvconvert LV`: finish a mirror or raid conversion. lvsim's LVs are never of those types,
+    so LVM refuses the LV's type."""
+    vg_name, lv_name = split_lv_arg(ctx.args.pos[0])
+    vg = find_vg(ctx.state, vg_name)
+    lv = vg.lvs.get(lv_name)
+    if lv is None:
+        raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
+    kind = LV_TYPE_NAMES.get(lv.kind)
+    if kind is None:
+        refuse(f"lvconvert of a {lv.kind} LV")
+    full = f"{vg.name}/{lv.name}"
+    ctx.console.error(f"Command on LV {full} does not accept LV type {kind}.")
+    raise LvmError(f"Command not permitted on LV {full}.")
 
 
 def convert_to_pool(ctx: Ctx, target: str) -> int:
@@ -68,6 +90,7 @@ def convert_to_pool(ctx: Ctx, target: str) -> int:
     ctx.console.error("THIS WILL DESTROY CONTENT OF LOGICAL VOLUME (filesystem etc.)")
     if not args.has("yes") and not ctx.console.prompt(f"Do you really want to convert {full}? [y/n]: "):
         raise LvmError("Conversion aborted.")
+    overprovisioning_warnings(ctx, vg, lv)  # the pools already there (lv is not one yet)
     del vg.lvs[lv.name]
     name = lv.name
     if meta_lv:

@@ -21,7 +21,6 @@ from lvsim.lvm.common import (
     check_zero_size,
     extents_for_size,
     new_lv,
-    no_syntax,
     overprovisioning_warnings,
     percent_extents,
     run_help,
@@ -181,6 +180,10 @@ def parse_request(ctx: Ctx) -> Request:
         if not pos:
             raise LvmError("Please specify a logical volume to act as the snapshot origin.")
         o_vg, origin = split_lv_arg(pos.pop(0))
+        if not o_vg and not vg_name:
+            raise LvmError(
+                "The origin name should include the volume group.", run_help("lvcreate"), rc=EINVALID_CMD_LINE
+            )
         vg_name = _same_vg(vg_name, o_vg)
     elif pos:
         p_vg, p_name = split_lv_arg(pos.pop(0))
@@ -191,8 +194,6 @@ def parse_request(ctx: Ctx) -> Request:
             if pool_name and pool_name != p_name:
                 raise LvmError(f"Ambiguous {segtype} name specified, {p_name} and {pool_name}.")
             pool_name = p_name
-    if not vg_name:
-        raise no_syntax("lvcreate")
     if segtype == "thin-pool" and lv_name:
         if pool_name and lv_name != pool_name:
             raise LvmError(f"Ambiguous thin-pool name specified, {lv_name} and {pool_name}.")
@@ -253,7 +254,7 @@ def create_thin_or_snapshot(ctx: Ctx) -> int:
         return create_thin_snapshot(ctx, vg, req, origin)
     if not req.create_pool:
         if not req.pool_name:
-            raise LvmError("Please specify name of existing pool.")
+            raise LvmError("Please specify name of existing pool.", run_help("lvcreate"), rc=EINVALID_CMD_LINE)
         pool = vg.lvs.get(req.pool_name)
         if pool is None:
             raise LvmError(f"Pool {req.pool_name} not found in Volume group {vg.name}.")

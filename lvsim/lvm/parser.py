@@ -151,7 +151,7 @@ def _pv_copies(n: int) -> int:
 
 def _segtype(v: str) -> str:
     if v not in SEGTYPES:
-        raise ArgError("")
+        raise ArgError(f"WARNING: Unrecognised segment type {v}")
     return v
 
 

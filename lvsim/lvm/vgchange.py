@@ -43,6 +43,8 @@ def vgchange(ctx: Ctx) -> int:
         if ctx.args.has("activate"):
             on = ctx.args.get("activate") == "y"
             for lv in vg.lvs.values():
+                if lv.kind == "cow":  # a snapshot follows its origin (skipped or not)
+                    continue
                 if lv.visible and (not on or not lv.skip_activation or ctx.args.has("ignoreactivationskip")):
                     set_active(ctx, vg, lv, on)
             active = sum(1 for lv in vg.lvs.values() if lv.visible and lv.active)

@@ -599,7 +599,8 @@ def _kernel_minor(r: Row) -> int:
     from lvsim.core import devmap
 
     minors = devmap.dm_state(r.env.state)["minor"]
-    return int(minors.get(dm_name(r.view.vg.name, r.lv.name), 0))
+    layer = "tpool" if r.lv.kind == "thin-pool" else ""  # a pool's info is its -tpool device's
+    return int(minors.get(dm_name(r.view.vg.name, r.lv.name, layer), 0))
 
 
 def _read_ahead(r: Row) -> Any:

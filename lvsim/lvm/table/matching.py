@@ -167,7 +167,7 @@ def match(given: Given) -> Definition:
             best, best_required, best_type, best_unused = d, match_required, match_type, len(unused)
             best_unused_keys = unused
     if best is None:
-        raise no_match(name, close if close_ro else None)
+        raise _no_match(name, close if close_ro else None)
     if best_unused_keys:
         raise LvmError(
             *[_unaccepted(given, key) for key in best_unused_keys[:MAX_UNUSED]], rc=EINVALID_CMD_LINE
@@ -177,7 +177,7 @@ def match(given: Given) -> Definition:
     return best
 
 
-def no_match(name: str, nearest: Definition | None) -> LvmError:
+def _no_match(name: str, nearest: Definition | None) -> LvmError:
     """LVM's answer when no definition fits: the nearest one, or the only one, is shown."""
     defs = lookup.definitions(name)
     lines = [f"No command with matching syntax recognised.  Run '{name} --help' for more information."]
