@@ -98,13 +98,17 @@ def test_restore_an_lv_from_its_archive(state: State) -> None:
 def test_no_autobackup_and_rename(state: State) -> None:
     out = _run(state, "lvcreate -An -L 4M -n a vg")
     assert out.stderr == "  WARNING: This metadata update is NOT backed up.\n"
-    assert state.lvm_files["/etc/lvm/backup/vg"].seqno == 1
+    assert state.lvm_files["/etc/lvm/backup/vg"].seqno == 1 and _archives(state) == []  # -A n: no archive
     assert _run(state, "vgrename vg renamed").rc == 0
     assert "/etc/lvm/backup/vg" not in state.lvm_files
     assert state.lvm_files["/etc/lvm/backup/renamed"].seqno == 3
-    assert _run(state, "vgremove -f renamed").rc == 0
+    assert _run(state, "vgremove -f renamed").rc == 0  # with an LV: two archives, the backup stays (recorded)
+    kept = state.lvm_files["/etc/lvm/backup/renamed"]
+    assert (kept.seqno, kept.description) == (5, "Created *after* executing 'vgremove -f renamed'")
+    assert [n for _, n in files.archives(state, "/etc/lvm", "renamed")] == [0, 1]
+    assert _run(state, "vgcreate renamed /dev/sdb").rc == 0
+    assert _run(state, "vgremove renamed").rc == 0  # empty: its backup goes
     assert "/etc/lvm/backup/renamed" not in state.lvm_files
-    assert files.archives(state, "/etc/lvm", "renamed")[-1][0].startswith("/etc/lvm/archive/renamed_00000-")
 
 
 def test_backup_files_in_the_simulated_directory_and_on_the_host(state: State, tmp_path: Path) -> None:

@@ -15,12 +15,13 @@ the others stay listed (name, description, time) and are refused as restore sour
 from __future__ import annotations
 
 import base64
+import dataclasses
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lvsim.core.context import Ctx
-from lvsim.core.model import VG, MetadataFile, State
+from lvsim.core.model import PV, VG, MetadataFile, State
 from lvsim.lvm.metadata import CHECKERS, WRITERS, writer
 
 DEFAULT_SYSTEM_DIR = "/etc/lvm"
@@ -126,11 +127,15 @@ def add_archive(state: State, sysdir: str, name: str, uuid: str, seqno: int, pac
 
 @dataclass(frozen=True)
 class Before:
-    """A VG as a command found it: enough to archive it if the command changes it."""
+    """A VG as a command found it: enough to archive it if the command changes it, and the VG with
+    its PVs but without LVs (what vgremove leaves in its backup)."""
 
     uuid: str
     seqno: int
     packed: str  # its packed VG section
+    has_lvs: bool  # visible ones
+    emptied: VG
+    pvs: dict[str, PV]
 
 
 def before_command(state: State, sysdir: str) -> dict[str, Before]:
@@ -139,9 +144,12 @@ def before_command(state: State, sysdir: str) -> dict[str, Before]:
     for name, vg in state.vgs.items():
         backup = state.lvm_files.get(backup_path(sysdir, name))
         if backup is not None and backup.body and backup.seqno == vg.seqno and backup.vg_uuid == vg.uuid:
-            noted[name] = Before(vg.uuid, vg.seqno, backup.body)
+            packed = backup.body
         else:
-            noted[name] = Before(vg.uuid, vg.seqno, pack(vg_section(state, vg)))
+            packed = pack(vg_section(state, vg))
+        emptied = dataclasses.replace(vg, pvs=list(vg.pvs), lvs={})
+        pvs = {d: dataclasses.replace(state.pvs[d]) for d in vg.pvs if d in state.pvs}
+        noted[name] = Before(vg.uuid, vg.seqno, packed, any(lv.visible for lv in vg.lvs.values()), emptied, pvs)
     return noted
 
 
@@ -160,10 +168,11 @@ class Archiver:
         return cls(state, command, system_dir(env))
 
     def finish(self, ctx: Ctx) -> None:
-        """After the command: archives and a backup as lvm.conf's backup/backup and backup/archive
-        (and -A n) allow; a change without a backup is said so."""
-        autobackup = ctx.args.get("autobackup") is not False and ctx.config.int("backup/backup") != 0
-        archive = ctx.config.int("backup/archive") != 0
+        """After the command: archives and a backup as -A and lvm.conf's backup/backup and
+        backup/archive allow; a change without a backup is said so."""
+        no_autobackup = ctx.args.get("autobackup") is False  # -A n: neither archives nor a backup (recorded)
+        autobackup = not no_autobackup and ctx.config.int("backup/backup") != 0
+        archive = not no_autobackup and ctx.config.int("backup/archive") != 0
         cmd_line = command_line(ctx.command, ctx.words)
         if ctx.command in WRITERS:
             changed = after_command(ctx.state, self.sysdir, cmd_line, self.before, autobackup, archive)
@@ -208,11 +217,25 @@ def after_command(
     gone = {b.uuid for b in before.values()} - {vg.uuid for vg in state.vgs.values()}
     for name, old in before.items():
         if old.uuid in gone:
-            if archive:
-                _archive_before(state, sysdir, name, old, cmd_line, 1)
-            remove_backup(state, sysdir, name)
+            _removed(state, sysdir, name, old, cmd_line, autobackup, archive)
             changed = True
     return changed
+
+
+def _removed(
+    state: State, sysdir: str, name: str, old: Before, cmd_line: str, autobackup: bool, archive: bool
+) -> None:
+    """vgremove: LVM archives the VG as found; with LVs in it, it archives once more after removing
+    them and the backup of the emptied VG stays (all as recorded); an empty VG's backup goes."""
+    if archive:
+        _archive_before(state, sysdir, name, old, cmd_line, 2 if old.has_lvs else 1)
+    if not old.has_lvs or not autobackup:
+        remove_backup(state, sysdir, name)
+        return
+    left = State(disks=state.disks, pvs={**state.pvs, **old.pvs}, clock=state.clock, host=state.host)
+    emptied = dataclasses.replace(old.emptied, seqno=old.seqno + 2)
+    write_backup(left, sysdir, emptied, f"Created *after* executing '{cmd_line}'")
+    state.lvm_files[backup_path(sysdir, name)] = left.lvm_files[backup_path(sysdir, name)]
 
 
 def _archive_before(state: State, sysdir: str, name: str, old: Before, cmd_line: str, commits: int) -> None:

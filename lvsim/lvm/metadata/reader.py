@@ -17,7 +17,7 @@ from typing import Any
 from lvsim.core.model import LV, SECTOR, VG, Segment
 from lvsim.lvm.metadata import configtext
 
-_UUID = re.compile(r"^[0-9A-Za-z!#]{6}(-[0-9A-Za-z!#]{4}){5}-[0-9A-Za-z!#]{6}$")
+_UUID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#")
 _ALLOC = ("contiguous", "cling", "cling_by_tags", "normal", "anywhere", "inherit")
 _LV_STATUS = {"READ", "WRITE", "VISIBLE"}
 _LV_FLAGS = {"ACTIVATION_SKIP", "NOAUTOACTIVATE", "ERROR_WHEN_FULL"}
@@ -81,11 +81,18 @@ def _str_list(section: dict[str, Any], key: str) -> list[str]:
 
 
 def _uuid(section: dict[str, Any], what: str) -> str:
+    """The id, checked as id_read_format checks it (dashes anywhere, 32 characters of its set)."""
     value = section.get("id")
     if not isinstance(value, str):
         raise MetadataError("Couldn't find uuid.", what)
-    if not _UUID.match(value):
-        raise MetadataError("Invalid uuid.", what)
+    chars = value.replace("-", "")
+    if len(chars) > 32:
+        raise MetadataError("Too many characters to be uuid.", "Invalid uuid.", what)
+    if len(chars) < 32:
+        raise MetadataError("Couldn't read uuid: incorrect number of characters.", "Invalid uuid.", what)
+    bad = next((c for c in chars if c not in _UUID_CHARS), None)
+    if bad is not None:
+        raise MetadataError(f"UUID contains invalid character '{bad}'", "Invalid uuid.", what)
     return value
 
 
@@ -111,7 +118,7 @@ def read(text: str) -> Metadata:
     try:
         root = configtext.parse(text)
     except configtext.ConfigSyntaxError as exc:
-        raise MetadataError(str(exc)) from None
+        raise MetadataError(str(exc), "WARNING: couldn't read volume group metadata from file.") from None
     if root.get("contents") != "Text Format Volume Group":
         raise MetadataError(
             "Can't process text format file - missing contents field."
@@ -218,6 +225,7 @@ def _read_pv(vg: VG, key: str, section: dict[str, Any]) -> PVRecord:
 
 @dataclass
 class _RawSegment:
+    key: str  # segment1, ...
     start: int
     count: int
     type: str
@@ -243,7 +251,7 @@ def _read_segments(lv_name: str, section: dict[str, Any]) -> list[_RawSegment]:
             f"Couldn't read 'extent_count' for segment '{key}' of logical volume {lv_name}.",
         )
         kind = _get(seg, "type", str, "Segment type must be a string.")
-        segs.append(_RawSegment(start, extents, kind, seg))
+        segs.append(_RawSegment(key, start, extents, kind, seg))
     if len(segs) != count:
         raise MetadataError(
             f"segment_count and actual number of segments disagree for logical volume {lv_name}."
@@ -252,50 +260,69 @@ def _read_segments(lv_name: str, section: dict[str, Any]) -> list[_RawSegment]:
 
 
 def _read_lvs(vg: VG, sections: dict[str, dict[str, Any]], devices: dict[str, str]) -> None:
+    """LVM's two passes: every LV's name, id and flags, then every LV's segments (an error in
+    either names the pass)."""
+    try:
+        lvs = {name: _read_lv(vg, name, section) for name, section in sections.items()}
+    except MetadataError as exc:
+        raise MetadataError(
+            *exc.lines, f"Couldn't read all logical volume names for volume group {vg.name}."
+        ) from None
     snapshots: list[tuple[str, dict[str, Any], _RawSegment]] = []
-    for name, section in sections.items():
-        uuid = _uuid(section, f"Couldn't read uuid for logical volume {name}.")
-        status, flags = _flags(section, f"Couldn't read status flags for logical volume {name}.")
-        unknown = [s for s in status if s not in _LV_STATUS] + [f for f in flags if f not in _LV_FLAGS]
-        if unknown:
-            raise Unsupported(f"LV {vg.name}/{name} with flags {', '.join(unknown)}")
-        for key in ("major", "minor", "lock_args", "profile"):
-            if key in section:
-                raise Unsupported(f"LV {vg.name}/{name} with {key} {section[key]!r}")
-        segs = _read_segments(name, section)
-        kinds = {s.type for s in segs}
-        if kinds == {"snapshot"}:
-            snapshots.append((name, section, segs[0]))
-            continue
-        lv = LV(name, uuid)
-        lv.writable = "WRITE" in status
-        lv.visible = "VISIBLE" in status
-        lv.skip_activation = "ACTIVATION_SKIP" in flags
-        lv.error_when_full = "ERROR_WHEN_FULL" in flags
-        if "NOAUTOACTIVATE" in flags:
-            lv.extra["autoactivation"] = False
-        read_ahead = section.get("read_ahead")
-        if isinstance(read_ahead, int) and read_ahead:  # 0 (and none given) is auto, -1 none
-            lv.extra["read_ahead"] = 0 if read_ahead == -1 else read_ahead
-        lv.tags = _str_list(section, "tags")
-        _read_time(vg, lv, section)
-        alloc = section.get("allocation_policy", "inherit")
-        lv.alloc = alloc if alloc in _ALLOC else "inherit"
-        if kinds == {"striped"}:
-            lv.segments = [_striped(vg, lv, seg, devices) for seg in segs]
-        elif kinds == {"thin-pool"} and len(segs) == 1:
-            _thin_pool(lv, segs[0])
-        elif kinds == {"thin"} and len(segs) == 1:
-            _thin(vg, lv, segs[0])
-        else:
-            raise Unsupported(f"LV {vg.name}/{name} with segment type {', '.join(sorted(kinds))}")
-        vg.lvs[name] = lv
-    order = list(sections)
-    for name, section, seg in snapshots:
-        _snapshot(vg, name, section, seg)
-        at = order.index(name)
-        vg.lvs[str(seg.section.get("cow_store"))].snapshot_after = order[at - 1] if at else ""
+    try:
+        for name, section in sections.items():
+            segs = _read_segments(name, section)
+            kinds = {s.type for s in segs}
+            if kinds == {"snapshot"}:
+                snapshots.append((name, section, segs[0]))
+                continue
+            lv = lvs[name]
+            if kinds == {"striped"}:
+                lv.segments = [_striped(vg, lv, seg, devices) for seg in segs]
+            elif kinds == {"thin-pool"} and len(segs) == 1:
+                _thin_pool(lv, segs[0])
+            elif kinds == {"thin"} and len(segs) == 1:
+                _thin(vg, lv, segs[0])
+            else:
+                raise Unsupported(f"LV {vg.name}/{name} with segment type {', '.join(sorted(kinds))}")
+            vg.lvs[name] = lv
+        order = list(sections)
+        for name, section, seg in snapshots:
+            _snapshot(vg, name, section, seg)
+            at = order.index(name)
+            vg.lvs[str(seg.section.get("cow_store"))].snapshot_after = order[at - 1] if at else ""
+    except MetadataError as exc:
+        raise MetadataError(
+            *exc.lines, f"Couldn't read all logical volumes for volume group {vg.name}."
+        ) from None
     _link_roles(vg)
+
+
+def _read_lv(vg: VG, name: str, section: dict[str, Any]) -> LV:
+    """An LV's name, id, flags, tags, times and policies (the first pass)."""
+    uuid = _uuid(section, f"Couldn't read uuid for logical volume {name}.")
+    status, flags = _flags(section, f"Couldn't read status flags for logical volume {name}.")
+    unknown = [s for s in status if s not in _LV_STATUS] + [f for f in flags if f not in _LV_FLAGS]
+    if unknown:
+        raise Unsupported(f"LV {vg.name}/{name} with flags {', '.join(unknown)}")
+    for key in ("major", "minor", "lock_args", "profile"):
+        if key in section:
+            raise Unsupported(f"LV {vg.name}/{name} with {key} {section[key]!r}")
+    lv = LV(name, uuid)
+    lv.writable = "WRITE" in status
+    lv.visible = "VISIBLE" in status
+    lv.skip_activation = "ACTIVATION_SKIP" in flags
+    lv.error_when_full = "ERROR_WHEN_FULL" in flags
+    if "NOAUTOACTIVATE" in flags:
+        lv.extra["autoactivation"] = False
+    read_ahead = section.get("read_ahead")
+    if isinstance(read_ahead, int) and read_ahead:  # 0 (and none given) is auto, -1 none
+        lv.extra["read_ahead"] = 0 if read_ahead == -1 else read_ahead
+    lv.tags = _str_list(section, "tags")
+    _read_time(vg, lv, section)
+    alloc = section.get("allocation_policy", "inherit")
+    lv.alloc = alloc if alloc in _ALLOC else "inherit"
+    return lv
 
 
 def _read_time(vg: VG, lv: LV, section: dict[str, Any]) -> None:
@@ -316,14 +343,12 @@ def _striped(vg: VG, lv: LV, seg: _RawSegment, devices: dict[str, str]) -> Segme
         )
     stripes = seg.section.get("stripes")
     if not (isinstance(stripes, list) and len(stripes) == 2 and isinstance(stripes[1], int)):
-        raise MetadataError(
-            f"Incorrect number of areas in area array for segment {seg.start} of LV {lv.name}."
-        )
+        raise MetadataError(f"Incorrect number of areas in area array for segment '{seg.key}'.")
     pv_key = stripes[0]
     if not isinstance(pv_key, str) or pv_key not in devices:
         if isinstance(pv_key, str) and pv_key in vg.lvs:
             raise Unsupported(f"LV {vg.name}/{lv.name} stacked on LV {pv_key}")
-        raise MetadataError(f"Couldn't find volume '{pv_key}' for segment '{seg.start}'.")
+        raise MetadataError(f"Couldn't find volume '{pv_key}' for segment '{seg.key}'.")
     return Segment(seg.start, seg.count, devices[pv_key], stripes[1])
 
 

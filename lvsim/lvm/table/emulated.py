@@ -148,8 +148,10 @@ DEFINITIONS: dict[str, dict[str, frozenset[str]]] = {
     },
     "vgcfgbackup": {"vgcfgbackup_general": frozenset({"file"})},
     "vgcfgrestore": {
+        "vgcfgrestore_by_vg": frozenset({"force_long"}),
         "vgcfgrestore_by_file": frozenset({"force_long"}),
         "vgcfgrestore_list_by_vg": frozenset(),
+        "vgcfgrestore_list_by_file": frozenset(),
     },
     "version": {"version_general": frozenset()},
     "help": {"help_general": frozenset()},
