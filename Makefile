@@ -39,8 +39,8 @@ sysdeps:
 	bash vm/provision.sh --host
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check lvsim backends tests bench vm
-	$(VENV)/bin/ruff format --check lvsim backends tests bench vm
+	$(VENV)/bin/ruff check lvsim backends tests bench vm examples
+	$(VENV)/bin/ruff format --check lvsim backends tests bench vm examples
 
 bench: $(STAMP)
 	$(PY) bench/run.py

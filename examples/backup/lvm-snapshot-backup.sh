@@ -54,7 +54,7 @@ lv=${1#*/}
 dest=$2
 snap=${snap:-${lv}_backup}
 
-for tool in lvs lvcreate lvremove mount umount blkid; do
+for tool in lvs lvcreate lvremove mount umount mountpoint blkid; do
     command -v "$tool" >/dev/null || die "$tool not found on PATH"
 done
 [[ -d $dest && -w $dest ]] || die "$dest is not a writable directory"
@@ -70,6 +70,8 @@ cleanup() {
     trap - EXIT ERR INT TERM
     if [[ -n $mounted ]]; then
         for ((i = 1; i <= retries; i++)); do
+            # dmeventd unmounts the file system of a snapshot that became invalid: it may be gone
+            mountpoint -q "$mountpoint" || { mounted="" && break; }
             umount "$mountpoint" && mounted="" && break
             ((i < retries)) && sleep "$retry_delay"
         done

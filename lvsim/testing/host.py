@@ -374,6 +374,10 @@ class LvmHost:
 
     def _replay(self, point: SavePoint) -> None:
         if self._steps:
+            if self.state_path is None:
+                raise Unsupported(
+                    "restore() of a host already in use: real LVM cannot go back (restore first)"
+                )
             raise ValueError(
                 "restore() of a point taken on another backend replays it: call it first in a test"
             )

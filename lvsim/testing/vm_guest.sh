@@ -9,7 +9,8 @@ shift 3
 exec >"$log" 2>&1
 
 export PATH="$pybin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-export LVM_SUPPRESS_FD_WARNINGS=1 LC_ALL=C LVSIM_IN_VM=1
+# no bytecode files written into the shared directory by root
+export LVM_SUPPRESS_FD_WARNINGS=1 LC_ALL=C LVSIM_IN_VM=1 PYTHONDONTWRITEBYTECODE=1
 modprobe -a loop dm_mod dm_snapshot dm_thin_pool
 
 cd "$workdir"
