@@ -139,5 +139,8 @@ def test_restore_onto_a_pv_another_vg_took_is_refused(state: State) -> None:
     assert _run(state, "vgremove -f vg").rc == 0
     assert _run(state, "vgcreate other /dev/sdb").rc == 0
     out = _run(state, "vgcfgrestore -f vg.cfg vg")
-    assert (out.rc, out.stderr) == (95, "lvsim: vgcfgrestore onto /dev/sdb, a PV of VG other is not emulated\n")
+    assert (out.rc, out.stderr) == (
+        95,
+        "lvsim: vgcfgrestore onto /dev/sdb, a PV of VG other is not emulated\n",
+    )
     assert state.vgs["other"].pvs == ["/dev/sdb"] and "vg" not in state.vgs

@@ -134,8 +134,9 @@ class VG:
     max_lv: int = 0
     max_pv: int = 0
     metadata_copies: int = 0  # vgchange --vgmetadatacopies; 0: unmanaged
-    # bytes of the metadata text in the PVs' metadata areas as last written (by the host a VG was
-    # imported from); 0: as the simulator writes it (lvsim.lvm.metadata.writer.metadata_size)
+    # The metadata text in the PVs' metadata areas: its description as the last command wrote it
+    # ("Write from CMD."), or its size when another host wrote it (0: unknown, computed).
+    metadata_description: str = ""
     metadata_size: int = 0
 
 

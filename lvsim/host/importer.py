@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lvsim.core.model import MDA_START, PV, Disk, State
+from lvsim.core.model import MDA_START, PV, SECTOR, VG, Disk, State
 from lvsim.host import bundle as bundles
 from lvsim.lvm.metadata import install, reader, writer
 
@@ -102,6 +102,21 @@ def _mda(source: Source, device: str) -> tuple[int, int] | None:
     return None
 
 
+def _metadata_size(state: State, vg: VG, md: reader.Metadata, source: Source) -> int:
+    """The size of the text in the host's metadata areas: what its vg_mda_free says, when captured;
+    else as the backup's host would have written it, but for the description of the command that
+    last wrote it (unknown: an estimate, within a sector or so)."""
+    mda = min((state.pvs[d].mda_size for d in vg.pvs), default=0)
+    room = (mda - writer.MDA_HEADER) // 2 - SECTOR
+    for row in source.capture.rows("vg") if source.capture is not None else []:
+        if row.get("vg_name") == vg.name and str(row.get("vg_mda_free", "")).isdigit():
+            return max(1, room - int(row["vg_mda_free"]))
+    head = writer.Header(
+        "", md.creation_time, md.creation_host, md.uname or writer.sim_uname(md.creation_host)
+    )
+    return len(writer.vg_text(state, vg, head, raw=True).encode("utf-8", "surrogateescape")) + 1
+
+
 def _check(state: State, sources: Sequence[Source], maps: Mapping[str, str]) -> None:
     names: set[str] = set()
     devices: set[str] = set()
@@ -140,11 +155,7 @@ def import_sources(state: State, found: Sequence[Source], maps: Mapping[str, str
             where[record.uuid] = device
             disks.append((device, size))
         vg = install.install_vg(state, md, where)
-        if md.uname:  # the metadata areas hold the text the host wrote
-            head = writer.Header("", md.creation_time, md.creation_host, md.uname)
-            vg.metadata_size = (
-                len(writer.vg_text(state, vg, head, raw=True).encode("utf-8", "surrogateescape")) + 1
-            )
+        vg.metadata_size = _metadata_size(state, vg, md, source)
         imported = Imported(md.vg.name, source.origin, disks, source.capture is not None)
         if source.capture is not None:
             from lvsim.host import replay

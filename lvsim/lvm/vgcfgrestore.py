@@ -16,7 +16,7 @@ from lvsim.core.errors import ECMD_FAILED, EINVALID_CMD_LINE, NOT_EMULATED, LvmE
 from lvsim.core.model import State
 from lvsim.core.names import name_problem
 from lvsim.lvm.common import run_help
-from lvsim.lvm.metadata import files, install, reader
+from lvsim.lvm.metadata import files, install, reader, writer
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.refusal import refuse
 from lvsim.tools.toolkit import host_file
@@ -157,6 +157,7 @@ def restore(ctx: Ctx, vg_name: str, path: str, force: bool) -> None:
         if owner not in (None, vg_name):
             refuse(f"vgcfgrestore onto {by_uuid[pv.uuid]}, a PV of VG {owner}")
     md.vg.seqno += 1
+    md.vg.metadata_description = writer.write_description(files.command_line(ctx.command, ctx.words), 1)
     install.install_vg(ctx.state, md, {pv.uuid: by_uuid[pv.uuid] for pv in md.pvs})
 
 

@@ -102,7 +102,9 @@ def _random(state: State) -> int:
     return int.from_bytes(hashlib.sha256(f"lvsim-archive-{state.counter}".encode()).digest()[:4], "big") >> 1
 
 
-def add_archive(state: State, sysdir: str, name: str, uuid: str, seqno: int, packed: str, description: str) -> None:
+def add_archive(
+    state: State, sysdir: str, name: str, uuid: str, seqno: int, packed: str, description: str
+) -> None:
     """Archive a VG's metadata (its packed VG section as of seqno; "" when not kept) under the next
     free index, and drop the sections of its archives beyond the newest KEEP_TEXT (archives are
     added in index order, so the newest are found from the end)."""
@@ -149,7 +151,9 @@ def before_command(state: State, sysdir: str) -> dict[str, Before]:
             packed = pack(vg_section(state, vg))
         emptied = dataclasses.replace(vg, pvs=list(vg.pvs), lvs={})
         pvs = {d: dataclasses.replace(state.pvs[d]) for d in vg.pvs if d in state.pvs}
-        noted[name] = Before(vg.uuid, vg.seqno, packed, any(lv.visible for lv in vg.lvs.values()), emptied, pvs)
+        noted[name] = Before(
+            vg.uuid, vg.seqno, packed, any(lv.visible for lv in vg.lvs.values()), emptied, pvs
+        )
     return noted
 
 
@@ -206,6 +210,7 @@ def after_command(
         if old is not None and old.seqno == vg.seqno:
             continue
         vg.metadata_size = 0  # the simulator wrote it
+        vg.metadata_description = writer.write_description(cmd_line, vg.seqno - old.seqno if old else 1)
         changed = True
         if old is not None and old_name is not None:
             if archive:

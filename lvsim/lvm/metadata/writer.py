@@ -200,7 +200,14 @@ class _Segment:
 
 def _segments(vg: VG, lv: LV, names: dict[str, str]) -> tuple[_Segment, ...]:
     if lv.kind == "thin-pool":
-        values: tuple[object, ...] = (lv.metadata_lv, lv.data_lv, lv.transaction_id, lv.chunk_size, lv.discards, lv.zero)
+        values: tuple[object, ...] = (
+            lv.metadata_lv,
+            lv.data_lv,
+            lv.transaction_id,
+            lv.chunk_size,
+            lv.discards,
+            lv.zero,
+        )
         return (_Segment(0, lv.le_count, "thin-pool", values),)
     if lv.kind == "thin":
         return (_Segment(0, lv.le_count, "thin", (lv.pool, lv.transaction_id, lv.thin_id, lv.origin)),)
@@ -211,7 +218,13 @@ def _segment_lines(seg: _Segment) -> list[tuple[str, str]]:
     """(text, comment) of the lines after a segment's type."""
     if seg.type == "striped":
         pv_name, pe = seg.values
-        return [("stripe_count = 1", "# linear"), ("", ""), ("stripes = [", ""), (f'\t"{pv_name}", {pe}', ""), ("]", "")]
+        return [
+            ("stripe_count = 1", "# linear"),
+            ("", ""),
+            ("stripes = [", ""),
+            (f'\t"{pv_name}", {pe}', ""),
+            ("]", ""),
+        ]
     if seg.type == "thin-pool":
         meta, data, transaction, chunk, discards, zero = seg.values
         sectors = int(str(chunk)) // SECTOR
@@ -225,7 +238,11 @@ def _segment_lines(seg: _Segment) -> list[tuple[str, str]]:
         return lines + ([("zero_new_blocks = 1", "")] if zero else [])
     if seg.type == "thin":
         pool, transaction, device, origin = seg.values
-        lines = [(f'thin_pool = "{pool}"', ""), (f"transaction_id = {transaction}", ""), (f"device_id = {device}", "")]
+        lines = [
+            (f'thin_pool = "{pool}"', ""),
+            (f"transaction_id = {transaction}", ""),
+            (f"device_id = {device}", ""),
+        ]
         return lines + ([(f'origin = "{origin}"', "")] if origin else [])
     chunk, origin, store, name = seg.values  # snapshot
     return [(f"chunk_size = {chunk}", ""), (f'origin = "{origin}"', ""), (f'{store} = "{name}"', "")]
@@ -272,7 +289,18 @@ def _snapshot_section(vg: VG, cow: LV) -> _LvSection:
     created = cow.snapshot_time or cow.creation_time
     status = ("READ", "WRITE", "VISIBLE")
     segments = (_snapshot_segment(vg, cow),)
-    return _LvSection(cow.snapshot_name, cow.snapshot_uuid, status, (), (), created, cow.creation_host, "inherit", "auto", segments)
+    return _LvSection(
+        cow.snapshot_name,
+        cow.snapshot_uuid,
+        status,
+        (),
+        (),
+        created,
+        cow.creation_host,
+        "inherit",
+        "auto",
+        segments,
+    )
 
 
 def _lv_text(sec: _LvSection, extent: int, indent: int, raw: bool) -> str:
@@ -346,7 +374,10 @@ def _texts(vg: VG, lv: LV, names: dict[str, str], indent: int, raw: bool) -> tup
         extent = vg.extent_size // SECTOR
         if lv.kind == "cow":
             sec = _section(lv, False, _segments(vg, lv, names))
-            found = (_lv_text(sec, extent, indent, raw), _lv_text(_snapshot_section(vg, lv), extent, indent, raw))
+            found = (
+                _lv_text(sec, extent, indent, raw),
+                _lv_text(_snapshot_section(vg, lv), extent, indent, raw),
+            )
         else:
             found = (_lv_text(_section(lv, lv.visible, _segments(vg, lv, names)), extent, indent, raw), "")
         if len(_TEXTS) >= _TEXTS_MAX:
@@ -426,7 +457,13 @@ def metadata_size(state: State, vg: VG) -> int:
     """Bytes the VG's metadata takes in a metadata area: the raw text and its NUL."""
     if vg.metadata_size:
         return vg.metadata_size
-    return len(vg_text(state, vg, sim_header(state, ""), raw=True).encode("utf-8", "surrogateescape")) + 1
+    head = sim_header(state, vg.metadata_description)
+    return len(vg_text(state, vg, head, raw=True).encode("utf-8", "surrogateescape")) + 1
+
+
+def write_description(cmd_line: str, writes: int) -> str:
+    """What LVM puts in the description of the metadata a command writes, at its last write."""
+    return f"Write from {cmd_line}." if writes <= 1 else f"Write[{writes}] from {cmd_line}."
 
 
 def mda_free(mda_size: int, used: int) -> int:
