@@ -53,6 +53,7 @@ class Request:
 ARG_ORDER = [
     "addtag",
     "alloc",
+    "setautoactivation",
     "discards",
     "errorwhenfull",
     "minor",
@@ -109,7 +110,7 @@ def _check_options(ctx: Ctx, allowed: set[str], what: str) -> None:
     """arg_outside_list_is_set: the first given option outside `allowed` is an error."""
     for option in ARG_ORDER:
         if ctx.args.has(option) and option not in allowed:
-            raise LvmError(f"Option --{option} {what}.", rc=EINVALID_CMD_LINE)
+            raise LvmError(f"Option --{option} {what}.", run_help("lvcreate"), rc=EINVALID_CMD_LINE)
 
 
 def _segtype(ctx: Ctx) -> str:
@@ -241,7 +242,12 @@ def create_thin_or_snapshot(ctx: Ctx) -> int:
             "Please specify either size or extents (not both).", run_help("lvcreate"), rc=EINVALID_CMD_LINE
         )
     check_zero_size(args, "lvcreate")
-    req = parse_request(ctx)
+    try:
+        req = parse_request(ctx)
+    except LvmError as exc:  # whatever _lvcreate_params refuses is EINVALID_CMD_LINE, with the usage hint
+        if exc.rc == EINVALID_CMD_LINE or exc.raw:
+            raise
+        raise LvmError(*exc.lines, run_help("lvcreate"), rc=EINVALID_CMD_LINE) from None
     chunk = _check_chunk_arg(ctx, req)
     vg = find_vg(ctx.state, req.vg)
     check_pvs(ctx, vg, req.devices)
