@@ -223,6 +223,8 @@ def test_a_write_finding_the_pool_full_lets_dmeventd_act_at_once(sim: SimBackend
 def test_a_write_queued_on_a_full_pool_fails_after_the_timeout(sim: SimBackend) -> None:
     pool(sim, conf=None, size="40M")
     start = sim.state.clock
-    result = sim.run("dd if=/dev/urandom of=/dev/vg/t bs=1M count=44 oflag=direct status=none".split())
+    result = sim.run(
+        ["dd", "if=/dev/urandom", "of=/dev/vg/t", "bs=1M", "count=44", "oflag=direct", "status=none"]
+    )
     assert result.rc == 1 and "No space left on device" in result.stderr
     assert sim.state.clock - start == 60

@@ -76,7 +76,11 @@ def test_refused_report_field(sim: SimBackend, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(emulated, "FIELDS", emulated.FIELDS - {"lv_size"})
     for cmd in ("lvs -o lv_name,lv_size", "lvs -o lv_name -O lv_size", "lvs -o lv_name -S lv_size>1m"):
         out = sim.run(shlex.split(cmd))
-        assert (out.rc, out.stdout, out.stderr) == (NOT_EMULATED, "", "lvsim: lvs field lv_size is not emulated\n")
+        assert (out.rc, out.stdout, out.stderr) == (
+            NOT_EMULATED,
+            "",
+            "lvsim: lvs field lv_size is not emulated\n",
+        )
     assert sim.run(shlex.split("lvs -o lv_name")).rc == 0
 
 
@@ -92,7 +96,9 @@ def test_every_field_lvsim_shows_is_emulated(sim: SimBackend) -> None:
 
 def test_refused_programs_have_shims_that_never_run_the_host_binary(tmp_path: Path) -> None:
     shims, host = tmp_path / "shims", tmp_path / "host"
-    out = subprocess.run([sys.executable, "-m", "lvsim.cli", "shims", str(shims)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "lvsim.cli", "shims", str(shims)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert {p.name for p in shims.iterdir()} >= {*lookup.programs(), "lvm"}
     host.mkdir()
@@ -100,10 +106,18 @@ def test_refused_programs_have_shims_that_never_run_the_host_binary(tmp_path: Pa
     for name in ("pvmove", "vgsplit", "lvmdiskscan"):
         (host / name).write_text(f"#!/bin/sh\ntouch {marker}\n")
         (host / name).chmod(0o755)
-    env = {**os.environ, "PATH": f"{shims}:{host}:{os.environ['PATH']}", "LVSIM_STATE": str(tmp_path / "state")}
+    env = {
+        **os.environ,
+        "PATH": f"{shims}:{host}:{os.environ['PATH']}",
+        "LVSIM_STATE": str(tmp_path / "state"),
+    }
     for name in ("pvmove", "vgsplit", "lvmdiskscan"):
         out = subprocess.run([name, "--help"], env=env, capture_output=True, text=True)
-        assert (out.returncode, out.stdout, out.stderr) == (NOT_EMULATED, "", f"lvsim: {name} is not emulated\n")
+        assert (out.returncode, out.stdout, out.stderr) == (
+            NOT_EMULATED,
+            "",
+            f"lvsim: {name} is not emulated\n",
+        )
     assert not marker.exists()
 
 

@@ -293,4 +293,3 @@ def remove_contents(fd: int) -> None:
             os.rmdir(name, dir_fd=fd)
         else:
             os.unlink(name, dir_fd=fd)
-

@@ -260,7 +260,9 @@ def create_thin_or_snapshot(ctx: Ctx) -> int:
         return create_thin_snapshot(ctx, vg, req, origin)
     if not req.create_pool:
         if not req.pool_name:
-            raise LvmError("Please specify name of existing pool.", run_help("lvcreate"), rc=EINVALID_CMD_LINE)
+            raise LvmError(
+                "Please specify name of existing pool.", run_help("lvcreate"), rc=EINVALID_CMD_LINE
+            )
         pool = vg.lvs.get(req.pool_name)
         if pool is None:
             raise LvmError(f"Pool {req.pool_name} not found in Volume group {vg.name}.")
