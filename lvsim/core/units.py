@@ -194,6 +194,14 @@ def parse_extents(text: str) -> SizeArg:
 _BASE_1024 = "eptgmk"
 _BASE_1000 = "EPTGMK"
 _LONG_1024 = (" EiB", " PiB", " TiB", " GiB", " MiB", " KiB", " B")
+_LONG_1000 = (" EB", " PB", " TB", " GB", " MB", " kB")
+_FIXED_LONG = {
+    **dict(zip(_BASE_1024, _LONG_1024[:6], strict=True)),
+    **dict(zip(_BASE_1000, _LONG_1000, strict=True)),
+    "B": " B ",
+    "S": " Se",
+    "U": " Un",
+}
 
 
 def units_factor(units: str) -> tuple[str, int] | None:
@@ -248,9 +256,11 @@ def format_size(nbytes: int, units: str = "r", suffix: bool = True, long_form: b
             unit_suffix = "U"
         else:
             unit_suffix = unit_type
+        precision = 0 if unit_suffix in "BS" else 2
+        if long_form:  # libdevmapper's DM_SIZE_SHORT names (with LVM's si_unit_consistency)
+            unit_suffix = _FIXED_LONG.get(unit_type) or _FIXED_LONG[unit_suffix]
         if sectors == 0:
             return "0" + (unit_suffix if suffix else "")
-        precision = 0 if unit_suffix in "BS" else 2
         return f"{sectors * SECTOR / factor:.{precision}f}" + (unit_suffix if suffix else "")
     if sectors == 0:
         return "0" + (("   " if long_form else " ") if suffix else "")

@@ -4,16 +4,42 @@ values they share with the reports (read through the report fields, so both alwa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
+from lvsim.core import devmap
 from lvsim.core.console import Console
+from lvsim.core.context import Args
 from lvsim.core.model import LV, PV, State
-from lvsim.core.units import display_size, percent_text
+from lvsim.core.names import dm_name
+from lvsim.core.units import format_size, percent_text
 from lvsim.lvm.report.field_names import find_field
 from lvsim.lvm.report.fields import DEVICE_READ_AHEAD, Env, Row
 from lvsim.lvm.report.view import VgView
 
 LVDISPLAY_TIME = "%Y-%m-%d %T %z"
+
+# --units and --nosuffix of the command printing (lvm2's current_settings): display_size's units
+_UNITS: ContextVar[tuple[str, bool]] = ContextVar("display_units", default=("r", True))
+
+
+@contextmanager
+def units_of(args: Args) -> Iterator[None]:
+    """Print the listings' sizes in the command line's --units (and without suffix for --nosuffix)."""
+    token = _UNITS.set((args.str("units", "r"), not args.has("nosuffix")))
+    try:
+        yield
+    finally:
+        _UNITS.reset(token)
+
+
+def display_size(nbytes: int) -> str:
+    """display_size: `12.00 MiB`, `<15.88 TiB`; `12288.00 KiB` with --units k (the suffix is kept
+    for the human-readable units even with --nosuffix)."""
+    units, suffix = _UNITS.get()
+    return format_size(nbytes, units, suffix, long_form=True)
 
 
 def field(row: Row, name: str) -> Any:
@@ -77,7 +103,9 @@ def vg_full(console: Console, state: State, view: VgView) -> None:
     p(f"VG Status             {'' if vg.resizeable else 'NOT '}resizable")
     p("MAX LV                0")
     p(f"Cur LV                {field(row, 'lv_count')}")
-    p(f"Open LV               {sum(1 for lv in vg.lvs.values() if lv.visible and view.info(lv).open)}")
+    # lvs_in_vg_opened asks for each visible LV's own device: a thin pool's is never open
+    opened = sum(1 for lv in vg.lvs.values() if lv.visible and lv.kind != "thin-pool" and view.info(lv).open)
+    p(f"Open LV               {opened}")
     p("Max PV                0")
     p(f"Cur PV                {len(vg.pvs)}")
     p(f"Act PV                {len(vg.pvs)}")
@@ -170,7 +198,10 @@ def lv_full(console: Console, state: State, view: VgView, lv: LV) -> None:
             p(f"Persistent major       {lv.extra['major']}")
         p(f"Persistent minor       {lv.extra['minor']}")
     if info.exists:
-        p(f"Block device           {field(row, 'lv_kernel_major')}:{field(row, 'lv_kernel_minor')}")
+        minor = field(row, "lv_kernel_minor")
+        if pool_device:  # lv_info without the layer: the pool's own device, not the -tpool reports show
+            minor = devmap.dm_state(state)["minor"].get(dm_name(view.vg.name, lv.name), minor)
+        p(f"Block device           {field(row, 'lv_kernel_major')}:{minor}")
     p(" ")
 
 

@@ -8,6 +8,7 @@ from lvsim.lvm.display import field
 from lvsim.lvm.parser import LvmSpec
 
 ORPHAN_VG = "#orphans_lvm2"
+UUID_SUFFIX = 40 + 10  # sizeof(uuid) + 10: " with UUID " and the uuid
 
 
 @command(LvmSpec("pvscan"))
@@ -21,27 +22,39 @@ def pvscan(ctx: Ctx) -> int:
     pv_width = max((len(p) for p in state.pvs), default=0) + 2
     # lvmcache's longest VG name counts the orphans' pseudo VG, #orphans_lvm2
     vg_width = max((len(v) for v in [*state.vgs, ORPHAN_VG]), default=0) + 2
+    args = ctx.args
+    width = pv_width  # pv_len: the name column, wider by the uuid's suffix with -u
+    if args.has("uuid"):
+        width += UUID_SUFFIX
     found = new = 0
     total = new_size = 0
     for row in rows:
         pv = row.pv
         assert pv is not None
+        orphan = row.view is None
+        if args.has("exported") or (args.has("novolumegroup") and not orphan):
+            continue  # lvsim has no exported VGs
         found += 1
-        if ctx.args.has("short"):
-            ctx.console.print(pv.device)
-            continue
-        if row.view is None:
+        if orphan:
             size = int(field(row, "pv_size"))
             new += 1
             new_size += size
             total += size
-            ctx.console.print(f"PV {pv.device:<{pv_width}}    {' ':<{vg_width}} lvm2 [{display_size(size)}]")
+        else:
+            extent = row.view.vg.extent_size
+            total += pv.pe_count * extent
+        if args.has("short"):
+            ctx.console.print(pv.device)
             continue
-        extent = row.view.vg.extent_size
+        name = pv.device
+        if args.has("uuid"):
+            name = f"{pv.device:<{pv_width - 2}} with UUID {pv.uuid}"
+        if orphan:
+            ctx.console.print(f"PV {name:<{width}}    {' ':<{vg_width}} lvm2 [{display_size(size)}]")
+            continue
         free = pv.pe_count - int(field(row, "pv_pe_alloc_count"))
-        total += pv.pe_count * extent
         ctx.console.print(
-            f"PV {pv.device:<{pv_width}} VG {pv.vg:<{vg_width}} lvm2 "
+            f"PV {name:<{width}} VG {pv.vg:<{vg_width}} lvm2 "
             f"[{display_size(pv.pe_count * extent)} / {display_size(free * extent)} free]"
         )
     if not found:
