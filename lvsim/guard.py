@@ -16,6 +16,7 @@ import errno
 import io
 import os
 import signal
+import stat
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -127,6 +128,23 @@ def install_streams() -> tuple[ByteStream, ByteStream, set[int]]:
     out, err = ByteStream(1, 1 in closed), ByteStream(2, 2 in closed)
     sys.stdout, sys.stderr = out, err
     return out, err, closed
+
+
+def command_env(closed: set[int]) -> dict[str, str]:
+    """The environment a command runs with, plus LVSIM_STDOUT when its stdout was closed ("closed")
+    or is /dev/full ("full"): dd reports those as coreutils does."""
+    env = dict(os.environ)
+    env.pop("LVSIM_STDOUT", None)
+    if 1 in closed:
+        env["LVSIM_STDOUT"] = "closed"
+    else:
+        try:
+            st = os.fstat(1)
+        except OSError:
+            return env
+        if stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 7):
+            env["LVSIM_STDOUT"] = "full"
+    return env
 
 
 def binary_stdin(closed: set[int]) -> BinaryIO:

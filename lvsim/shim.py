@@ -16,6 +16,7 @@ import shlex
 import signal
 import stat
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -59,8 +60,11 @@ def state_path(pinned: str | None, explicit: bool) -> Path:
     return store.default_path()
 
 
-def run_saved(path: Path, argv: list[str], stdin: BinaryIO) -> tuple[int, str, str, bool]:
-    """Run a command line on the saved state at path: (rc, stdout, stderr, internal error?).
+def run_saved(
+    path: Path, argv: list[str], stdin: BinaryIO, env: Mapping[str, str] | None = None
+) -> tuple[int, str, str, bool]:
+    """Run a command line on the saved state at path with the environment it sees (default: this
+    process's): (rc, stdout, stderr, internal error?).
 
     An internal error leaves the state unsaved; StateError when the state cannot be used."""
     from lvsim import guard
@@ -69,7 +73,7 @@ def run_saved(path: Path, argv: list[str], stdin: BinaryIO) -> tuple[int, str, s
     if read_only(argv):
         try:
             with store.transaction(path, shared=True) as state:
-                result = guard.run_command(state, argv, stdin)
+                result = guard.run_command(state, argv, stdin, env)
                 if result[3]:
                     raise _Rollback(result)
             return result
@@ -79,7 +83,7 @@ def run_saved(path: Path, argv: list[str], stdin: BinaryIO) -> tuple[int, str, s
             return rollback.result
     try:
         with store.transaction(path) as state:
-            result = guard.run_command(state, argv, stdin)
+            result = guard.run_command(state, argv, stdin, env)
             if result[3]:
                 raise _Rollback(result)
     except _Rollback as rollback:
@@ -96,7 +100,10 @@ def main(pinned: str | None = None, explicit: bool = True) -> int:
 
         argv = [os.path.basename(sys.argv[0]), *sys.argv[1:]]
         try:
-            rc, stdout, stderr, _ = run_saved(state_path(pinned, explicit), argv, guard.binary_stdin(closed))
+            env = guard.command_env(closed)
+            rc, stdout, stderr, _ = run_saved(
+                state_path(pinned, explicit), argv, guard.binary_stdin(closed), env
+            )
         except store.StateError as exc:
             err.write(f"lvsim: {exc}\n")
             return 5

@@ -164,3 +164,19 @@ def test_internal_error_line_is_bounded() -> None:
     except ValueError as exc:
         line = guard.internal_error(exc)
     assert line.count("\n") == 1 and len(line) < 500 and "a b" in line
+
+
+def test_dd_to_a_closed_stdout_or_dev_full_says_what_coreutils_says(shims: dict[str, str]) -> None:
+    subprocess.run(["lvcreate", "-L", "4M", "-n", "d", "vg"], env=shims, check=True, capture_output=True)
+    rc, err = _stream("closed", ["dd", "if=/dev/vg/d", "bs=4k", "count=1"], shims)
+    assert (rc, err) == (  # as dd 9.1 in the VM
+        1,
+        b"dd: error writing 'standard output': Bad file descriptor\n"
+        b"dd: closing output file 'standard output': Bad file descriptor\n",
+    )
+    rc, err = _stream("full", ["dd", "if=/dev/vg/d", "bs=4k", "count=1", "status=none"], shims)
+    assert (rc, err) == (1, b"dd: error writing 'standard output': No space left on device\n")
+    rc, err = _stream("full", ["dd", "if=/dev/vg/d", "bs=4k", "count=1"], shims)
+    assert rc == 1 and err.startswith(
+        b"dd: error writing 'standard output': No space left on device\n1+0 records in\n0+0 records out\n0 bytes copied, "
+    )

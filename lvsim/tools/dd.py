@@ -341,7 +341,14 @@ def _open_output(ctx: Ctx, args: DdArgs, start: int) -> _Output:
 
     name = args.outfile
     if not name or name in ("/dev/stdout", "/dev/fd/1"):
-        return _Output(name or "standard output", stdout=True)
+        where = ctx.env.get("LVSIM_STDOUT", "")  # the shim saw stdout closed or on /dev/full
+        if where == "closed":
+            shown = _quoteaf(name or "standard output")
+            raise _Stop(
+                f"dd: error writing {shown}: Bad file descriptor\ndd: closing output file {shown}: Bad file descriptor",
+                stats=False,
+            )
+        return _Output(name or "standard output", stdout=True, full=where == "full")
     if name == "/dev/null":
         return _Output(name, null=True)
     if name == "/dev/full":
