@@ -663,12 +663,6 @@ def lvcreate(ctx: Ctx) -> int:
         args.opts["readahead"] = [readahead.sectors(ctx.console, args.get("readahead"))]
     if is_sparse_create(args):
         return create_sparse(ctx)
-    if (
-        args.has("size")
-        and args.has("virtualsize")
-        and not any(args.has(o) for o in ("type", "thin", "thinpool", "snapshot"))
-    ):  # sparse_segtype_default decides: not recorded
-        refuse("lvcreate --size --virtualsize without --thin or --snapshot")
     if not is_linear_create(args):
         return create_thin_or_snapshot(ctx)
     if args.has("size") and args.has("extents"):
