@@ -34,7 +34,11 @@ def test_table_holds_what_lvm2_declares() -> None:
     assert lookup.option("options") == Option("options", "o", "String", groupable=True)
     assert lookup.option("help2") == Option("", "?")
     assert lookup.value_type("lvextend", "size") == "PSizeMB" and lookup.value_type("lvs", "units") == "Units"
-    assert "version" not in lookup.programs() and "lvdisplay" in lookup.programs() and len(lookup.programs()) == 45
+    assert (
+        "version" not in lookup.programs()
+        and "lvdisplay" in lookup.programs()
+        and len(lookup.programs()) == 45
+    )
     linear = lookup.definitions("lvcreate")[3]
     assert (linear.id, linear.required, linear.positionals) == ("lvcreate_linear", ("size:SizeMB",), ("VG",))
     assert linear.optional_positionals == ("PV ...",) and linear.autotypes == ("linear",)
