@@ -35,7 +35,10 @@ def test_case_is_recorded(path: Path) -> None:
     recording = transcript.load_recording(recorded)
     assert recording["disks"] == list(case.disks)
     assert recording["description"] == case.description
-    assert [(s["cmd"], s["stdin"]) for s in recording["steps"]] == [(s.cmd, s.stdin) for s in case.steps]
+    steps = [("wait", s["wait"]) if "wait" in s else (s["cmd"], s["stdin"]) for s in recording["steps"]]
+    assert steps == [("wait", s.wait) if s.wait else (s.cmd, s.stdin) for s in case.steps]
+    assert recording.get("lvm_conf", "") == case.lvm_conf
+    assert recording.get("dmeventd", False) == case.dmeventd
     assert recording["lvm_version"].startswith("2.03.16")
 
 

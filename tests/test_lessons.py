@@ -23,10 +23,12 @@ def test_at_least_ten_lessons_each_with_hints_checks_and_a_solution() -> None:
 
 
 def _fresh_dmeventd(backend: Backend) -> None:
-    """On real LVM, a dmeventd left by an earlier test keeps that test's LVM_SYSTEM_DIR: restart it from
-    this backend's environment (`dmeventd -R` hands over to the new process), or let LVM start it."""
+    """On real LVM, a dmeventd left by an earlier test keeps that test's LVM_SYSTEM_DIR, whose
+    lvm.conf is gone: restart it from this backend's environment (in the VM)."""
     if backend.name == "real":
-        backend.run(["dmeventd", "-R"])
+        from lvsim.testing.transcript import restart_dmeventd
+
+        restart_dmeventd(backend.environment())
 
 
 @pytest.mark.parametrize(

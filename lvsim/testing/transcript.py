@@ -31,15 +31,19 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
 import re
 import shlex
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,8 +306,50 @@ def _prepare(backend: Backend, lvm_conf: str, dmeventd: bool) -> None:
     backend's environment (one left by an earlier backend reads a lvm.conf that is gone)."""
     if lvm_conf:
         backend.set_lvm_conf(lvm_conf)
-    if dmeventd and backend.name == "real" and backend.run(["dmeventd", "-R"]).rc != 0:
-        backend.run(["dmeventd"])
+    if dmeventd and backend.name == "real":
+        restart_dmeventd(backend.environment())
+
+
+def _dmeventd_dirs() -> dict[int, str]:
+    """Running dmeventd processes and the LVM_SYSTEM_DIR each was started with."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "dmeventd":
+                env = (entry / "environ").read_bytes().split(b"\0")
+                dirs = [e[15:].decode() for e in env if e.startswith(b"LVM_SYSTEM_DIR=")]
+                found[int(entry.name)] = dirs[0] if dirs else ""
+        except OSError:
+            continue
+    return found
+
+
+def restart_dmeventd(env: Mapping[str, str], timeout: float = 30.0) -> None:
+    """Make the machine's dmeventd one that reads the lvm.conf of `env`'s LVM_SYSTEM_DIR (as LVM
+    starts it from the environment of the command that first needs it): `dmeventd -R` hands the
+    monitored devices to a new daemon of this environment; an older one that stays is asked to
+    end (it does once nothing it watches is left). Only in the throwaway test VM (LVSIM_IN_VM=1):
+    a host's dmeventd is never touched."""
+    if os.environ.get("LVSIM_IN_VM") != "1":
+        raise RuntimeError("restarting dmeventd is done only in the test VM (LVSIM_IN_VM=1)")
+    wanted = env.get("LVM_SYSTEM_DIR", "")
+    full_env = {**os.environ, **env}
+    subprocess.run(["dmeventd", "-R"], env=full_env, stdin=subprocess.DEVNULL, capture_output=True,
+                   timeout=timeout, check=False)  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while True:
+        others = [pid for pid, d in _dmeventd_dirs().items() if d != wanted]
+        if not others:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"dmeventd {others} does not end: it still watches devices")
+        for pid in others:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        time.sleep(0.5)
+    if wanted not in _dmeventd_dirs().values():
+        subprocess.run(["dmeventd"], env=full_env, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout, check=False)  # fmt: skip
 
 
 def _record_steps(case: Case, backend: Backend) -> list[dict[str, Any]]:
