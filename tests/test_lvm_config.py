@@ -178,3 +178,93 @@ def test_lvmconfig_shows_files_in_lvms_merge_order(tmp_path: Path) -> None:
     conf = 'activation {\n\tmonitoring = 1\n}\nallocation {\n\tthin_pool_zero = 0\n}\nreport {\n\ttime_format = "%s"\n}\n'
     outcome = _run(tmp_path, conf, "lvmconfig")
     assert outcome.stdout.splitlines()[0::3] == ["activation {", "report {", "allocation {"]
+
+
+# Recorded in the VM (LVM 2.03.16, vm/out/training-explore/a-config.log): two linear LVs, a 20M and
+# b 40M, and each report/* setting given by --config.
+_REPORT_RECORDED = {
+    'report/lvs_cols="lv_name,lv_size"': "  LV   LSize \n  a    20.00m\n  b    40.00m\n",
+    'report/separator=":"': (
+        "  LV  :VG:Attr      :LSize :Pool:Origin:Data% :Meta% :Move:Log:Cpy%Sync:Convert\n"
+        "  a   :vg:-wi-a-----:20.00m:    :      :      :      :    :   :        :       \n"
+        "  b   :vg:-wi-a-----:40.00m:    :      :      :      :    :   :        :       \n"
+    ),
+    "report/aligned=0": (
+        "  LV VG Attr LSize Pool Origin Data% Meta% Move Log Cpy%Sync Convert\n"
+        "  a vg -wi-a----- 20.00m        \n"
+        "  b vg -wi-a----- 40.00m        \n"
+    ),
+    "report/prefixes=1": (
+        "  LV   VG Attr       LSize  Pool Origin Data%  Meta%  Move Log Cpy%Sync Convert\n"
+        + "".join(
+            f"  LVM2_LV_NAME='{n}   ' LVM2_VG_NAME='vg' LVM2_LV_ATTR='-wi-a-----' LVM2_LV_SIZE='{s}'"
+            " LVM2_POOL_LV='    ' LVM2_ORIGIN='      ' LVM2_DATA_PERCENT='      '"
+            " LVM2_METADATA_PERCENT='      ' LVM2_MOVE_PV='    ' LVM2_MIRROR_LOG='   '"
+            " LVM2_COPY_PERCENT='        ' LVM2_CONVERT_LV='       '\n"
+            for n, s in (("a", "20.00m"), ("b", "40.00m"))
+        )
+    ),
+    "report/compact_output=1": "  LV   VG Attr       LSize  \n  a    vg -wi-a----- 20.00m\n  b    vg -wi-a----- 40.00m\n",
+    "report/columns_as_rows=1": (
+        "  LV a b\n  VG vg vg\n  Attr -wi-a----- -wi-a-----\n  LSize 20.00m 40.00m\n"
+        + "".join(
+            f"  {h}  \n" for h in ("Pool", "Origin", "Data%", "Meta%", "Move", "Log", "Cpy%Sync", "Convert")
+        )
+    ),
+    'report/output_format="json"': (
+        '  {\n      "report": [\n          {\n              "lv": [\n'
+        + ",\n".join(
+            f'                  {{"lv_name":"{n}", "vg_name":"vg", "lv_attr":"-wi-a-----", "lv_size":"{s}",'
+            ' "pool_lv":"", "origin":"", "data_percent":"", "metadata_percent":"", "move_pv":"",'
+            ' "mirror_log":"", "copy_percent":"", "convert_lv":""}'
+            for n, s in (("a", "20.00m"), ("b", "40.00m"))
+        )
+        + "\n              ]\n          }\n      ]\n  }\n"
+    ),
+    "report/headings=0 report/prefixes=1 -o lv_name,lv_active": (
+        "  LVM2_LV_NAME='a   ' LVM2_LV_ACTIVE='active'\n  LVM2_LV_NAME='b   ' LVM2_LV_ACTIVE='active'\n"
+    ),
+    "report/binary_values_as_numeric=1 -o lv_name,lv_active,lv_active_locally": (
+        "  LV   Active ActLocal  \n  a    active          1\n  b    active          1\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("setting", list(_REPORT_RECORDED))
+def test_report_settings_as_recorded_on_real_lvm(setting: str) -> None:
+    state = State()
+    state.disks["/dev/loop0"] = Disk("/dev/loop0", 256 << 20)
+    for cmd in ("vgcreate vg /dev/loop0", "lvcreate -L 20M -n a vg", "lvcreate -L 40M -n b vg"):
+        assert dispatch.run(state, cmd.split()).rc == 0
+    settings, _, options = setting.partition(" -o ")
+    argv = ["lvs", "--config", settings, *(["-o", options] if options else []), "vg"]
+    outcome = dispatch.run(state, argv)
+    assert (outcome.rc, outcome.stderr) == (0, "")
+    assert outcome.stdout == _REPORT_RECORDED[setting]
+
+
+def test_report_settings_give_way_to_the_command_line(tmp_path: Path) -> None:
+    """reporter.c: --separator clears report/aligned, -O replaces report/lvs_sort, --reportformat
+    report/output_format, --nameprefixes clears aligned."""
+    (tmp_path / "lvm.conf").write_text(
+        'report {\n\tlvs_cols = "lv_name,lv_size"\n\tlvs_sort = "-lv_size"\n\toutput_format = "json"\n}\n'
+    )
+    state = State()
+    state.disks["/dev/loop0"] = Disk("/dev/loop0", 256 << 20)
+    for cmd in ("vgcreate vg /dev/loop0", "lvcreate -L 20M -n a vg", "lvcreate -L 40M -n b vg"):
+        assert dispatch.run(state, cmd.split()).rc == 0
+    env = {"LVM_SYSTEM_DIR": str(tmp_path)}
+    assert dispatch.run(state, ["lvs", "vg"], env=env).stdout.startswith('  {\n      "report"')
+    basic = dispatch.run(state, ["lvs", "--reportformat", "basic", "vg"], env=env).stdout
+    assert basic == "  LV   LSize \n  b    40.00m\n  a    20.00m\n"
+    sorted_by_name = dispatch.run(
+        state, ["lvs", "--reportformat", "basic", "-O", "lv_name", "--separator", ":", "vg"], env=env
+    )
+    assert sorted_by_name.stdout == "  LV:LSize\n  a:20.00m\n  b:40.00m\n"
+    prefixed = dispatch.run(
+        state, ["lvs", "--reportformat", "basic", "--nameprefixes", "--noheadings", "vg"], env=env
+    )
+    assert (
+        prefixed.stdout
+        == "  LVM2_LV_NAME='b' LVM2_LV_SIZE='40.00m'\n  LVM2_LV_NAME='a' LVM2_LV_SIZE='20.00m'\n"
+    )

@@ -64,6 +64,34 @@ DEFAULTS: dict[str, Value] = {
 # Honoured too, though LVM has no default for it: the chunk size (KiB) new thin pools get.
 HONOURED = frozenset({*DEFAULTS, "allocation/thin_pool_chunk_size"})
 
+# The report/* settings lvs, vgs and pvs read (lvsim.lvm.report.engine.Settings); their defaults
+# come from LVM's dump (default_value).
+REPORT_SETTINGS = frozenset(
+    {
+        *(
+            f"report/{name}"
+            for name in (
+                "output_format",
+                "compact_output",
+                "aligned",
+                "buffered",
+                "headings",
+                "separator",
+                "prefixes",
+                "quoted",
+                "columns_as_rows",
+                "binary_values_as_numeric",
+            )
+        ),
+        *(
+            f"report/{kind}_{what}"
+            for kind in ("lvs", "vgs", "pvs", "segs", "pvsegs")
+            for what in ("cols", "cols_verbose", "sort")
+        ),
+    }
+)
+HONOURED |= REPORT_SETTINGS
+
 
 class ConfigError(Exception):
     """A config text LVM cannot parse: `lines` are LVM's words for it (each indented as LVM logs it,
@@ -356,7 +384,7 @@ class Config:
         """A setting's value: the first layer's that sets it, else LVM's compiled-in default."""
         node = self.find(path)
         if node is None or isinstance(node, dict):
-            return DEFAULTS[path]
+            return _default(path)
         return node
 
     def int(self, path: str) -> int:
@@ -365,11 +393,11 @@ class Config:
             return int(value)
         if isinstance(value, float):
             return int(value)
-        return int(DEFAULTS[path])  # a string where LVM wants a number: LVM uses the default
+        return int(_default(path))  # a string where LVM wants a number: LVM uses the default
 
     def str(self, path: str) -> str:
         value = self.value(path)
-        return value if isinstance(value, str) else str(DEFAULTS[path])
+        return value if isinstance(value, str) else str(_default(path))
 
     def merged(self) -> Tree:
         """All layers merged into one tree, as LVM merges its cascade (--mergedconfig, diff, full)."""
@@ -484,6 +512,16 @@ def _type_name(value: Any) -> str:
 
 
 _DEFAULT_VALUES: dict[str, Value] = {}
+
+
+def _default(path: str) -> Value:
+    """A honoured setting's default: DEFAULTS, else LVM's dump."""
+    if path in DEFAULTS:
+        return DEFAULTS[path]
+    value = default_value(path)
+    if value is None:
+        raise KeyError(path)
+    return value
 
 
 def default_value(path: str) -> Value | None:

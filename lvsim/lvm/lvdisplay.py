@@ -28,7 +28,9 @@ def lvdisplay(ctx: Ctx) -> int:
 
     incompatible(ctx, REPORT_ONLY, ("colon", "maps"), ".")
     if ctx.args.has("columns"):
-        return run_report("lvs", ctx.state, ctx.console, ctx.args, ctx.config.str("report/time_format"))
+        return run_report(
+            "lvs", ctx.state, ctx.console, ctx.args, ctx.config.str("report/time_format"), config=ctx.config
+        )
     env = Env(ctx.state, time_format=ctx.config.str("report/time_format"))
     walker = Walker(ctx.state, ctx.console, env, ctx.args)
     with units_of(ctx.args):

@@ -16,7 +16,9 @@ def pvdisplay(ctx: Ctx) -> int:
 
     incompatible(ctx, (*REPORT_ONLY, "all"), ("colon", "maps", "short"), "")
     if ctx.args.has("columns"):
-        return run_report("pvs", ctx.state, ctx.console, ctx.args, ctx.config.str("report/time_format"))
+        return run_report(
+            "pvs", ctx.state, ctx.console, ctx.args, ctx.config.str("report/time_format"), config=ctx.config
+        )
     env = Env(ctx.state, time_format=ctx.config.str("report/time_format"))
     walker = Walker(ctx.state, ctx.console, env, ctx.args)
     rows = selected_rows(ctx, PVS, walker.pvs(False, by_vg=False), env)

@@ -16,6 +16,7 @@ def _run(ctx: Ctx) -> int:
         ctx.args,
         ctx.config.str("report/time_format"),
         ctx.config.int("activation/monitoring"),
+        ctx.config,
     )
 
 

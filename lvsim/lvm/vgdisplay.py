@@ -16,7 +16,9 @@ def vgdisplay(ctx: Ctx) -> int:
 
     incompatible(ctx, REPORT_ONLY, ("colon", "activevolumegroups", "short"), ".")
     if ctx.args.has("columns"):
-        return run_report("vgs", ctx.state, ctx.console, ctx.args, ctx.config.str("report/time_format"))
+        return run_report(
+            "vgs", ctx.state, ctx.console, ctx.args, ctx.config.str("report/time_format"), config=ctx.config
+        )
     env = Env(ctx.state, time_format=ctx.config.str("report/time_format"))
     walker = Walker(ctx.state, ctx.console, env, ctx.args)
     with units_of(ctx.args):

@@ -456,6 +456,53 @@ def report_fields(command: str, args: Args) -> list[str]:
     return [c.field.name for c in definition.columns]
 
 
+CONFIG_NAME = {LVS: "lvs", SEGS: "segs", VGS: "vgs", LABEL: "pvs", PVSEGS: "pvsegs"}
+
+
+class Settings:
+    """The report/* settings merged with the command line, as reporter.c's _config_report does:
+    the config gives the defaults, --separator clears aligned, --aligned sets it, --nameprefixes
+    clears aligned and sets prefixes, --noheadings, --unquoted, --rows, --unbuffered (without -O)."""
+
+    def __init__(self, args: Args, base: int, config: Any = None) -> None:
+        def flag(name: str, default: int) -> bool:
+            return bool(config.int(f"report/{name}") if config is not None else default)
+
+        def text(name: str, default: str) -> str:
+            return config.str(f"report/{name}") if config is not None else default
+
+        verbose = args.has("verbose")
+        name = CONFIG_NAME[base]
+        cols = (VERBOSE_COLS if verbose else DEFAULT_COLS)[base]
+        self.cols = text(f"{name}_cols_verbose" if verbose else f"{name}_cols", cols)
+        self.keys = args.str("sort", text(f"{name}_sort", DEFAULT_SORT[base]))
+        self.aligned = flag("aligned", 1)
+        self.buffered = flag("buffered", 1)
+        self.headings = flag("headings", 1)
+        self.separator = args.str("separator", text("separator", " "))
+        self.prefixes = flag("prefixes", 0)
+        self.quoted = flag("quoted", 1)
+        self.rows = flag("columns_as_rows", 0) or args.has("rows")
+        self.compact = flag("compact_output", 0)
+        self.binary = flag("binary_values_as_numeric", 0) or args.has("binary")
+        self.json = args.str("reportformat", text("output_format", "basic")) == "json"
+        if args.has("separator"):
+            self.aligned = False
+        if args.has("aligned"):
+            self.aligned = True
+        if args.has("unbuffered") and not args.has("sort"):
+            self.buffered = False
+        if args.has("noheadings"):
+            self.headings = False
+        if args.has("nameprefixes"):
+            self.aligned = False
+            self.prefixes = True
+        if args.has("unquoted"):
+            self.quoted = False
+        if self.json or self.rows:
+            self.buffered = True
+
+
 def run_report(
     command: str,
     state: State,
@@ -463,8 +510,10 @@ def run_report(
     args: Args,
     time_format: str = "%Y-%m-%d %T %z",
     monitoring: int = 1,
+    config: Any = None,
 ) -> int:
-    """One lvs/vgs/pvs invocation; returns the exit code."""
+    """One lvs/vgs/pvs invocation; returns the exit code. `config` (lvsim.core.config.Config) gives
+    the report/* settings."""
     units = args.str("units", "r")
     if args.has("units"):
         from lvsim.core.units import units_factor
@@ -476,15 +525,15 @@ def run_report(
                 rc=EINVALID_CMD_LINE,
             )
     base = _base_type(command, args)
-    cols = VERBOSE_COLS if args.has("verbose") else DEFAULT_COLS
-    json = args.str("reportformat") == "json"
+    settings = Settings(args, base, config)
+    json = settings.json
     try:
-        options = merge_options(args, cols[base])
+        options = merge_options(args, settings.cols)
     except LvmError:
         if json:  # the report group is still closed: just its outer braces
             console.raw_out("  {\n  }\n")
         raise
-    keys = args.str("sort", DEFAULT_SORT[base])
+    keys = settings.keys
     selection = args.str("select")
     out: list[str] = list(layout.JSON_OPEN) if json else []
     try:
@@ -499,7 +548,7 @@ def run_report(
             selection,
             units,
             out,
-            json,
+            settings,
             time_format,
             monitoring,
         )
@@ -524,7 +573,7 @@ def _report(
     selection: str,
     units: str,
     out: list[str],
-    json: bool,
+    settings: Settings,
     time_format: str,
     monitoring: int = 1,
 ) -> int:
@@ -538,7 +587,7 @@ def _report(
             f'Can\'t report LV and PV fields at the same time in report type "{REPORT_PREFIX[base]}".'
         )
         return ECMD_FAILED
-    env = Env(state, units, not args.has("nosuffix"), args.has("binary"), time_format)
+    env = Env(state, units, not args.has("nosuffix"), settings.binary, time_format)
     env.monitoring = monitoring
     walker = Walker(state, console, env, args)
     if rtype == VGS:
@@ -567,7 +616,7 @@ def _report(
             if sel_index >= 0:
                 cells[sel_index] = layout.cell(columns[sel_index].field, int(ok), env)
         table.append(cells)
-    buffered = not args.has("unbuffered") or args.has("sort") or json or args.has("rows")
+    buffered = settings.buffered
     if buffered and definition.sort_keys:
         for column in reversed(definition.sort_keys):
             i = columns.index(column)
@@ -575,27 +624,38 @@ def _report(
             table.sort(key=lambda cells, i=i, f=f: layout.sort_key(f, *cells[i]), reverse=column.desc)
     shown = [(i, c in used) for i, c in enumerate(columns) if not c.hidden]
     texts = [[cells[i][0] if need else cells[i] for i, need in shown] for cells in table]
-    if json:
+    tail = ""  # report/compact_output: hidden columns after the last shown leave its separator
+    if settings.compact and texts:
+        keep = [j for j in range(len(visible)) if any(values[j] for values in texts)]
+        if keep and keep[-1] != len(visible) - 1:
+            tail = settings.separator
+        visible = [visible[j] for j in keep]
+        texts = [[values[j] for j in keep] for values in texts]
+    if settings.json:
         out += layout.json_report(JSON_NAME[base], visible, texts)
         return walker.rc
     if not texts:
         return walker.rc
-    headings = not args.has("noheadings")
-    separator = args.str("separator", " ")
-    prefixes = args.has("nameprefixes")
-    aligned = (not args.has("separator") or args.has("aligned")) and not prefixes
-    if args.has("rows"):
+    headings = settings.headings
+    separator = settings.separator
+    prefixes = settings.prefixes
+    aligned = settings.aligned
+    quoted = settings.quoted
+    if settings.rows:
         out += layout.row_lines(visible, texts, headings=headings, separator=separator)
     elif buffered:
-        out += layout.text_lines(
+        lines = layout.text_lines(
             visible,
             texts,
             headings=headings,
             aligned=aligned,
             separator=separator,
             prefixes=prefixes,
-            quoted=not args.has("unquoted"),
+            quoted=quoted,
         )
+        if tail and headings:
+            lines[0] = lines[0][:-1] + tail + "\n"
+        out += lines
     else:
         for n, values in enumerate(texts):
             lines = layout.text_lines(
@@ -605,7 +665,7 @@ def _report(
                 aligned=aligned,
                 separator=separator,
                 prefixes=prefixes,
-                quoted=not args.has("unquoted"),
+                quoted=quoted,
             )
             out += lines if n == 0 or not headings else lines[1:]
     return walker.rc

@@ -134,8 +134,13 @@ def text_lines(
             heads = [f.heading for f in columns]
         _out(lines, separator.join(heads))
     for values in rows:
-        if prefixes:
+        if prefixes:  # aligned only by report/prefixes (--nameprefixes clears report/aligned)
             quote = "'" if quoted else ""
+            if aligned:
+                values = [
+                    (v.rjust(w) if f.right else v.ljust(w))
+                    for f, v, w in zip(columns, values, widths, strict=True)
+                ]
             parts = [f"LVM2_{f.name.upper()}={quote}{v}{quote}" for f, v in zip(columns, values, strict=True)]
         elif aligned:
             parts = [
