@@ -116,8 +116,9 @@ def shell(
     lesson: Annotated[str | None, typer.Option("--lesson", help="Start this lesson in the shell.")] = None,
     directory: DirOpt = None,
 ) -> None:
-    """An interactive bash on a simulated machine of its own: LVM's commands, lvm.conf, a prompt
-    showing each thin pool's Data% and Meta%."""
+    """An interactive bash on a simulated machine of its own (prompt: each thin pool's Data%, Meta%).
+
+    LVM's commands, lvm.conf and dmeventd on the simulated clock; --lesson starts a lesson in it."""
     from lvsim.training import session
 
     where = session.prepare(directory or session.default_dir())
@@ -210,8 +211,10 @@ def drill(
     what: Annotated[str, typer.Argument(help="A drill to start, or list, check, hint, reset.")] = "list",
     directory: DirOpt = None,
 ) -> None:
-    """Drills a trainer can start: a pool filling up, a snapshot overflowing, with an application still
-    writing; `lvsim drill check` says how it went."""
+    """Drills a trainer can start (`lvsim drill list`, `lvsim drill NAME`, `lvsim drill check`).
+
+    A pool filling up or a snapshot overflowing while an application still writes; `lvsim drill
+    check` says how it went."""
     from lvsim.training import lessons
 
     where = _lesson_session(directory)
