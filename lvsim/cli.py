@@ -259,7 +259,7 @@ def plan(
     except scenarios.ScenarioError as exc:
         _die(str(exc).replace("\n", "\nlvsim: "), 2)
     backend = _host_backend(from_ or [], from_host, map_ or []) if from_ or from_host else None
-    result = planner.make_plan(planner.simulate(loaded, backend))
+    result = planner.make_plan(planner.simulate(loaded, backend, setup=backend is None))
     sys.stdout.write(planner.format_json(result) if fmt == "json" else planner.format_text(result))
     raise typer.Exit(1 if result["failure"] else 0)
 

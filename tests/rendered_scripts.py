@@ -3,6 +3,7 @@ and reading what they left (shared by the render and failure-injection tests).""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from backends.sim import SimBackend
 from lvsim import dispatch
+from lvsim.backend import Backend
 from lvsim.cli import app
 from lvsim.core import devmap, fsimage, store
 from lvsim.core.model import State
@@ -153,6 +155,37 @@ def reports(state: State) -> dict[str, object]:
         assert outcome.rc == 0, outcome.stderr
         out[kind] = json.loads(outcome.stdout)["report"][0][kind]
     return out
+
+
+def expects_host(path: Path) -> bool:
+    """Whether a scenario works on storage it finds (existing:) rather than on disks of its own."""
+    sc = load(path)
+    return bool(sc.existing_vgs or sc.existing_lvs)
+
+
+def script_args(path: Path, tmp_path: Path) -> list[str]:
+    """How the tests run a scenario's script: --loop for one with disks; for one over existing
+    storage, its directory parameters set under tmp_path/dirs."""
+    if not expects_host(path):
+        return ["--loop"]
+    sc = load(path)
+    return [f"--set={name}={tmp_path / 'dirs' / name}" for name, kind in sc.params.items() if kind == "dir"]
+
+
+def dir_files(path: Path, tmp_path: Path) -> list[dict[str, str]]:
+    """The files in the directory parameters that script_args gave (the backups), as observe has them."""
+    sc = load(path)
+    return [file_hashes(tmp_path / "dirs" / n) for n, kind in sc.params.items() if kind == "dir"]
+
+
+def run_setup(path: Path, backend: Backend) -> None:
+    """A scenario's setup alone, on backend: the host that a scenario over existing storage expects."""
+    sc = load(path)
+    runner = Runner(dataclasses.replace(sc, steps=[]), backend, io.StringIO())
+    try:
+        assert runner.run(), runner.out.getvalue()  # type: ignore[attr-defined]
+    finally:
+        runner.remove_tempdirs()
 
 
 def run_on_sim(path: Path) -> State:

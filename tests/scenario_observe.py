@@ -33,10 +33,11 @@ def observe(path: Path, backend: Backend) -> tuple[dict[str, object], str]:
     out = io.StringIO()
     runner = Runner(load(path), backend, out)
     runner.run()
+    dirs = {name for name, kind in runner.scenario.params.items() if kind == "dir"}
     files = {
         name: file_hashes(Path(value))
         for name, value in runner.values.items()
-        if value in runner.tempdirs and os.path.isdir(value) and not os.path.ismount(value)
+        if (value in runner.tempdirs or name in dirs) and os.path.isdir(value) and not os.path.ismount(value)
     }
     runner.remove_tempdirs()
     seen = {

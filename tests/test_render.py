@@ -7,6 +7,7 @@ real LVM, mount or losetup even when the tests run as root.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ from rendered_scripts import (
     BASIC,
     SCENARIOS,
     SHELLCHECK,
+    dir_files,
+    expects_host,
     host_env,
     left_files,
     lvm_state,
@@ -27,7 +30,9 @@ from rendered_scripts import (
     reports,
     run_on_sim,
     run_script,
+    run_setup,
     saved_state,
+    script_args,
     write_scenario,
 )
 from scenario_observe import FINAL_FIELDS, observe, observe_on_real
@@ -194,15 +199,29 @@ def test_disks_must_be_given_without_loop(tmp_path: Path) -> None:
     assert "no disk named nosuch" in result.stderr
 
 
-def test_preflight_refuses_leftovers_before_changing_anything(tmp_path: Path) -> None:
+def test_a_second_run_changes_nothing_and_leftovers_are_refused(tmp_path: Path) -> None:
+    """A run that finds what the scenario leaves says so and changes nothing; a run that finds only part
+    of it (a leftover of a failed run, or someone else's) is refused before any change."""
     script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
     env = host_env(tmp_path, make_shims(tmp_path))
     first = run_script(script, env, "--loop")
     assert first.returncode == 0, first.stderr
     before = lvm_state(env)
     again = run_script(script, env, "--loop")
-    assert again.returncode != 0
-    assert "preflight: vg testvg already exists" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert (
+        "nothing to do: what this scenario leaves is here already "
+        "(testvg testvg/pool0 testvg/thin1 testvg/lin); it ran before, nothing changed"
+    ) in again.stderr
+    assert lvm_state(env) == before
+    assert run_script(script, env, "--loop", "--dry-run").returncode == 0
+    shims = Path(env["PATH"].split(":")[0])
+    removed = subprocess.run([str(shims / "lvremove"), "-f", "testvg/lin"], env=env, capture_output=True)
+    assert removed.returncode == 0
+    before = lvm_state(env)
+    partial = run_script(script, env, "--loop")
+    assert partial.returncode != 0
+    assert "preflight: vg testvg already exists" in partial.stderr
     assert lvm_state(env) == before
 
 
@@ -226,14 +245,19 @@ def _scenario_cases() -> list[object]:
 
 @pytest.mark.parametrize("path", _scenario_cases())
 def test_script_under_shims_ends_like_lvsim_run(path: Path, tmp_path: Path) -> None:
+    """Each shipped scenario's script on a simulated host (its own loop disks, or for one over existing
+    storage a host its setup made) ends as `lvsim run` does: the same LVs, the same files backed up."""
     script = render_path(path, tmp_path)
     env = host_env(tmp_path, make_shims(tmp_path))
-    result = run_script(script, env, "--loop")
+    if expects_host(path):
+        run_setup(path, SimBackend(state_path=env["LVSIM_STATE"]))
+    result = run_script(script, env, *script_args(path, tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert reports(saved_state(env)) == reports(run_on_sim(path))
     with SimBackend() as sim:
         seen, _ = observe(path, sim)
-    assert left_files(Path(env["TMPDIR"])) == sorted(seen["files"].values(), key=repr)
+    left = left_files(Path(env["TMPDIR"])) + dir_files(path, tmp_path)
+    assert sorted(left, key=repr) == sorted(seen["files"].values(), key=repr)
 
 
 def test_basic_script_ends_like_lvsim_run(tmp_path: Path) -> None:
@@ -298,15 +322,26 @@ def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> N
     vgs = sorted({row["vg_name"] for row in expected_lvs})
     script = render_path(path, tmp_path)
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    result = run_script(script, env, "--loop")
-    try:
-        assert result.returncode == 0, result.stderr[-3000:]
-        argv = ["lvs", "-a", "--reportformat", "json", "-o", FINAL_FIELDS, "--units", "b", *vgs]
-        lvs = subprocess.run(argv, capture_output=True, text=True, check=True)
-        assert json.loads(lvs.stdout)["report"][0]["lv"] == expected_lvs
-        assert left_files(tmp_path) == sorted(seen["files"].values(), key=repr)
-    finally:
-        _replay_undo(result.stderr)
+    with contextlib.ExitStack() as stack:
+        if expects_host(path):  # the storage it expects, made by its setup on loop devices of a backend
+            from backends.real import RealBackend
+
+            host = stack.enter_context(RealBackend())
+            run_setup(path, host)
+            env.update(host.environment())
+        result = run_script(script, env, *script_args(path, tmp_path))
+        try:
+            assert result.returncode == 0, result.stderr[-3000:]
+            argv = ["lvs", "-a", "--reportformat", "json", "-o", FINAL_FIELDS, "--units", "b", *vgs]
+            lvs = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+            assert json.loads(lvs.stdout)["report"][0]["lv"] == expected_lvs
+            left = left_files(tmp_path) + dir_files(path, tmp_path)
+            assert sorted(left, key=repr) == sorted(seen["files"].values(), key=repr)
+            if expects_host(path):  # nightly: the next night's run passes too
+                again = run_script(script, env, *script_args(path, tmp_path))
+                assert again.returncode == 0, again.stderr[-3000:]
+        finally:
+            _replay_undo(result.stderr)
 
 
 @pytest.mark.skipif(

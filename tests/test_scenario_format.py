@@ -45,7 +45,7 @@ def test_schema_is_valid() -> None:
     jsonschema.Draft202012Validator.check_schema(schema())
 
 
-def test_six_scenarios_are_shipped() -> None:
+def test_the_shipped_scenarios() -> None:
     names = {p.stem for p in SHIPPED}
     assert names == {
         "thin-provisioning",
@@ -54,6 +54,9 @@ def test_six_scenarios_are_shipped() -> None:
         "vm-disk-backup",
         "pool-exhaustion",
         "snapshot-overflow",
+        "nightly-xfs-backup",
+        "nightly-vm-disk-backup",
+        "thin-pool-guard",
     }
 
 

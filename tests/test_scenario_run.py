@@ -45,7 +45,7 @@ def test_shipped_scenario(path: Path, backend: Backend) -> None:
     """Each shipped scenario passes; on real LVM it ends exactly as on the simulator."""
     seen, transcript = observe_on_real(path, backend) if backend.name == "real" else observe(path, backend)
     assert seen["failure"] == "", transcript
-    assert transcript.rstrip().endswith(f"PASSED: {path.stem}, {len(load(path).steps)} steps")
+    assert transcript.rstrip().endswith(f"PASSED: {path.stem}, {len(load(path).flat_steps())} steps")
     if backend.name != "sim":
         with SimBackend() as sim:
             on_sim, sim_transcript = observe(path, sim)

@@ -31,11 +31,15 @@ STEP_KINDS = (
     "copy",
     "rsync",
     "assert",
+    "foreach",
 )
 # Keys every step may carry besides its kind, and which kinds accept each.
-COMMON_KEYS = {"title"}
+COMMON_KEYS = {"title", "when"}
 CHECK_KEYS = {"expect_rc", "expect_stdout_contains", "expect_stderr_contains"}
-NO_COMMAND_KINDS = {"compute", "assert", "mktemp"}
+NO_COMMAND_KINDS = {"compute", "assert", "mktemp", "foreach"}
+# What a run-time parameter (params:) may hold: LVM's name rules for VGs, LVs and tags, or a directory.
+PARAM_KINDS = ("vg", "lv", "tag", "dir")
+_TAG = re.compile(r"[A-Za-z0-9_+.\-/=!:&#]+")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}|\$\$")
 
 
@@ -78,12 +82,20 @@ class Where:
 
 @dataclass(frozen=True)
 class Step:
-    """One step: its kind (run, write, ...), the YAML mapping as written (unsubstituted), its place."""
+    """One step: its kind (run, write, ...), the YAML mapping as written (unsubstituted), its place;
+    a foreach step has the steps of its loop as children (indexes follow the parent's)."""
 
     index: int
     kind: str
     spec: Mapping[str, Any]
     where: Where
+    children: tuple[Step, ...] = ()
+
+    @property
+    def when(self) -> Mapping[str, Any] | None:
+        """The step's condition (`when:`), if any."""
+        when = self.spec.get("when")
+        return when if isinstance(when, Mapping) else None
 
     @property
     def body(self) -> Any:
@@ -107,6 +119,30 @@ class Scenario:
     steps: list[Step]
     root: yaml.Node | None = field(default=None, repr=False, compare=False)
     host_paths: tuple[str, ...] = ()  # host directories `lvsim run` may touch besides its work directory
+    params: dict[str, str] = field(default_factory=dict)  # run-time parameter -> kind (its value is in vars)
+    existing_vgs: tuple[str, ...] = ()  # as written (${...} unsubstituted)
+    existing_lvs: tuple[str, ...] = ()
+    setup: list[Step] = field(default_factory=list)
+    var_specs: dict[str, Any] = field(default_factory=dict)  # vars as written, for the renderer
+    overrides: frozenset[str] = frozenset()  # variables given with --var
+
+    def flat_steps(self) -> list[Step]:
+        """Every step, the steps of foreach loops after their loop step."""
+        return [s for step in self.steps for s in (step, *step.children)]
+
+    def dir_params(self) -> tuple[str, ...]:
+        """The values of the `dir` parameters given with --var: host directories the user named for
+        the run (a default is the scenario's, and `lvsim run` puts it in its work directory)."""
+        return tuple(
+            self.vars[name] for name, kind in self.params.items() if kind == "dir" and name in self.overrides
+        )
+
+    def existing(self, values: Mapping[str, str]) -> tuple[list[str], list[str]]:
+        """The existing VGs and LVs with values substituted."""
+        return (
+            [substitute(v, values, self.where("existing", "vgs")) for v in self.existing_vgs],
+            [substitute(v, values, self.where("existing", "lvs")) for v in self.existing_lvs],
+        )
 
     def where(self, *path: str | int) -> Where:
         """The file and line of the YAML node at path (e.g. "steps", 3, "run")."""
@@ -171,6 +207,28 @@ def _strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tup
         yield path, value
 
 
+def param_problem(kind: str, value: str) -> str:
+    """Why value cannot be a run-time parameter of this kind (LVM's name rules), or ""."""
+    from lvsim.core.names import RESERVED_PREFIXES, RESERVED_SUBSTRINGS, name_problem
+
+    if kind in ("vg", "lv"):
+        problem = name_problem(value)
+        if problem or kind == "vg":
+            return problem
+        reserved = next((p for p in RESERVED_PREFIXES if value.startswith(p)), None)
+        if reserved:
+            return f'Names starting "{reserved}" are reserved.'
+        reserved = next((s for s in RESERVED_SUBSTRINGS if s in value), None)
+        return f'Names including "{reserved}" are reserved.' if reserved else ""
+    if kind == "tag":
+        if len(value) > 1024 or not _TAG.fullmatch(value):
+            return "a tag is 1 to 1024 of the characters [A-Za-z0-9_+.-/=!:&#]"
+        return ""
+    if not value.startswith("/") or any(not c.isprintable() for c in value):
+        return "a directory is an absolute path of printable characters"
+    return ""
+
+
 def defines(step: Step) -> str | None:
     """The variable a step sets (save, compute, mktemp), if any."""
     if step.kind == "compute":
@@ -229,44 +287,95 @@ def _semantic_messages(data: dict[str, Any], file: str, root: yaml.Node | None) 
     def say(path: Sequence[str | int], text: str) -> None:
         messages.append(f"{file}:{_line_of(root, path)}: {text}")
 
-    known = set(data.get("vars") or {}) | {f"disk.{name}" for name in data.get("disks") or {}}
+    params = data.get("params") or {}
+    disks = {f"disk.{name}" for name in data.get("disks") or {}}
+    known = set(data.get("vars") or {}) | set(params) | disks
+    for name in sorted(set(params) & set(data.get("vars") or {})):
+        say(("params", name), f"params/{name}: also declared under vars")
+    for name, spec in params.items():
+        problem = param_problem(spec["is"], spec["default"])
+        if problem:
+            say(("params", name), f"params/{name}: default {spec['default']!r}: {problem}")
     for name, value in (data.get("vars") or {}).items():
         text = value["expr"] if isinstance(value, dict) else str(value)
         for ref in references(text):
             if ref not in known or ref == name:
                 say(("vars", name), f"vars/{name}: unknown variable ${{{ref}}}")
+            elif ref in params and isinstance(value, dict):
+                say(("vars", name), f"vars/{name}: ${{{ref}}} is a run-time name, not a number for bc")
     for name, size in (data.get("disks") or {}).items():
         for ref in references(str(size)):
             if ref not in known or ref.startswith("disk."):
                 say(("disks", name), f"disks/{name}: unknown variable ${{{ref}}}")
-    for i, spec in enumerate(data["steps"]):
+    existing = data.get("existing")
+    for key in ("vgs", "lvs"):
+        for j, text in enumerate((existing or {}).get(key) or []):
+            for ref in references(text):
+                if ref not in known or ref.startswith("disk."):
+                    say(("existing", key, j), f"existing/{key}: unknown variable ${{{ref}}}")
+            if key == "lvs" and text.count("/") != 1:
+                say(("existing", key, j), f"existing/lvs: {text!r} is not VG/LV")
+    if data.get("setup") and existing is None:
+        say(("setup",), "setup: makes the storage a scenario expects; declare it under existing:")
+    if existing is not None:  # the disks are the setup's: the rendered script has none
+        _check_steps(data.get("setup") or [], ("setup",), set(known), say)
+        known -= disks
+    _check_steps(data["steps"], ("steps",), known, say, no_disks=existing is not None)
+    return messages
+
+
+def _check_steps(
+    specs: Sequence[Any],
+    base: tuple[str | int, ...],
+    known: set[str],
+    say: Any,
+    loop: bool = False,
+    no_disks: bool = False,
+) -> None:
+    """Check a list of steps; `known` grows with what they define."""
+    for i, spec in enumerate(specs):
         kind = next(k for k in STEP_KINDS if k in spec)
-        step = Step(i, kind, spec, Where(file, 0))
-        base = ("steps", i)
-        for path, text in _strings(spec):
+        step = Step(i, kind, spec, Where("", 0))
+        at = (*base, i)
+        label = "/".join(map(str, at))
+        for path, text in _strings({k: v for k, v in spec.items() if k != "steps"}):
             for ref in references(text):
                 if ref not in known:
-                    say(
-                        (*base, *path), f"steps/{i}: unknown variable ${{{ref}}} (not set by an earlier step)"
-                    )
+                    hint = " (not set by an earlier step)"
+                    if ref.startswith("disk.") and base[0] == "steps" and no_disks:
+                        hint = " (with existing:, the disks are the setup's)"
+                    say((*at, *path), f"{label}: unknown variable ${{{ref}}}{hint}")
         extra = set(spec) - COMMON_KEYS - {kind}
         allowed = set() if kind in NO_COMMAND_KINDS else set(CHECK_KEYS)
         if kind in ("run", "expect_failure"):
             allowed |= {"stdin"}
         if kind == "run":
             allowed |= {"save"}
+        if kind == "foreach":
+            allowed |= {"steps"}
         for key in sorted(extra - allowed):
-            say((*base, key), f"steps/{i}: {key!r} does not apply to a {kind} step")
+            say((*at, key), f"{label}: {key!r} does not apply to a {kind} step")
+        if kind == "foreach" and "steps" not in spec:
+            say(at, f"{label}: a foreach step needs its steps")
+        if kind == "foreach" and loop:
+            say(at, f"{label}: a foreach inside a foreach")
+        if kind == "foreach" and base[0] == "setup":
+            say(at, f"{label}: foreach belongs to the scenario's steps, not its setup")
         if kind == "expect_failure" and spec.get("expect_rc") == 0:
-            say((*base, "expect_rc"), f"steps/{i}: expect_failure with expect_rc 0")
+            say((*at, "expect_rc"), f"{label}: expect_failure with expect_rc 0")
         if kind == "assert":
             problem = _assert_problem(spec["assert"])
             if problem:
-                say((*base, "assert"), f"steps/{i}: {problem}")
+                say((*at, "assert"), f"{label}: {problem}")
+        when = spec.get("when")
+        if isinstance(when, Mapping) and ("var" in when) == ("field" in when):
+            say((*at, "when"), f"{label}: when: takes lv|vg|pv with field, or var (without field)")
+        if kind == "foreach" and isinstance(spec.get("steps"), list):
+            inner = set(known) | {str(spec["foreach"]["as"])}
+            _check_steps(spec["steps"], (*at, "steps"), inner, say, True, no_disks)
         name = defines(step)
         if name:
             known.add(name)
-    return messages
 
 
 # What each assert target accepts: (required keys, optional keys) per form.
@@ -384,7 +493,11 @@ def load(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenar
     if messages:
         raise ScenarioError(messages)
     overrides = dict(overrides or {})
-    declared = data.get("vars") or {}
+    params = {name: spec["is"] for name, spec in (data.get("params") or {}).items()}
+    declared = {
+        **{n: s["default"] for n, s in (data.get("params") or {}).items()},
+        **(data.get("vars") or {}),
+    }
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
         raise ScenarioError(
@@ -398,6 +511,9 @@ def load(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenar
         where = Where(file, _line_of(root, ("vars", name)))
         if name in overrides:
             values[name] = overrides[name]
+            problem = param_problem(params[name], values[name]) if name in params else ""
+            if problem:
+                raise ScenarioError([f"{file}: --var {name}={values[name]!r}: {problem}"])
         elif isinstance(value, dict):
             expr = substitute(value["expr"], values, where)
             try:
@@ -410,9 +526,41 @@ def load(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenar
         name: substitute(str(size), values, Where(file, _line_of(root, ("disks", name))))
         for name, size in (data.get("disks") or {}).items()
     }
-    steps = [
-        Step(i, next(k for k in STEP_KINDS if k in spec), spec, Where(file, _line_of(root, ("steps", i))))
-        for i, spec in enumerate(data["steps"])
-    ]
+    steps = _steps(data["steps"], ("steps",), file, root, [0])
+    setup = _steps(data.get("setup") or [], ("setup",), file, root, [0])
     host_paths = tuple(str(p) for p in data.get("host_paths") or ())
-    return Scenario(path, data["name"], data["description"], values, disks, steps, root, host_paths)
+    existing = data.get("existing") or {}
+    return Scenario(
+        path,
+        data["name"],
+        data["description"],
+        values,
+        disks,
+        steps,
+        root,
+        host_paths,
+        params,
+        tuple(existing.get("vgs") or ()),
+        tuple(existing.get("lvs") or ()),
+        setup,
+        dict(declared),
+        frozenset(overrides),
+    )
+
+
+def _steps(
+    specs: Sequence[Any], base: tuple[str | int, ...], file: str, root: yaml.Node | None, count: list[int]
+) -> list[Step]:
+    """Steps with indexes in document order (a foreach's children right after it)."""
+    out = []
+    for i, spec in enumerate(specs):
+        index = count[0]
+        count[0] += 1
+        kind = next(k for k in STEP_KINDS if k in spec)
+        children = (
+            _steps(spec.get("steps") or [], (*base, i, "steps"), file, root, count)
+            if kind == "foreach"
+            else []
+        )
+        out.append(Step(index, kind, spec, Where(file, _line_of(root, (*base, i))), tuple(children)))
+    return out

@@ -22,7 +22,7 @@ from lvsim.core.model import LV, VG, State
 from lvsim.core.pool_sizing import AUTOEXTEND_PERCENT, AUTOEXTEND_THRESHOLD
 from lvsim.core.units import format_size
 from lvsim.scenarios.loader import Scenario, Step
-from lvsim.scenarios.runner import Runner
+from lvsim.scenarios.runner import Runner, StepFailed
 from lvsim.scenarios.steps import Command
 
 # LVM 2.03.16 defaults (lvm.conf activation section): 100 disables thin-pool autoextension.  A
@@ -52,21 +52,64 @@ class Simulation:
     start: State
     final: State
     failure: str = ""
+    # Commands of steps whose `when:` did not hold (or loops over no LV), run aside on a copy of the
+    # host so that the renderer knows what they would change; what-if failures per step index.
+    aside: list[Executed] = field(default_factory=list)
+    aside_failures: dict[int, str] = field(default_factory=dict)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (step index, why), in run order
 
 
 class _Recorder(Runner):
     """A Runner that keeps a copy of the simulator's state around every command."""
 
-    def __init__(self, scenario: Scenario, backend: Backend) -> None:
+    def __init__(self, scenario: Scenario, backend: Backend, setup: bool = True) -> None:
         super().__init__(scenario, backend, io.StringIO(), private_root=True)  # nothing on the host changes
         self.sim = backend
+        self.setup = setup
         self.records: list[Executed] = []
+        self.aside: list[Executed] = []
+        self.aside_failures: dict[int, str] = {}
+        self.skipped: list[tuple[int, str]] = []
+        self.start: State | None = None
+        self._aside_depth = 0
+
+    def _check_existing(self) -> None:
+        super()._check_existing()
+        self.start = copy.deepcopy(_state_of(self.sim))
 
     def _exec(self, step: Step, cmd: Command) -> Result:
+        if self.in_setup:
+            return super()._exec(step, cmd)
         before = copy.deepcopy(_state_of(self.sim))
         result = super()._exec(step, cmd)
-        self.records.append(Executed(step, cmd, result, before, copy.deepcopy(_state_of(self.sim))))
+        record = Executed(step, cmd, result, before, copy.deepcopy(_state_of(self.sim)))
+        (self.aside if self._aside_depth else self.records).append(record)
         return result
+
+    def _skipped(self, step: Step, why: str) -> None:
+        """Run the step anyway on a copy of the host, to learn what it would change."""
+        if not self._aside_depth:
+            self.skipped.append((step.index, why))
+        state = copy.deepcopy(_state_of(self.sim))
+        values = dict(self.values)
+        self._aside_depth += 1
+        try:
+            if step.kind == "foreach":
+                self._foreach(step)
+            else:
+                self._step_body(step)
+        except StepFailed as exc:
+            self.aside_failures.setdefault(step.index, str(exc))
+        finally:
+            self._aside_depth -= 1
+            self.sim.state = state  # type: ignore[attr-defined]
+            self.values = values
+
+    def foreach_items(self, step: Step, vg: str, tag: str) -> list[str]:
+        items = super().foreach_items(step, vg, tag)
+        if not items and not self._aside_depth:
+            self.aside_failures.setdefault(step.index, f"no LV of {vg} is tagged {tag} on the simulated host")
+        return items
 
 
 def _state_of(backend: Backend) -> State:
@@ -77,19 +120,30 @@ def _state_of(backend: Backend) -> State:
     return state
 
 
-def simulate(scenario: Scenario, backend: Backend | None = None) -> Simulation:
+def simulate(scenario: Scenario, backend: Backend | None = None, setup: bool = True) -> Simulation:
     """Run the scenario on a fresh simulator (by default the "sim" backend; its mktemp directories
-    are removed afterwards)."""
+    are removed afterwards).  Without `setup` the backend's host (an imported one) is the storage
+    the scenario expects."""
     backend = backend or open_backend("sim")
-    runner = _Recorder(scenario, backend)
+    runner = _Recorder(scenario, backend, setup)
     try:
         runner.run()
     finally:
         runner.remove_tempdirs()
-    disks = {k[len("disk.") :]: v for k, v in runner.values.items() if k.startswith("disk.")}
-    start = runner.records[0].before if runner.records else copy.deepcopy(_state_of(backend))
+    disks = dict(runner.disks)
+    start = runner.start or (
+        runner.records[0].before if runner.records else copy.deepcopy(_state_of(backend))
+    )
     return Simulation(
-        scenario, runner.records, disks, start, copy.deepcopy(_state_of(backend)), runner.failure
+        scenario,
+        runner.records,
+        disks,
+        start,
+        copy.deepcopy(_state_of(backend)),
+        runner.failure,
+        runner.aside,
+        runner.aside_failures,
+        runner.skipped,
     )
 
 
@@ -325,6 +379,7 @@ def make_plan(sim: Simulation) -> dict[str, Any]:
             }
             for n, rec in enumerate(sim.records, 1)
         ],
+        "skipped": [{"step": index + 1, "why": why} for index, why in sim.skipped],
         "peaks": peaks(sim),
         "warnings": [asdict(w) for w in warnings(sim)],
         "failure": sim.failure,
@@ -381,6 +436,9 @@ def format_text(plan: dict[str, Any]) -> str:
     if plan["start"]:
         lines.append("\n  0. the host before the first command:")
         lines += _vg_lines(plan["start"])
+        lines.extend(f"       WARNING: {m}" for m in by_command.get(0, []))
+    for skipped in plan.get("skipped", []):
+        lines.append(f"\n     step {skipped['step']}: skipped, {skipped['why']}")
     for cmd in plan["commands"]:
         rc = "" if cmd["rc"] == 0 else f"   [exit {cmd['rc']}]"
         lines.append(f"\n{cmd['index']:>3}. step {cmd['step']}: $ {cmd['command']}{rc}")

@@ -25,8 +25,16 @@ import jinja2
 from lvsim import __version__, dispatch
 from lvsim.core import devmap
 from lvsim.core.errors import ArgError, LvmError
-from lvsim.core.model import State
-from lvsim.core.names import check_new_lv_name, check_new_vg_name, dm_name, name_problem, split_lv_arg
+from lvsim.core.model import VG, State
+from lvsim.core.names import (
+    RESERVED_PREFIXES,
+    RESERVED_SUBSTRINGS,
+    check_new_lv_name,
+    check_new_vg_name,
+    dm_name,
+    name_problem,
+    split_lv_arg,
+)
 from lvsim.core.units import format_size
 from lvsim.scenarios.loader import Scenario, ScenarioError, Step, defines, references, substitute
 from lvsim.scenarios.plan import Executed, Simulation, simulate
@@ -184,7 +192,10 @@ def _name_checks(argv: tuple[str, ...]) -> list[tuple[str, str, Callable[[], str
 def check_names(sc: Scenario) -> None:
     """Refuse a scenario whose VG or LV names break LVM's rules, naming the variable responsible."""
     values = _render_values(sc)
-    for step in sc.steps:
+    for step in sc.flat_steps():
+        if step.kind == "foreach":
+            values[str(step.body["as"])] = runtime(f"v_{step.body['as']}")
+            continue
         expected_failure = step.kind == "expect_failure" or step.spec.get("expect_rc", 0) != 0
         if step.kind in ("compute", "assert") or expected_failure:
             _bind_defined(step, values)
@@ -227,9 +238,46 @@ def _spec_strings(value: Any) -> Iterable[str]:
 
 
 def _render_values(sc: Scenario) -> dict[str, str]:
-    values = dict(sc.vars)
-    values.update({f"disk.{name}": runtime(f"disk_{name}") for name in sc.disks})
+    """The values steps see in the script: run-time parameters (and the plain variables made from
+    them) and disk paths as bash variables, the rest as loaded."""
+    values: dict[str, str] = {}
+    for name, spec in sc.var_specs.items():
+        if name in sc.params:
+            values[name] = runtime(f"p_{name}")
+        elif isinstance(spec, Mapping) or name in sc.overrides:
+            values[name] = sc.vars[name]
+        else:
+            values[name] = substitute(str(spec), values, sc.where("vars", name))
+    if not sc.existing_vgs and not sc.existing_lvs:
+        values.update({f"disk.{name}": runtime(f"disk_{name}") for name in sc.disks})
     return values
+
+
+class Names:
+    """What the simulated run's names (VGs, LVs, devices) are in the script: a name that came from a
+    run-time value (a parameter, a disk, a saved output, a loop's LV) is written with that value's
+    bash variable.  Learned from the argv of each command as simulated and as rendered."""
+
+    def __init__(self, known: Mapping[str, str] | None = None) -> None:
+        self.map: dict[str, str] = dict(known or {})
+
+    def learn(self, simulated: Iterable[str], rendered: Iterable[str]) -> None:
+        for sim, ren in zip(simulated, rendered, strict=False):
+            if OPEN not in ren:
+                continue
+            sim_parts, ren_parts = sim.split("/"), ren.split("/")
+            if len(sim_parts) != len(ren_parts):
+                continue
+            for s, r in zip(sim_parts, ren_parts, strict=True):
+                if s and OPEN in r:
+                    self.map[s] = r
+
+    def __call__(self, name: str) -> str:
+        return self.map.get(name, name)
+
+    def runtime_dependent(self, name: str) -> bool:
+        """Whether a device-mapper name holds a run-time value (its escaping is bash's business)."""
+        return any(s and s.replace("-", "--") in name for s, r in self.map.items() if OPEN in r)
 
 
 def _bind_defined(step: Step, values: dict[str, str]) -> None:
@@ -243,7 +291,7 @@ def _visible_lvs(state: State) -> dict[tuple[str, str], str]:
     return {(vg.name, lv.name): lv.kind for vg in state.vgs.values() for lv in vg.lvs.values() if lv.visible}
 
 
-def _lvm_undo(rec: Executed, device_word: Mapping[str, str]) -> list[Shell]:
+def _lvm_undo(rec: Executed, w: Names) -> list[Shell]:
     """undo_push/undo_pop lines for the VGs, LVs and PVs one command created or removed."""
     lines: list[Shell] = []
     before, after = rec.before, rec.after
@@ -257,25 +305,24 @@ def _lvm_undo(rec: Executed, device_word: Mapping[str, str]) -> list[Shell]:
     old_lvs, new_lvs = _visible_lvs(before), _visible_lvs(after)
     for (vg, lv), _kind in reversed(list(old_lvs.items())):
         if (vg, lv) not in new_lvs:
-            pop(f"kpartx:/dev/{vg}/{lv}")
-            pop(f"kpartx:/dev/mapper/{dm_name(vg, lv)}")
-            pop(f"lv:{vg}/{lv}")
+            pop(f"kpartx:/dev/{w(vg)}/{w(lv)}")
+            pop(f"kpartx:/dev/mapper/{dm_name(w(vg), w(lv))}")
+            pop(f"lv:{w(vg)}/{w(lv)}")
     for vg in reversed(list(before.vgs)):
         if vg not in after.vgs:
-            pop(f"vg:{vg}")
+            pop(f"vg:{w(vg)}")
     for dev in before.pvs:
         if dev not in after.pvs:
-            pop(f"pv:{device_word.get(dev, dev)}")
+            pop(f"pv:{w(dev)}")
     for dev in after.pvs:
         if dev not in before.pvs:
-            word = device_word.get(dev, dev)
-            push(f"pv:{word}", "pvremove", "-y", word)
+            push(f"pv:{w(dev)}", "pvremove", "-y", w(dev))
     for vg in after.vgs:
         if vg not in before.vgs:
-            push(f"vg:{vg}", "vgremove", "-f", vg)
+            push(f"vg:{w(vg)}", "vgremove", "-f", w(vg))
     created = [(key, kind) for key, kind in new_lvs.items() if key not in old_lvs]
     for (vg, lv), _kind in sorted(created, key=lambda item: _KIND_RANK.get(item[1], 1)):
-        push(f"lv:{vg}/{lv}", "lvremove", "-f", f"{vg}/{lv}")
+        push(f"lv:{w(vg)}/{w(lv)}", "lvremove", "-f", f"{w(vg)}/{w(lv)}")
     return lines
 
 
@@ -401,47 +448,198 @@ def _save_lines(step: Step, name: str) -> list[Shell]:
     return lines
 
 
-def _step_script(
-    step: Step, values: dict[str, str], records: list[Executed], device_word: Mapping[str, str], total: int
-) -> StepScript:
-    title = f": {step.title}" if step.title else f" ({step.kind})"
-    script = StepScript(f"step {step.index + 1}/{total}{title}")
-    if step.kind == "compute":
-        name, scale = step.body["var"], int(step.body.get("scale", 0))
-        expr = shell_word(substitute(str(step.body["expr"]), values, step.where))
-        var = f"v_{name}"
-        script.lines += [
-            Shell(f"log {shell_word(f'+ bc: scale={scale}; ')}{expr}"),
-            Shell(
-                f"if ((DRY_RUN)); then {var}={shlex.quote(f'<{name}>')}; else {var}=$(calc {scale} {expr}); fi"
-            ),
-            Shell(f'log {shell_word(name + "=")}"${var}"'),
+class _Scripter:
+    """Turns the scenario's steps into bash lines, with the simulation's record of each command."""
+
+    def __init__(self, sc: Scenario, sim: Simulation, names: Names) -> None:
+        self.sc = sc
+        self.sim = sim
+        self.names = names
+        self.values = _render_values(sc)
+        self.total = len(sc.flat_steps())
+        self.done: dict[int, list[Executed]] = {}
+        for rec in sim.records:
+            self.done.setdefault(rec.step.index, []).append(rec)
+        self.aside: dict[int, list[Executed]] = {}
+        for rec in sim.aside:
+            self.aside.setdefault(rec.step.index, []).append(rec)
+        self.loops: list[LoopChecks] = []
+
+    def step(self, step: Step) -> StepScript:
+        title = f": {step.title}" if step.title else f" ({step.kind})"
+        script = StepScript(f"step {step.index + 1}/{self.total}{title}")
+        condition = self._condition(step) if step.when is not None else None
+        lines = self._foreach(step) if step.kind == "foreach" else self._body(step)
+        if condition is not None:
+            skipped = f"{script.banner}: skipped, {condition[1]} does not hold"
+            lines = [
+                condition[0],
+                *_indent(self._room(step)),
+                *_indent(lines),
+                Shell("else"),
+                Shell(f"  log {shell_word(skipped)}"),
+                Shell("fi"),
+            ]
+        script.lines = lines
+        return script
+
+    def _room(self, step: Step) -> list[Shell]:
+        """Checks, once its condition holds, that a conditional step has the room it takes."""
+        steps = {step.index, *(c.index for c in step.children)}
+        records = [r for r in self.sim.records + self.sim.aside if r.step.index in steps]
+        if not records:
+            return []
+        vgs, pools = _room_needs(records, records[0].before, self.names)
+        return [Shell(f"need_free {shell_word(n.target)} {n.bytes}") for n in vgs] + [
+            Shell(f"need_pool_room {shell_word(n.target)} {n.bytes}") for n in pools
         ]
-    elif step.kind == "assert" and "file" not in step.body:
-        script.lines += _value_assert(step, values)
-    else:
-        cmds = commands(step, values)
-        if len(cmds) != len(records):
+
+    def _sub(self, step: Step, value: Any) -> str:
+        return substitute(str(value), self.values, step.where)
+
+    def _condition(self, step: Step) -> tuple[Shell, str]:
+        """The `if` line of a step's when: condition, and the condition as text."""
+        when = step.when or {}
+        op, want = shell_word(when["op"]), shell_word(self._sub(step, when["value"]))
+        if "var" in when:
+            what = f"${{{when['var']}}} {when['op']} {self._sub(step, when['value'])}"
+            actual = shell_word(self.values[when["var"]])
+            return Shell(f"if when_var {shell_word(what)} {actual} {op} {want}; then"), what
+        kind = next(k for k in ("lv", "vg", "pv") if k in when)
+        target = self._sub(step, when[kind])
+        what = f"{target} {when['field']} {when['op']} {self._sub(step, when['value'])}"
+        units = shell_word(when.get("units", ""))
+        line = (
+            f"if when_field {kind} {shell_word(target)} {shell_word(when['field'])} {units} {op} {want}; then"
+        )
+        return Shell(line), what
+
+    def _records(self, step: Step, count: int) -> list[Executed]:
+        records = self.done.get(step.index) or self.aside.get(step.index) or []
+        if len(records) < count:
+            failure = self.sim.aside_failures.get(step.index)
+            if failure:
+                raise RenderError(
+                    f"{step.where}: step {step.index + 1}: the simulation could not run it: {failure}"
+                )
             raise RenderError(
                 f"{step.where}: step {step.index + 1}: the simulation ran a different command list"
             )
-        for i, (cmd, rec) in enumerate(zip(cmds, records, strict=True)):
-            expect = _expected(step, i == len(cmds) - 1)
-            script.lines += _command_lines(step, cmd, expect, values)
-            if expect == "0":
-                script.lines += _lvm_undo(rec, device_word) + _host_undo(cmd.argv)
-        last = step.spec
-        for key, stream in (("expect_stdout_contains", "OUT"), ("expect_stderr_contains", "ERR")):
-            if key in last:
-                want = shell_word(substitute(str(last[key]), values, step.where))
-                script.lines.append(Shell(f'check_contains {stream[:3].lower()} "${stream}" {want}'))
-        if step.kind == "assert":
-            script.lines += _file_assert(step, values)
-    name = defines(step)
-    if name and step.kind != "compute":
-        script.lines += _save_lines(step, name)
-    _bind_defined(step, values)
-    return script
+        return records[:count]
+
+    def _body(self, step: Step) -> list[Shell]:
+        values = self.values
+        lines: list[Shell] = []
+        if step.kind == "compute":
+            name, scale = step.body["var"], int(step.body.get("scale", 0))
+            expr = shell_word(substitute(str(step.body["expr"]), values, step.where))
+            var = f"v_{name}"
+            lines += [
+                Shell(f"log {shell_word(f'+ bc: scale={scale}; ')}{expr}"),
+                Shell(
+                    f"if ((DRY_RUN)); then {var}={shlex.quote(f'<{name}>')}; else {var}=$(calc {scale} {expr}); fi"
+                ),
+                Shell(f'log {shell_word(name + "=")}"${var}"'),
+            ]
+        elif step.kind == "assert" and "file" not in step.body:
+            lines += _value_assert(step, values)
+        else:
+            cmds = commands(step, values)
+            records = self._records(step, len(cmds))
+            for i, (cmd, rec) in enumerate(zip(cmds, records, strict=True)):
+                self.names.learn(rec.command.argv, cmd.argv)
+                expect = _expected(step, i == len(cmds) - 1)
+                lines += _command_lines(step, cmd, expect, values)
+                if expect == "0":
+                    lines += _lvm_undo(rec, self.names) + _host_undo(cmd.argv)
+            last = step.spec
+            for key, stream in (("expect_stdout_contains", "OUT"), ("expect_stderr_contains", "ERR")):
+                if key in last:
+                    want = shell_word(substitute(str(last[key]), values, step.where))
+                    lines.append(Shell(f'check_contains {stream[:3].lower()} "${stream}" {want}'))
+            if step.kind == "assert":
+                lines += _file_assert(step, values)
+        name = defines(step)
+        if name and step.kind != "compute":
+            lines += _save_lines(step, name)
+        _bind_defined(step, values)
+        return lines
+
+    def _foreach(self, step: Step) -> list[Shell]:
+        """for each LV with the tag: the loop's own new-LV checks, then its steps."""
+        var = str(step.body["as"])
+        vg, tag = self._sub(step, step.body["vg"]), self._sub(step, step.body["tag"])
+        saved = dict(self.names.map)
+        self.values[var] = runtime(f"v_{var}")
+        inner: list[Shell] = []
+        for child in step.children:
+            script = self.step(child)
+            inner += [Shell(f"log {shell_word(script.banner)}"), *script.lines]
+        checks = _loop_checks(self.sim, step, self.names, var)
+        # what the loop's LV names taught is forgotten after it; the rest (parameters) is kept
+        mine = runtime(f"v_{var}")
+        self.names.map = {k: v for k, v in self.names.map.items() if mine not in v}
+        for k, v in saved.items():
+            self.names.map.setdefault(k, v)
+        del self.values[var]
+        return [
+            Shell(f"list_tagged {shell_word(vg)} {shell_word(tag)}"),
+            Shell(f'for v_{var} in "${{ITEMS[@]}}"; do'),
+            Shell(f'  log {shell_word(f"{var}=")}"$v_{var}"'),
+            *_indent(checks),
+            *_indent(inner),
+            Shell("done"),
+        ]
+
+
+@dataclass(frozen=True)
+class LoopChecks:
+    """What one pass of a loop creates: kept (left at the end of the pass) and transient."""
+
+    kept: list[str]
+    transient: list[str]
+
+
+def _indent(lines: Iterable[Shell]) -> list[Shell]:
+    return [Shell(f"  {line}") for line in lines]
+
+
+def _loop_checks(sim: Simulation, step: Step, names: Names, var: str) -> list[Shell]:
+    """The checks at the top of a pass: done before (everything the pass keeps is there and nothing it
+    removes again is): skipped; else none of the LVs it creates may exist yet."""
+    children = {c.index for c in step.children}
+    records = [r for r in sim.records + sim.aside if r.step.index in children]
+    first: list[Executed] = []
+    for rec in records:  # the first pass: up to the first command of a second pass
+        if first and rec.step.index == step.children[0].index and rec.step.index != first[-1].step.index:
+            break
+        first.append(rec)
+    if not first:
+        return []
+    before, after = _visible_lvs(first[0].before), _visible_lvs(first[-1].after)
+    created: list[str] = []
+    for rec in first:
+        old = _visible_lvs(rec.before)
+        for vg, lv in _visible_lvs(rec.after):
+            if (vg, lv) not in old and (vg, lv) not in before:
+                key = f"{names(vg)}/{names(lv)}"
+                if key not in created:
+                    created.append(key)
+    kept_keys = {f"{names(vg)}/{names(lv)}" for vg, lv in after}
+    kept = [k for k in created if k in kept_keys]
+    transient = [k for k in created if k not in kept_keys]
+    lines: list[Shell] = []
+    if kept:
+        absent = f" && none_exist lv {shell_words(transient)}" if transient else ""
+        lines += [
+            Shell(f"if all_exist lv {shell_words(kept)}{absent}; then"),
+            Shell(f'  log "{var}=$v_{var}: done before ({shell_words(kept)} exist), skipped"'),
+            Shell("  continue"),
+            Shell("fi"),
+        ]
+    if created:
+        lines.append(Shell(f"need_new lv {shell_words(created)}"))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -470,22 +668,95 @@ def _disk_params(sc: Scenario) -> list[DiskParam]:
     return out
 
 
-def _new_devices(sim: Simulation) -> tuple[list[str], list[str], list[str]]:
-    """VGs, LVs (vg/lv) and device-mapper devices the scenario creates, for the preflight."""
+def _in_loop(sim: Simulation) -> set[int]:
+    return {c.index for step in sim.scenario.steps for c in step.children}
+
+
+def _new_devices(sim: Simulation, w: Names) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+    """VGs, LVs (vg/lv) and device-mapper devices the scenario creates, for the preflight (those a
+    loop creates are checked by the loop); and of the VGs and LVs, those it keeps."""
     vgs: list[str] = []
     lvs: list[str] = []
     dms: list[str] = []
+    looped = _in_loop(sim)
 
     def add(items: list[str], new: Iterable[str]) -> None:
         items.extend(item for item in new if item not in items)
 
-    for rec in sim.records:
+    for rec in sim.records + sim.aside:
+        if rec.step.index in looped:
+            continue
         add(vgs, (vg for vg in rec.after.vgs if vg not in sim.start.vgs))
         old_lvs = _visible_lvs(rec.before)
-        add(lvs, (f"{vg}/{lv}" for vg, lv in _visible_lvs(rec.after) if (vg, lv) not in old_lvs))
+        add(lvs, ((vg, lv) for vg, lv in _visible_lvs(rec.after) if (vg, lv) not in old_lvs))
         old_dms = {d.name for d in devmap.devices(rec.before)}
         add(dms, (d.name for d in devmap.devices(rec.after) if d.name not in old_dms))
-    return vgs, lvs, dms
+    final = _visible_lvs(sim.final)
+    kept_vgs = [w(vg) for vg in vgs if vg in sim.final.vgs]
+    kept_lvs = [f"{w(vg)}/{w(lv)}" for vg, lv in lvs if (vg, lv) in final]
+    return (
+        [w(vg) for vg in vgs],
+        [f"{w(vg)}/{w(lv)}" for vg, lv in lvs],
+        [d for d in dms if not w.runtime_dependent(d)],
+        kept_vgs,
+        kept_lvs,
+    )
+
+
+def _allocated(vg: VG | None, lv: str) -> int:
+    """The physical extents an LV holds (0 when the VG or the LV is not there)."""
+    if vg is None or lv not in vg.lvs:
+        return 0
+    return sum(s.extents for s in vg.lvs[lv].segments)
+
+
+@dataclass(frozen=True)
+class RoomNeed:
+    """Room the scenario needs in a VG or thin pool it finds on the host (bytes)."""
+
+    target: str
+    bytes: int
+    text: str
+
+
+def _room_needs(records: list[Executed], start: State, w: Names) -> tuple[list[RoomNeed], list[RoomNeed]]:
+    """The free space the scenario takes at its peak in each VG it finds (an allocation of %FREE or %VG
+    counts as one extent: it takes what there is), and the data it writes at its peak into each thin
+    pool it finds."""
+    from lvsim.core import usage
+    from lvsim.scenarios.plan import _percent_allocation
+
+    vg_peak: dict[str, int] = {}
+    pool_peak: dict[tuple[str, str], int] = {}
+    relative: set[tuple[str, str]] = set()
+    for rec in records:
+        for name, vg in rec.after.vgs.items():
+            if name not in start.vgs:
+                continue
+            old = start.vgs[name]
+            grown = 0
+            before = rec.before.vgs.get(name)
+            for lv in vg.lvs.values():
+                base = _allocated(old, lv.name)
+                if _allocated(vg, lv.name) > base:
+                    if _allocated(vg, lv.name) > _allocated(before, lv.name) and _percent_allocation(
+                        rec.command.argv
+                    ):
+                        relative.add((name, lv.name))
+                    grown += 1 if (name, lv.name) in relative else _allocated(vg, lv.name) - base
+            vg_peak[name] = max(vg_peak.get(name, 0), grown * vg.extent_size)
+            for lv in vg.lvs.values():
+                if lv.kind != "thin-pool" or lv.name not in old.lvs:
+                    continue
+                used, _ = usage.pool_data_usage(rec.after, vg, lv)
+                used0, _ = usage.pool_data_usage(start, old, old.lvs[lv.name])
+                key = (name, lv.name)
+                pool_peak[key] = max(pool_peak.get(key, 0), (used - used0) * lv.chunk_size)
+    vgs = [RoomNeed(w(n), b, format_size(b, "h").strip()) for n, b in vg_peak.items() if b > 0]
+    pools = [
+        RoomNeed(f"{w(v)}/{w(p)}", b, format_size(b, "h").strip()) for (v, p), b in pool_peak.items() if b > 0
+    ]
+    return vgs, pools
 
 
 @dataclass(frozen=True)
@@ -518,7 +789,8 @@ def _space_needs(sim: Simulation) -> list[SpaceNeed]:
 
 def _tools(steps: list[StepScript], sim: Simulation, dms: list[str]) -> list[str]:
     """Every program the script runs: the scenario's commands, the undo commands, the helpers' tools."""
-    tools = {"mktemp", "rm", "cat", "lvs", "vgs", "pvs", *(rec.command.argv[0] for rec in sim.records)}
+    tools = {"mktemp", "rm", "cat", "lvs", "vgs", "pvs"}
+    tools.update(rec.command.argv[0] for rec in sim.records + sim.aside)
     lines = [line for s in steps for line in s.lines]
     tools.update(line.split(" -- ", 1)[1].split()[0] for line in lines if line.startswith("undo_push "))
     text = "\n".join(lines)
@@ -533,32 +805,43 @@ def _tools(steps: list[StepScript], sim: Simulation, dms: list[str]) -> list[str
 def render(sc: Scenario) -> str:
     """The bash script for a loaded scenario (raises RenderError or ScenarioError)."""
     check_names(sc)
-    disks = _disk_params(sc)
+    existing = bool(sc.existing_vgs or sc.existing_lvs)
+    disks = [] if existing else _disk_params(sc)
     sim = simulate(sc)
     if sim.failure:
         raise RenderError(f"the scenario fails on the simulator, so it is not rendered: {sim.failure}")
-    device_word = {dev: runtime(f"disk_{name}") for name, dev in sim.disks.items()}
-    by_step: dict[int, list[Executed]] = {}
-    for rec in sim.records:
-        by_step.setdefault(rec.step.index, []).append(rec)
-    values = _render_values(sc)
-    steps = [
-        _step_script(step, values, by_step.get(step.index, []), device_word, len(sc.steps))
-        for step in sc.steps
-    ]
-    vgs, lvs, dms = _new_devices(sim)
+    names = Names({} if existing else {dev: runtime(f"disk_{name}") for name, dev in sim.disks.items()})
+    scripter = _Scripter(sc, sim, names)
+    steps = [scripter.step(step) for step in sc.steps]
+    vgs, lvs, dms, kept_vgs, kept_lvs = _new_devices(sim, names)
+    want_vgs, want_lvs = sc.existing(scripter.values)
+    conditional = {s.index for s in sc.flat_steps() if s.when is not None}
+    conditional |= {c.index for s in sc.steps if s.when is not None for c in s.children}
+    unconditional = [r for r in sim.records + sim.aside if r.step.index not in conditional]
+    vg_room, pool_room = _room_needs(unconditional, sim.start, names)
     template = _environment().get_template("scenario.sh.j2")
     return template.render(
         name=sc.name,
         version=__version__,
         description=sc.description.strip().splitlines(),
-        variables=sorted(sc.vars.items()),
+        variables=sorted((k, v) for k, v in sc.vars.items() if k not in sc.params),
+        params=[(name, kind, sc.vars[name]) for name, kind in sc.params.items()],
+        reserved_prefixes=RESERVED_PREFIXES,
+        reserved_substrings=RESERVED_SUBSTRINGS,
         disks=disks,
         steps=steps,
         tools=_tools(steps, sim, dms),
         new_vgs=vgs,
         new_lvs=lvs,
         new_dms=dms,
+        kept_vgs=kept_vgs,
+        kept_lvs=kept_lvs,
+        transient_vgs=[v for v in vgs if v not in kept_vgs],
+        transient_lvs=[v for v in lvs if v not in kept_lvs],
+        existing_vgs=want_vgs,
+        existing_lvs=want_lvs,
+        vg_room=vg_room,
+        pool_room=pool_room,
         space=_space_needs(sim),
         predicted_lvs=_final_lvs(sim),
     )

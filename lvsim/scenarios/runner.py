@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import os
 import shlex
 import subprocess
 import traceback
@@ -43,38 +44,82 @@ class Runner:
     failure: str = ""
     private_root: bool = False
     area: WorkArea | None = None
+    setup: bool = True  # run the scenario's setup (plan --from: the imported host is the existing storage)
+    in_setup: bool = False
+    disks: dict[str, str] = field(default_factory=dict)  # disk name -> device
 
     def run(self) -> bool:
-        """Make the disks, run every step; True when all passed."""
-        with work_area(self.private_root, self.scenario.host_paths) as area:
+        """Make the disks, run the setup and every step; True when all passed."""
+        paths = (*self.scenario.host_paths, *self.scenario.dir_params())
+        with work_area(self.private_root, paths) as area:
             self.area = area
             return self._run()
 
     def _run(self) -> bool:
         sc = self.scenario
         self.values = dict(sc.vars)
+        for name, kind in sc.params.items():
+            if kind == "dir" and name not in sc.overrides and self.area and not self.area.private_root:
+                # a scenario file names no host directory of its own accord: the default goes in the
+                # work directory (--var NAME=DIR names a host one)
+                self.values[name] = os.path.join(self.area.cwd, "params", name)
         self._say(f"== scenario {sc.name} ({sc.path}) on the {self.backend.name} backend")
         for line in sc.description.strip().splitlines():
             self._say(f"   {line}")
         if self.values:
             self._say("   vars: " + " ".join(f"{k}={shlex.quote(v)}" for k, v in self.values.items()))
         try:
-            for name, size in sc.disks.items():
-                nbytes = size_bytes(size, sc.where("disks", name))
-                try:
-                    device = self.backend.add_disk(nbytes)
-                except Exception as exc:  # e.g. losetup failing on the real backend
-                    raise StepFailed(f"disk {name} ({sc.where('disks', name)}): {_crash(exc)}") from exc
-                self.values[f"disk.{name}"] = device
-                self._say(f"   disk {name}: {device} ({format_size(nbytes, long_form=True)})")
+            self._disks_and_setup()
+            self._check_existing()
             for step in sc.steps:
                 self._step(step)
         except (StepFailed, ScenarioError) as exc:
             self.failure = str(exc)
             self._say(f"\nFAILED: {exc}")
             return False
-        self._say(f"\nPASSED: {sc.name}, {len(sc.steps)} steps")
+        self._say(f"\nPASSED: {sc.name}, {len(sc.flat_steps())} steps")
         return True
+
+    def _disks_and_setup(self) -> None:
+        """The scenario's disks and setup steps (a scenario over existing storage makes it there)."""
+        sc = self.scenario
+        if not self.setup and (sc.existing_vgs or sc.existing_lvs):
+            return
+        for name, size in sc.disks.items():
+            nbytes = size_bytes(size, sc.where("disks", name))
+            try:
+                device = self.backend.add_disk(nbytes)
+            except Exception as exc:  # e.g. losetup failing on the real backend
+                raise StepFailed(f"disk {name} ({sc.where('disks', name)}): {_crash(exc)}") from exc
+            self.values[f"disk.{name}"] = device
+            self.disks[name] = device
+            self._say(f"   disk {name}: {device} ({format_size(nbytes, long_form=True)})")
+        if not self.setup or not sc.setup:
+            return
+        self.in_setup = True
+        try:
+            for step in sc.setup:
+                self._say(f"\n-- setup {step.index + 1}" + (f": {step.title}" if step.title else ""))
+                self._step_body(step)
+        except StepFailed as exc:
+            raise StepFailed(f"setup: {exc}") from exc
+        finally:
+            self.in_setup = False
+        for name in [n for n in self.values if n.startswith("disk.")]:
+            del self.values[name]  # the steps see the host, not the setup's disks
+
+    def _check_existing(self) -> None:
+        """The VGs and LVs the scenario expects are there (as the rendered script's preflight checks)."""
+        vgs, lvs = self.scenario.existing(self.values)
+        for kind, names in (("vg", vgs), ("lv", lvs)):
+            for name in names:
+                try:
+                    self.backend.report(kind, "-o", f"{kind}_name", name)
+                except Exception as exc:
+                    raise StepFailed(
+                        f"the host has no {kind.upper()} {name}, which the scenario expects (existing:)"
+                    ) from exc
+                self._say(f"   existing {kind.upper()} {name}: found")
 
     def remove_tempdirs(self) -> None:
         """Delete the work area with the mktemp directories (not while something is mounted in it)."""
@@ -92,6 +137,48 @@ class Runner:
 
     def _step(self, step: Step) -> None:
         self._say(f"\n-- step {step.index + 1}" + (f": {step.title}" if step.title else ""))
+        if step.when is not None:
+            what, actual, op, want = self._condition(step, step.when)
+            holds = _holds(actual, op, want)
+            self._say(f"   when {what} {op} {want}: {'yes' if holds else 'no, skipped'}")
+            if not holds:
+                self._skipped(step, f"{what} {op} {want} does not hold ({actual!r})")
+                return
+        if step.kind == "foreach":
+            self._foreach(step)
+            return
+        self._step_body(step)
+
+    def _skipped(self, step: Step, why: str) -> None:
+        """A step whose condition does not hold (the plan's recorder runs it aside, for the renderer)."""
+
+    def _foreach(self, step: Step) -> None:
+        vg, tag, var = self.foreach_items_of(step)
+        items = self.foreach_items(step, vg, tag)
+        self._say(f"   LVs of {vg} tagged {tag}: {' '.join(items) or 'none'}")
+        for item in items:
+            self.values[var] = item
+            self._say(f"   {var}={item}")
+            for child in step.children:
+                self._step(child)
+        self.values.pop(var, None)
+
+    def foreach_items_of(self, step: Step) -> tuple[str, str, str]:
+        body = step.body
+        vg = substitute(str(body["vg"]), self.values, step.where)
+        tag = substitute(str(body["tag"]), self.values, step.where)
+        return vg, tag, str(body["as"])
+
+    def foreach_items(self, step: Step, vg: str, tag: str) -> list[str]:
+        """The visible LVs of vg that carry tag, in name order."""
+        self._say(f"$ {shlex.join(['lvs', '--reportformat', 'json', '-o', 'lv_name,lv_tags', vg])}")
+        try:
+            rows = self.backend.report("lv", "-o", "lv_name,lv_tags", vg)
+        except Exception as exc:
+            raise self._fail(step, f"cannot list the LVs of {vg}: {_crash(exc)}") from exc
+        return sorted(r["lv_name"] for r in rows if tag in r.get("lv_tags", "").split(","))
+
+    def _step_body(self, step: Step) -> None:
         if step.kind == "compute":
             self._compute(step)
             return
@@ -192,27 +279,41 @@ class Runner:
             self._say(f"   {body['var']}={shlex.quote(actual)}")
             self._compare(step, f"${{{body['var']}}}", actual, body["op"], sub(body["value"]))
             return
+        if body.get("absent"):
+            kind = next(k for k in ("lv", "vg", "pv") if k in body)
+            target = sub(body[kind])
+            self._say(f"$ {shlex.join([f'{kind}s', '--reportformat', 'json', target])}")
+            try:
+                self.backend.report(kind, target)
+            except Exception:
+                self._say(f"   {target}: absent")
+                return
+            raise self._fail(step, f"{kind} {target} exists, expected it to be absent")
+        self._compare(step, *self._condition(step, body))
+
+    def _condition(self, step: Step, body: Mapping[str, Any]) -> tuple[str, str, str, str]:
+        """(what, actual, op, wanted) of a report-field or variable comparison, read now."""
+
+        def sub(value: Any) -> str:
+            return substitute(str(value), self.values, step.where)
+
+        if "var" in body:
+            actual = self.values[body["var"]]
+            return f"${{{body['var']}}}", actual, body["op"], sub(body["value"])
         kind = next(k for k in ("lv", "vg", "pv") if k in body)
         target = sub(body[kind])
-        args = [target]
-        if "field" in body:
-            units = ["--units", body["units"], "--nosuffix"] if "units" in body else []
-            args = ["-o", body["field"], *units, target]
+        units = ["--units", body["units"], "--nosuffix"] if "units" in body else []
+        args = ["-o", body["field"], *units, target]
         self._say(f"$ {shlex.join([f'{kind}s', '--reportformat', 'json', *args])}")
         try:
             rows = self.backend.report(kind, *args)
         except Exception as exc:
-            if body.get("absent"):
-                self._say(f"   {target}: absent")
-                return
             raise self._fail(step, f"cannot read {kind} {target}: {_crash(exc)}") from exc
-        if body.get("absent"):
-            raise self._fail(step, f"{kind} {target} exists, expected it to be absent")
         if len(rows) != 1 or body["field"] not in rows[0]:
             raise self._fail(step, f"{kind} {target}: expected one row with {body['field']}, got {rows}")
         actual = rows[0][body["field"]].strip()
         self._say(f"   {body['field']}={shlex.quote(actual)}")
-        self._compare(step, f"{target} {body['field']}", actual, body["op"], sub(body["value"]))
+        return f"{target} {body['field']}", actual, body["op"], sub(body["value"])
 
     def _compare(self, step: Step, what: str, actual: str, op: str, want: str) -> None:
         ok = _holds(actual, op, want)
