@@ -32,11 +32,13 @@ DEFAULT_DISKS = (("/dev/vdb", 1 << 30), ("/dev/vdc", 1 << 30))
 LVM_CONF = """\
 # lvm.conf of this lvsim shell: LVM_SYSTEM_DIR points here, so every LVM command of the shell (and
 # dmeventd, once an LVM command has started it) reads this file as it would /etc/lvm/lvm.conf.
-# Check what LVM makes of it with `lvmconfig` (e.g. `lvmconfig --type full activation`).
+# Check what LVM makes of it with `lvmconfig` (`lvmconfig --type diff`, `lvmconfig --type full
+# activation/thin_pool_autoextend_threshold`).
 #
 # The settings lvsim honours: activation/thin_pool_autoextend_threshold and _percent,
-# activation/snapshot_autoextend_threshold and _percent, activation/monitoring, and a few more
-# (lvsim refuses, loudly, any other setting that would change what LVM does).
+# activation/snapshot_autoextend_threshold and _percent, activation/monitoring, allocation/thin_pool_*,
+# report/* (columns, sort, separator, ...) and a few more (lvsim refuses, loudly, any other setting
+# that would change what LVM does).
 
 activation {
 \t# thin_pool_autoextend_threshold = 100
