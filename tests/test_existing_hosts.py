@@ -266,3 +266,43 @@ def test_shipped_existing_scenarios_plan_from_their_setup() -> None:
     assert sorted(plan["start"][0]["lvs"]) == ["scratch", "vm01", "vm02"]
     assert plan["commands"][0]["command"] == "lvs --noheadings --units m -o lv_size vmvg/vm01"
     assert json.dumps(plan)  # plain data
+
+
+WHEN_VAR = """\
+name: when-var
+description: a step on a saved value
+existing:
+  vgs: [vg0]
+disks:
+  pv1: 64M
+setup:
+  - run: vgcreate vg0 ${disk.pv1}
+steps:
+  - run: vgs --noheadings -o lv_count vg0
+    save: count
+  - when: {var: count, op: "==", value: 0}
+    run: lvcreate -L 8M -n first vg0
+  - when: {var: count, op: ">", value: 0}
+    run: lvcreate -L 8M -n second vg0
+"""
+
+
+def test_conditions_on_variables_and_what_conditional_steps_create(tmp_path: Path) -> None:
+    """A conditional step's new LVs are checked in its branch (not in the preflight, where the other
+    branch's would be refused); a dry run cannot know a saved value and shows the step."""
+    scenario = write_scenario(tmp_path, WHEN_VAR)
+    script = render_path(scenario, tmp_path)
+    assert "nothing to do" not in script.read_text()
+    env = _host(tmp_path, scenario)
+    dry = run_script(script, env, "--dry-run")
+    assert (
+        dry.returncode == 0 and "when ${count} == 0: not known in a dry run; the step is shown" in dry.stderr
+    )
+    first = run_script(script, env)
+    assert first.returncode == 0, first.stderr
+    assert "when ${count} == 0: yes" in first.stderr and "when ${count} > 0: no" in first.stderr
+    second = run_script(script, env)
+    assert second.returncode == 0, second.stderr
+    assert _lvs(env, "--noheadings", "-o", "lv_name").split() == ["first", "second"]
+    third = run_script(script, env)
+    assert third.returncode == 1 and "preflight: lv vg0/second already exists" in third.stderr

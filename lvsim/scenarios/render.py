@@ -484,15 +484,29 @@ class _Scripter:
         return script
 
     def _room(self, step: Step) -> list[Shell]:
-        """Checks, once its condition holds, that a conditional step has the room it takes."""
+        """Checks, once its condition holds, that a conditional step has the room it takes and that
+        none of the VGs and LVs it creates exists yet (a loop checks its own)."""
         steps = {step.index, *(c.index for c in step.children)}
         records = [r for r in self.sim.records + self.sim.aside if r.step.index in steps]
         if not records:
             return []
         vgs, pools = _room_needs(records, records[0].before, self.names)
-        return [Shell(f"need_free {shell_word(n.target)} {n.bytes}") for n in vgs] + [
-            Shell(f"need_pool_room {shell_word(n.target)} {n.bytes}") for n in pools
-        ]
+        lines = [Shell(f"need_free {shell_word(n.target)} {n.bytes}") for n in vgs]
+        lines += [Shell(f"need_pool_room {shell_word(n.target)} {n.bytes}") for n in pools]
+        if step.kind == "foreach":
+            return lines
+        new_vgs: list[str] = []
+        new_lvs: list[str] = []
+        for rec in records:
+            new_vgs += [self.names(v) for v in rec.after.vgs if v not in rec.before.vgs]
+            old = _visible_lvs(rec.before)
+            new_lvs += [
+                f"{self.names(v)}/{self.names(lv)}" for v, lv in _visible_lvs(rec.after) if (v, lv) not in old
+            ]
+        for kind, names in (("vg", new_vgs), ("lv", new_lvs)):
+            if names:
+                lines.append(Shell(f"need_new {kind} {shell_words(dict.fromkeys(names))}"))
+        return lines
 
     def _sub(self, step: Step, value: Any) -> str:
         return substitute(str(value), self.values, step.where)
@@ -672,13 +686,19 @@ def _in_loop(sim: Simulation) -> set[int]:
     return {c.index for step in sim.scenario.steps for c in step.children}
 
 
+def _conditional(sc: Scenario) -> set[int]:
+    """The steps that run only when a condition holds (a `when:` step, and a conditional loop's steps)."""
+    found = {s.index for s in sc.flat_steps() if s.when is not None}
+    return found | {c.index for s in sc.steps if s.when is not None for c in s.children}
+
+
 def _new_devices(sim: Simulation, w: Names) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     """VGs, LVs (vg/lv) and device-mapper devices the scenario creates, for the preflight (those a
-    loop creates are checked by the loop); and of the VGs and LVs, those it keeps."""
+    loop or a conditional step creates are checked there); and of the VGs and LVs, those it keeps."""
     vgs: list[str] = []
     lvs: list[str] = []
     dms: list[str] = []
-    looped = _in_loop(sim)
+    looped = _in_loop(sim) | _conditional(sim.scenario)
 
     def add(items: list[str], new: Iterable[str]) -> None:
         items.extend(item for item in new if item not in items)
@@ -815,8 +835,7 @@ def render(sc: Scenario) -> str:
     steps = [scripter.step(step) for step in sc.steps]
     vgs, lvs, dms, kept_vgs, kept_lvs = _new_devices(sim, names)
     want_vgs, want_lvs = sc.existing(scripter.values)
-    conditional = {s.index for s in sc.flat_steps() if s.when is not None}
-    conditional |= {c.index for s in sc.steps if s.when is not None for c in s.children}
+    conditional = _conditional(sc)
     unconditional = [r for r in sim.records + sim.aside if r.step.index not in conditional]
     vg_room, pool_room = _room_needs(unconditional, sim.start, names)
     template = _environment().get_template("scenario.sh.j2")
