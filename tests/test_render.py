@@ -329,6 +329,13 @@ def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> N
             host = stack.enter_context(RealBackend())
             run_setup(path, host)
             env.update(host.environment())
+            lvs_now = ["lvs", "-a", "--reportformat", "json", "-o", f"{FINAL_FIELDS},lv_uuid", *vgs]
+            before = subprocess.run(lvs_now, env=env, capture_output=True, text=True, check=True).stdout
+            dry = run_script(script, env, "--dry-run", *script_args(path, tmp_path))
+            assert dry.returncode == 0, dry.stderr[-3000:]
+            assert "dry run done: the preflight passed and nothing was changed" in dry.stderr
+            after = subprocess.run(lvs_now, env=env, capture_output=True, text=True, check=True).stdout
+            assert after == before
         result = run_script(script, env, *script_args(path, tmp_path))
         try:
             assert result.returncode == 0, result.stderr[-3000:]
