@@ -7,7 +7,7 @@ import shlex
 from backends.sim import SimBackend
 from lvsim.backend import Result
 from lvsim.core import alloc
-from lvsim.core.model import LV, State
+from lvsim.core.model import LV, LVKind, State
 
 
 class SimHost:
@@ -56,7 +56,7 @@ class SimHost:
 
     def layout(self, vg: str = "vg") -> dict[str, int]:
         """Extents of each LV that takes them from the VG (thin volumes take none)."""
-        return {n: lv.le_count for n, lv in self.state.vgs[vg].lvs.items() if lv.kind != "thin"}
+        return {n: lv.le_count for n, lv in self.state.vgs[vg].lvs.items() if lv.kind != LVKind.THIN}
 
     def rows(self, options: str) -> dict[str, list[str]]:
         """`lvs --noheadings --separator '|' OPTIONS` as {first column: the other columns}."""

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lvsim import dispatch
-from lvsim.core.model import Disk, State
+from lvsim.core.model import Disk, LVKind, State
 from lvsim.testing import difftest
 
 WORDS = [
@@ -101,11 +101,11 @@ def _check_model(state: State) -> None:
             if lv.role in ("tdata", "tmeta"):
                 pool = vg.lvs.get(lv.parent)
                 assert pool is not None and lv.name in (pool.data_lv, pool.metadata_lv), (vg.name, lv.name)
-            if lv.kind == "thin-pool":
+            if lv.kind == LVKind.THIN_POOL:
                 assert lv.data_lv in vg.lvs and lv.metadata_lv in vg.lvs, (vg.name, lv.name)
                 assert lv.data_lv != lv.metadata_lv
             if lv.pool:
-                assert lv.pool in vg.lvs and vg.lvs[lv.pool].kind == "thin-pool", (vg.name, lv.name)
+                assert lv.pool in vg.lvs and vg.lvs[lv.pool].kind == LVKind.THIN_POOL, (vg.name, lv.name)
         for pv_name, spans in used.items():
             spans.sort()
             for (_, end), (start, _) in itertools.pairwise(spans):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lvsim import dispatch
-from lvsim.core.model import PV, Disk, State
+from lvsim.core.model import PV, Disk, LVKind, State
 from lvsim.lvm.metadata import configtext, install, reader, writer
 
 METADATA = Path(__file__).parent / "golden" / "metadata"
@@ -67,15 +67,15 @@ def test_what_the_rich_text_holds() -> None:
     ]
     kinds = {lv.name: (lv.kind, lv.role, lv.visible) for lv in vg.lvs.values()}
     assert kinds == {
-        "lin": ("linear", "", True),
-        "lin2": ("linear", "", True),
-        "pool": ("thin-pool", "", True),
-        "thin1": ("thin", "", True),
-        "tsnap": ("thin", "", True),
-        "cowsnap": ("cow", "", True),
-        "lvol0_pmspare": ("linear", "pmspare", False),
-        "pool_tmeta": ("linear", "tmeta", False),
-        "pool_tdata": ("linear", "tdata", False),
+        "lin": (LVKind.LINEAR, "", True),
+        "lin2": (LVKind.LINEAR, "", True),
+        "pool": (LVKind.THIN_POOL, "", True),
+        "thin1": (LVKind.THIN, "", True),
+        "tsnap": (LVKind.THIN, "", True),
+        "cowsnap": (LVKind.COW, "", True),
+        "lvol0_pmspare": (LVKind.LINEAR, "pmspare", False),
+        "pool_tmeta": (LVKind.LINEAR, "tmeta", False),
+        "pool_tdata": (LVKind.LINEAR, "tdata", False),
     }
     lin, tsnap, cow = vg.lvs["lin"], vg.lvs["tsnap"], vg.lvs["cowsnap"]
     assert [(s.le_start, s.extents, s.pv, s.pe_start) for s in lin.segments] == [

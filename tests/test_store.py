@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lvsim.core import store
-from lvsim.core.model import Disk, State
+from lvsim.core.model import Disk, LVKind, State
 
 
 def _shims(tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -85,6 +85,29 @@ def test_state_round_trips(tmp_path: Path) -> None:
     with store.transaction(path) as saved:
         saved.__dict__.update(state.__dict__)
     assert store.load(path).to_json() == state.to_json()
+
+
+STATE_FILES = Path(__file__).parent / "state_files"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in STATE_FILES.glob("*.json")))
+def test_state_file_of_an_earlier_lvsim_loads(tmp_path: Path, name: str) -> None:
+    """A state file an earlier lvsim wrote (its commands listed in it) loads with every LV's kind
+    an LVKind, saves back to the same JSON, and reading commands print what that lvsim printed."""
+    from backends.sim import SimBackend
+
+    made = json.loads((STATE_FILES / name).read_text())
+    path = tmp_path / "state"
+    path.write_text(json.dumps(made["state"], separators=(",", ":")))
+    state = store.load(path)
+    kinds = {lv.name: lv.kind for vg in state.vgs.values() for lv in vg.lvs.values()}
+    assert all(type(kind) is LVKind for kind in kinds.values()), kinds
+    assert set(kinds.values()) == set(LVKind)
+    assert json.loads(json.dumps(state.to_json())) == made["state"]
+    backend = SimBackend(state)
+    for cmd, (rc, stdout, stderr) in made["outputs"].items():
+        res = backend.run(cmd.split())
+        assert (res.rc, res.stdout, res.stderr) == (rc, stdout, stderr), cmd
 
 
 # -- the host boundary: files other users plant, full disks, stale files, lock waits ------

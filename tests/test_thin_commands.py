@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from simhost import SimHost
 
-from lvsim.core.model import GiB, MiB
+from lvsim.core.model import GiB, LVKind, MiB
 
 CAN_ADDRESS_64K = "  Thin pool volume with chunk size 64.00 KiB can address at most <15.88 TiB of data.\n"
 PROTECTION = (
@@ -32,14 +32,14 @@ def test_pool_creation_output_and_hidden_lvs(sim: type[SimHost]) -> None:
 def test_pool_creation_forms(form: str, sim: type[SimHost]) -> None:
     s = sim(300 * MiB).with_vg()
     assert s.ok(f"lvcreate {form}").stdout.endswith('  Logical volume "pool" created.\n')
-    assert s.lv("pool").kind == "thin-pool"
+    assert s.lv("pool").kind == LVKind.THIN_POOL
 
 
 def test_unnamed_pool_and_thin(sim: type[SimHost]) -> None:
     s = sim(300 * MiB).with_vg()
     res = s.ok("lvcreate -L 20M -V 40M -T vg")
     assert res.stdout == CAN_ADDRESS_64K + PROTECTION + '  Logical volume "lvol2" created.\n'
-    assert s.lv("lvol1").kind == "thin-pool" and s.lv("lvol2").pool == "lvol1"
+    assert s.lv("lvol1").kind == LVKind.THIN_POOL and s.lv("lvol2").pool == "lvol1"
     assert "lvol0_pmspare" in s.state.vgs["vg"].lvs
 
 
@@ -413,7 +413,7 @@ def test_cow_snapshot_of_a_thin_origin(sim: type[SimHost]) -> None:
     s.ok("lvcreate -V 40M -T vg/pool -n th2")
     res = s.ok("lvcreate -s -l 100%ORIGIN vg/th2 -n cow1")
     assert res.stdout.endswith('  Logical volume "cow1" created.\n')
-    assert (s.lv("cow1").kind, s.lv("cow1").le_count, s.lv("cow1").origin) == ("cow", 11, "th2")
+    assert (s.lv("cow1").kind, s.lv("cow1").le_count, s.lv("cow1").origin) == (LVKind.COW, 11, "th2")
     s.ok("lvcreate -s vg/th2 -n ts")
     res = s.run("lvconvert --merge vg/ts")
     assert (res.rc, res.stderr) == (5, "  Merging into the old snapshot origin vg/th2 is not supported.\n")

@@ -22,7 +22,7 @@ from typing import Any
 
 from lvsim.core import content, mapping
 from lvsim.core.content import Extent, Payload
-from lvsim.core.model import LV, VG, State
+from lvsim.core.model import LV, VG, LVKind, State
 from lvsim.core.names import dm_name, split_dm_name
 
 # Called when a write finds its thin pool out of data space, and then each simulated second the write
@@ -93,7 +93,7 @@ class Device:
         """Write content given as relative extents (see `describe`) at offset."""
         if self.is_file or not length:
             return
-        if self.lv is not None and (not self.lv.writable or self.lv.kind == "thin-pool"):
+        if self.lv is not None and (not self.lv.writable or self.lv.kind == LVKind.THIN_POOL):
             raise DeviceError(errno.EPERM)
         room = max(0, self.size - offset)
         if room < length:
@@ -111,7 +111,7 @@ class Device:
             assert self.vg is not None
             before = self.state.clock
             try:
-                if self.lv.kind == "thin" and not self.layer:
+                if self.lv.kind == LVKind.THIN and not self.layer:
                     self._thin_put(offset, length, rels)
                 else:
                     _put(self.state, self.vg, self.lv, self.layer, offset, length, rels)
@@ -158,9 +158,14 @@ class Device:
         assert vg is not None
         if not lv.writable:
             raise DeviceError(errno.EPERM)
-        if lv.kind == "cow" or self.layer or mapping.cow_snapshots_of(vg, lv) or lv.kind == "thin-pool":
+        if (
+            lv.kind == LVKind.COW
+            or self.layer
+            or mapping.cow_snapshots_of(vg, lv)
+            or lv.kind == LVKind.THIN_POOL
+        ):
             raise DeviceError(errno.EOPNOTSUPP)
-        if lv.kind == "thin":
+        if lv.kind == LVKind.THIN:
             pool = vg.lvs[lv.pool]
             if pool.discards == "ignore":
                 raise DeviceError(errno.EOPNOTSUPP)
@@ -187,7 +192,7 @@ def _dir_exists(state: State, directory: str) -> bool:
 
 def _has_link(state: State, vg: VG, lv: LV) -> bool:
     """Whether udev made /dev/VG/LV: active visible LVs, thin pools excepted."""
-    return lv.visible and lv.kind != "thin-pool" and _has_node(state, vg, lv)
+    return lv.visible and lv.kind != LVKind.THIN_POOL and _has_node(state, vg, lv)
 
 
 def _dm_state(state: State) -> dict[str, Any]:
@@ -206,7 +211,7 @@ def _has_node(state: State, vg: VG, lv: LV) -> bool:
 
 
 def _lv_size(vg: VG, lv: LV) -> int:
-    if lv.kind == "cow":
+    if lv.kind == LVKind.COW:
         origin = vg.lvs.get(lv.origin)
         if origin is not None:
             return origin.le_count * vg.extent_size
@@ -236,7 +241,7 @@ def _find(state: State, path: str) -> tuple[VG, LV, str] | None:
         return None
     if layer == "real" and not mapping.cow_snapshots_of(vg, lv):
         return None
-    if layer == "cow" and lv.kind != "cow":
+    if layer == "cow" and lv.kind != LVKind.COW:
         return None
     return vg, lv, layer
 
@@ -343,12 +348,12 @@ def _chunks(offset: int, length: int, chunk: int) -> range:
 
 def _put(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int, rels: list[Extent]) -> None:
     """Write relative extents to an LV (queueing on a full pool advances `state.clock`)."""
-    if lv.kind == "cow" and not layer:
+    if lv.kind == LVKind.COW and not layer:
         _snapshot_put(state, vg, lv, offset, length, rels)
         return
     if not layer:
         _copy_on_write(state, vg, lv, offset, length)
-    if lv.kind == "thin" and not layer:
+    if lv.kind == LVKind.THIN and not layer:
         tdata = vg.lvs[vg.lvs[lv.pool].data_lv]
         _thin_put(state, vg, lv, offset, length, rels, _one_segment(state, vg, tdata))
     else:
@@ -356,9 +361,9 @@ def _put(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int, rel
 
 
 def _get(state: State, vg: VG, lv: LV, layer: str, offset: int, length: int) -> list[Extent]:
-    if lv.kind == "thin" and not layer:
+    if lv.kind == LVKind.THIN and not layer:
         return _thin_get(state, vg, lv, offset, length)
-    if lv.kind == "cow" and not layer:
+    if lv.kind == LVKind.COW and not layer:
         return _snapshot_get(state, vg, lv, offset, length)
     return _linear_get(state, vg, lv, offset, length)
 
@@ -438,9 +443,9 @@ def _thin_get(state: State, vg: VG, lv: LV, offset: int, length: int) -> list[Ex
 
 def _origin_get(state: State, vg: VG, origin: LV, offset: int, length: int) -> list[Extent]:
     """The origin's own content (below any snapshot layer); a virtual origin is all zeros."""
-    if origin.kind == "zero":
+    if origin.kind == LVKind.ZERO:
         return []
-    if origin.kind == "thin":
+    if origin.kind == LVKind.THIN:
         return _thin_get(state, vg, origin, offset, length)
     return _linear_get(state, vg, origin, offset, length)
 

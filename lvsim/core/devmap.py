@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from lvsim.core.model import LV, SECTOR, VG, State
+from lvsim.core.model import LV, SECTOR, VG, LVKind, State
 from lvsim.core.names import dm_name, split_dm_name
 
 DM_MAJOR = 254  # device-mapper's dynamic major on Debian
@@ -63,14 +63,14 @@ def lvm_devices(state: State) -> list[DmDev]:
     for vg in state.vgs.values():
         active_cows: dict[str, list[LV]] = {}
         for s in vg.lvs.values():
-            if s.kind == "cow" and s.active:
+            if s.kind == LVKind.COW and s.active:
                 active_cows.setdefault(s.origin, []).append(s)
         for lv in vg.lvs.values():
-            if not lv.active or lv.role or lv.kind == "cow":
+            if not lv.active or lv.role or lv.kind == LVKind.COW:
                 continue
             name, size = dm_name(vg.name, lv.name), lv_size(vg, lv)
             snaps = active_cows.get(lv.name, [])
-            if lv.kind == "thin-pool":
+            if lv.kind == LVKind.THIN_POOL:
                 meta, data = vg.lvs.get(lv.metadata_lv), vg.lvs.get(lv.data_lv)
                 subs = [s for s in (meta, data) if s is not None]
                 for sub in subs:
@@ -79,7 +79,7 @@ def lvm_devices(state: State) -> list[DmDev]:
                 out.append(DmDev(tpool, _uuid(vg, lv, "tpool"), size, [d.name for d in out[-len(subs) :]]))
                 out.append(DmDev(name, _uuid(vg, lv, "pool"), size, [tpool], (vg.name, lv.name)))
                 continue
-            holds = [dm_name(vg.name, lv.pool, "tpool")] if lv.kind == "thin" and lv.pool else []
+            holds = [dm_name(vg.name, lv.pool, "tpool")] if lv.kind == LVKind.THIN and lv.pool else []
             if snaps:
                 real = dm_name(vg.name, lv.name, "real")
                 out.append(DmDev(real, _uuid(vg, lv, "real"), size, holds, targets=max(1, len(lv.segments))))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lvsim.core import mapping
-from lvsim.core.model import LV, VG, State
+from lvsim.core.model import LV, VG, LVKind, State
 
 
 def rename_lv(vg: VG, lv: LV, new: str) -> None:
@@ -34,7 +34,7 @@ def finish_merge(state: State, vg: VG, snap: LV) -> None:
     """Complete a merge: a thin snapshot replaces its origin; a COW snapshot's chunks go back."""
     origin = vg.lvs[snap.origin]
     vg.seqno += 1
-    if snap.kind == "cow":
+    if snap.kind == LVKind.COW:
         _merge_cow_content(state, vg, snap, origin)
         del vg.lvs[snap.name]
         return
@@ -67,7 +67,7 @@ def _merge_cow_content(state: State, vg: VG, snap: LV, origin: LV) -> None:
             continue
         length = min(size, end - offset)
         content = datapath._linear_get(state, vg, snap, where * size, length)
-        if origin.kind == "thin":
+        if origin.kind == LVKind.THIN:
             datapath._thin_put(state, vg, origin, offset, length, content, None)
         else:
             datapath._linear_put(state, vg, origin, offset, length, content)
@@ -75,19 +75,19 @@ def _merge_cow_content(state: State, vg: VG, snap: LV, origin: LV) -> None:
 
 def before_delete(vg: VG, lv: LV) -> None:
     """Release what an LV holds before lvremove drops it: sub-LVs, mappings, the last spare."""
-    if lv.kind == "thin" and lv.pool in vg.lvs:
+    if lv.kind == LVKind.THIN and lv.pool in vg.lvs:
         pool = vg.lvs[lv.pool]
         mapping.detach_thin(pool, lv)
         pool.transaction_id += 1
         # LVM reloads the pool; on resume the kernel leaves out-of-data mode if blocks were freed.
         mapping.pool_resized(vg, pool)
-    if lv.kind == "thin-pool":
+    if lv.kind == LVKind.THIN_POOL:
         for sub in (lv.data_lv, lv.metadata_lv):
             vg.lvs.pop(sub, None)
-        if not any(o.kind == "thin-pool" for o in vg.lvs.values() if o is not lv):
+        if not any(o.kind == LVKind.THIN_POOL for o in vg.lvs.values() if o is not lv):
             for name in [n for n, o in vg.lvs.items() if o.role == "pmspare"]:
                 del vg.lvs[name]
-    if lv.kind == "thin":
+    if lv.kind == LVKind.THIN:
         for other in vg.lvs.values():
-            if other.kind == "thin" and other.origin == lv.name:
+            if other.kind == LVKind.THIN and other.origin == lv.name:
                 other.origin = ""

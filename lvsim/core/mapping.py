@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lvsim.core.model import LV, VG, State
+from lvsim.core.model import LV, VG, LVKind, State
 
 if TYPE_CHECKING:
     pass
@@ -140,7 +140,7 @@ def pool_resized(vg: VG, pool: LV) -> None:
 
 
 def thins_of(vg: VG, pool: LV) -> list[LV]:
-    return [lv for lv in vg.lvs.values() if lv.kind == "thin" and lv.pool == pool.name]
+    return [lv for lv in vg.lvs.values() if lv.kind == LVKind.THIN and lv.pool == pool.name]
 
 
 def mapped_count(lv: LV) -> int:
@@ -425,7 +425,7 @@ def pool_block_location(state: State, vg: VG, pool_lv: LV, block: int) -> tuple[
 
 def cow_snapshots_of(vg: VG, origin_lv: LV) -> list[LV]:
     """The classic snapshots of an origin, in creation order."""
-    return [lv for lv in vg.lvs.values() if lv.kind == "cow" and lv.origin == origin_lv.name]
+    return [lv for lv in vg.lvs.values() if lv.kind == LVKind.COW and lv.origin == origin_lv.name]
 
 
 def _cow_map(lv: LV) -> dict[int, int]:

@@ -9,6 +9,7 @@ Sizes are in bytes, extent counts in extents; an LV's data lives in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 SECTOR = 512
@@ -61,19 +62,26 @@ class Segment:
     pe_start: int
 
 
+class LVKind(StrEnum):
+    """What an LV is; the value is the word the state file saves."""
+
+    LINEAR = "linear"
+    THIN_POOL = "thin-pool"
+    THIN = "thin"
+    COW = "cow"  # a classic snapshot's exception store; its origin names the origin LV
+    ZERO = "zero"  # the hidden virtual origin of a sparse COW snapshot (--virtualsize): reads as zeros
+
+
 @dataclass
 class LV:
-    """A logical volume of any kind.
+    """A logical volume of any kind (LVKind).
 
-    kind is one of: linear, thin-pool, thin, cow (a classic snapshot's exception
-    store; its origin names the origin LV), zero (the hidden virtual origin of a sparse COW
-    snapshot, --virtualsize: reads as zeros).  Hidden sub-LVs (_tdata, _tmeta,
-    _pmspare) are ordinary LVs with visible=False.
+    Hidden sub-LVs (_tdata, _tmeta, _pmspare) are ordinary linear LVs with visible=False.
     """
 
     name: str
     uuid: str
-    kind: str = "linear"
+    kind: LVKind = LVKind.LINEAR
     segments: list[Segment] = field(default_factory=list)
     visible: bool = True
     active: bool = True
@@ -111,7 +119,7 @@ class LV:
 
     @property
     def le_count(self) -> int:
-        if self.kind in ("thin", "thin-pool", "zero"):
+        if self.kind in (LVKind.THIN, LVKind.THIN_POOL, LVKind.ZERO):
             return self.virtual_extents  # a pool's size is its _tdata's
         return sum(s.extents for s in self.segments)
 
@@ -174,7 +182,13 @@ class State:
         vgs = {}
         for name, v in raw.get("vgs", {}).items():
             lvs = {
-                n: LV(**{**lv, "segments": [Segment(**s) for s in lv["segments"]]})
+                n: LV(
+                    **{
+                        **lv,
+                        "kind": LVKind(lv.get("kind", LVKind.LINEAR)),
+                        "segments": [Segment(**s) for s in lv["segments"]],
+                    }
+                )
                 for n, lv in v["lvs"].items()
             }
             vgs[name] = VG(**{**v, "lvs": lvs})

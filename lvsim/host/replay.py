@@ -10,7 +10,7 @@ the host) is returned as notes for the user.
 from __future__ import annotations
 
 from lvsim.core import mapping, usage
-from lvsim.core.model import LV, VG, State
+from lvsim.core.model import LV, VG, LVKind, State
 from lvsim.core.units import format_percent
 from lvsim.host.bundle import Bundle
 
@@ -45,12 +45,12 @@ def replay(state: State, vg_name: str, bundle: Bundle) -> list[str]:
         if row is None:
             continue
         lv.active = row.get("lv_active") == "active"
-        in_use = lv.kind == "thin-pool" or lv.role in ("tdata", "tmeta")  # open by the pool's devices
+        in_use = lv.kind == LVKind.THIN_POOL or lv.role in ("tdata", "tmeta")  # open by the pool's devices
         if len(row.get("lv_attr", "")) > 5 and row["lv_attr"][5] == "o" and not in_use:
             notes.append(f"{vg_name}/{lv.name} was open on the host; it is closed in the simulated host")
-    for pool in [lv for lv in vg.lvs.values() if lv.kind == "thin-pool"]:
+    for pool in [lv for lv in vg.lvs.values() if lv.kind == LVKind.THIN_POOL]:
         notes += _replay_pool(state, vg, pool, rows)
-    for cow in [lv for lv in vg.lvs.values() if lv.kind == "cow"]:
+    for cow in [lv for lv in vg.lvs.values() if lv.kind == LVKind.COW]:
         notes += _replay_cow(vg, cow, rows.get(cow.name, {}))
     return notes
 
@@ -65,7 +65,7 @@ def _replay_pool(state: State, vg: VG, pool: LV, rows: dict[str, dict[str, str]]
     mapped: dict[str, list[int]] = {}  # the chunks each thin device maps, ascending
     for lv in thins:
         origin = vg.lvs.get(lv.origin)
-        if origin is not None and origin.kind == "thin" and origin.pool == pool.name:
+        if origin is not None and origin.kind == LVKind.THIN and origin.pool == pool.name:
             mapping.attach_snapshot(pool, origin, lv)
             inherited = mapped.get(origin.name, [])
         else:

@@ -7,8 +7,16 @@ from lvsim.core.context import Args, Ctx
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.lifecycle import finish_merge
 from lvsim.core.mapping import cow_invalid, cow_snapshots_of, thins_of
-from lvsim.core.model import LV, VG
+from lvsim.core.model import LV, VG, LVKind
 from lvsim.core.units import SECTOR, SizeArg, display_size
+
+# lvm2's LV type names (lv_types.h) of the kinds of LV lvsim has, as its refusals name them
+LV_TYPE_NAMES = {
+    LVKind.LINEAR: "linear",
+    LVKind.THIN: "thin",
+    LVKind.THIN_POOL: "thinpool",
+    LVKind.COW: "snapshot",
+}
 
 
 def run_help(name: str) -> str:
@@ -70,7 +78,7 @@ def check_pvs(ctx: Ctx, vg: VG, devices: list[str]) -> None:
         raise LvmError("No specified PVs have space available.")
 
 
-def new_lv(ctx: Ctx, vg: VG, name: str, kind: str = "linear") -> LV:
+def new_lv(ctx: Ctx, vg: VG, name: str, kind: LVKind = LVKind.LINEAR) -> LV:
     lv = LV(name, ctx.state.new_uuid(), kind=kind)
     lv.creation_time = int(ctx.state.clock)
     lv.creation_host = ctx.state.host
@@ -93,9 +101,9 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     """
     if not on and lv.open_count:
         raise LvmError(devmap.in_use_message(ctx.state, vg, lv))
-    if lv.kind == "cow" and lv.origin in vg.lvs:
+    if lv.kind == LVKind.COW and lv.origin in vg.lvs:
         origin = vg.lvs[lv.origin]
-        if ctx.command == "lvchange" and origin.kind != "zero":
+        if ctx.command == "lvchange" and origin.kind != LVKind.ZERO:
             others = len(cow_snapshots_of(vg, origin)) - 1
             more = f" and {others} other snapshot(s)" if others else ""
             if not ctx.args.has("yes") and not ctx.console.prompt(
@@ -128,11 +136,11 @@ def overprovisioning_warnings(ctx: Ctx, vg: VG, lv: LV) -> None:
     Runs after every LV creation in the VG and after thin extends.  The "Sum of all" line goes
     to stderr, the two protection hints (default autoextend threshold 100) to stdout.
     """
-    pools = [p for p in vg.lvs.values() if p.kind == "thin-pool"]
+    pools = [p for p in vg.lvs.values() if p.kind == LVKind.THIN_POOL]
     if not pools:
         return
     ext = vg.extent_size
-    pool = vg.lvs.get(lv.pool) if lv.kind == "thin" else lv if lv.kind == "thin-pool" else None
+    pool = vg.lvs.get(lv.pool) if lv.kind == LVKind.THIN else lv if lv.kind == LVKind.THIN_POOL else None
     thinsum = poolsum = 0
     if pool is not None:
         poolsum = pool.le_count * ext

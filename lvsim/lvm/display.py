@@ -12,7 +12,7 @@ from typing import Any
 from lvsim.core import devmap
 from lvsim.core.console import Console
 from lvsim.core.context import Args
-from lvsim.core.model import LV, PV, State
+from lvsim.core.model import LV, PV, LVKind, State
 from lvsim.core.names import dm_name
 from lvsim.core.units import format_size, percent_text
 from lvsim.lvm.report.field_names import find_field
@@ -104,7 +104,9 @@ def vg_full(console: Console, state: State, view: VgView) -> None:
     p("MAX LV                0")
     p(f"Cur LV                {field(row, 'lv_count')}")
     # lvs_in_vg_opened asks for each visible LV's own device: a thin pool's is never open
-    opened = sum(1 for lv in vg.lvs.values() if lv.visible and lv.kind != "thin-pool" and view.info(lv).open)
+    opened = sum(
+        1 for lv in vg.lvs.values() if lv.visible and lv.kind != LVKind.THIN_POOL and view.info(lv).open
+    )
     p(f"Open LV               {opened}")
     p("Max PV                0")
     p(f"Cur PV                {len(vg.pvs)}")
@@ -136,7 +138,7 @@ def lv_full(console: Console, state: State, view: VgView, lv: LV) -> None:
     p = console.print
     p("--- Logical volume ---")
     if lv.visible:
-        if lv.kind != "thin-pool":
+        if lv.kind != LVKind.THIN_POOL:
             p(f"LV Path                /dev/{vg.name}/{lv.name}")
         p(f"LV Name                {lv.name}")
     else:
@@ -144,12 +146,12 @@ def lv_full(console: Console, state: State, view: VgView, lv: LV) -> None:
     p(f"VG Name                {vg.name}")
     p(f"LV UUID                {lv.uuid}")
     # a thin pool's own device is a read-only stand-in (the pool is its -tpool layer)
-    pool_device = lv.kind == "thin-pool" and info.exists
+    pool_device = lv.kind == LVKind.THIN_POOL and info.exists
     access = "read/write" if lv.writable else "read only"
     p(f"LV Write Access        {access}{' (activated read only)' if pool_device and lv.writable else ''}")
     created = time.strftime(LVDISPLAY_TIME, time.localtime(lv.creation_time)) if lv.creation_time else ""
     p(f"LV Creation host, time {lv.creation_host}, {created}")
-    origin = view.origin(lv) if lv.kind == "cow" else None
+    origin = view.origin(lv) if lv.kind == LVKind.COW else None
     if view.is_cow_origin(lv):
         p("LV snapshot status     source of")
         for snap in view.cows[lv.name]:
@@ -158,24 +160,24 @@ def lv_full(console: Console, state: State, view: VgView, lv: LV) -> None:
     elif origin is not None:
         live = info.exists and not info.invalid
         p(f"LV snapshot status     {'active' if live else 'INACTIVE'} destination for {origin.name}")
-    if lv.kind == "thin":
+    if lv.kind == LVKind.THIN:
         p(f"LV Pool name           {lv.pool}")
         thin_origin = view.thin_origin(lv)
-        if thin_origin is not None and thin_origin.kind == "thin":
+        if thin_origin is not None and thin_origin.kind == LVKind.THIN:
             p(f"LV Thin origin name    {thin_origin.name}")
         elif thin_origin is not None:
             p(f"LV External origin name {thin_origin.name}")
-    elif lv.kind == "thin-pool":
+    elif lv.kind == LVKind.THIN_POOL:
         p(f"LV Pool metadata       {lv.metadata_lv}")
         p(f"LV Pool data           {lv.data_lv}")
     p(f"LV Status              {'' if info.exists else 'NOT '}available")
     if info.exists:
         p(f"# open                 {int(info.open and not pool_device)}")
     p(f"LV Size                {display_size(view.size(origin if origin is not None else lv))}")
-    if lv.kind == "thin-pool" and info.status and not info.fail:
+    if lv.kind == LVKind.THIN_POOL and info.status and not info.fail:
         p(f"Allocated pool data    {_percent(info.data)}")
         p(f"Allocated metadata     {_percent(info.meta)}")
-    if lv.kind == "thin" and info.exists and not info.fail:
+    if lv.kind == LVKind.THIN and info.exists and not info.fail:
         p(f"Mapped size            {_percent(info.data)}")
     p(f"Current LE             {view.extents(origin if origin is not None else lv)}")
     if origin is not None:
@@ -210,17 +212,19 @@ def lv_segments(console: Console, state: State, view: VgView, lv: LV) -> None:
     p = console.print
     p("--- Segments ---")
     for seg in view.segments(lv):
-        p(f"{'Virtual' if lv.kind == 'thin' else 'Logical'} extents {seg.le} to {seg.le + seg.length - 1}:")
+        p(
+            f"{'Virtual' if lv.kind == LVKind.THIN else 'Logical'} extents {seg.le} to {seg.le + seg.length - 1}:"
+        )
         p(f"  Type\t\t{seg.segtype}")
-        if lv.kind == "thin-pool":
+        if lv.kind == LVKind.THIN_POOL:
             p(f"  Monitoring\t\t{field(Row(Env(state), view, lv, seg), 'seg_monitor')}")
-        if lv.kind == "thin-pool":
+        if lv.kind == LVKind.THIN_POOL:
             p(f"  Chunk size\t\t{display_size(lv.chunk_size)}")
             p(f"  Discards\t\t{lv.discards}")
             p(f"  Thin count\t\t{len(view.thins.get(lv.name, []))}")
             p(f"  Transaction ID\t{lv.transaction_id}")
             p(f"  Zero new blocks\t{'yes' if lv.zero else 'no'}")
-        elif lv.kind == "thin":
+        elif lv.kind == LVKind.THIN:
             p(f"  Device ID\t\t{lv.thin_id}")
         else:
             for kind, name, start in seg.areas:

@@ -31,7 +31,7 @@ from lvsim.core import datapath, mapping, usage
 from lvsim.core.console import Console
 from lvsim.core.context import Args, Ctx
 from lvsim.core.errors import LvmError
-from lvsim.core.model import LV, VG, State
+from lvsim.core.model import LV, VG, LVKind, State
 from lvsim.core.names import dm_name
 from lvsim.core.units import percent_text, percent_value
 
@@ -75,7 +75,9 @@ def _device(vg: VG, lv: LV) -> str:
     """The dm device dmeventd watches: a snapshot's own device; a pool's own while it has no thin
     volume, then its -tpool layer (recorded: "No longer monitoring thin pool vg-pool." as the first
     thin volume is made, then "Monitoring thin pool vg-pool-tpool.")."""
-    if lv.kind == "thin-pool" and any(t.kind == "thin" and t.pool == lv.name for t in vg.lvs.values()):
+    if lv.kind == LVKind.THIN_POOL and any(
+        t.kind == LVKind.THIN and t.pool == lv.name for t in vg.lvs.values()
+    ):
         return dm_name(vg.name, lv.name, "tpool")
     return dm_name(vg.name, lv.name)
 
@@ -83,9 +85,11 @@ def _device(vg: VG, lv: LV) -> str:
 def monitorable(vg: VG, lv: LV) -> bool:
     """A thin pool whose -tpool layer is up (the pool or one of its thin volumes is active), or an
     active COW snapshot (one as large as its origin too: recorded "monitored")."""
-    if lv.kind == "thin-pool":
-        return lv.active or any(t.active and t.pool == lv.name for t in vg.lvs.values() if t.kind == "thin")
-    return lv.kind == "cow" and lv.active and not lv.extra.get("merging")
+    if lv.kind == LVKind.THIN_POOL:
+        return lv.active or any(
+            t.active and t.pool == lv.name for t in vg.lvs.values() if t.kind == LVKind.THIN
+        )
+    return lv.kind == LVKind.COW and lv.active and not lv.extra.get("merging")
 
 
 def status(state: State, vg: VG, lv: LV, monitoring: int = 1) -> str:
@@ -116,20 +120,20 @@ def _register(state: State, vg: VG, lv: LV, env: Mapping[str, str]) -> None:
         max_fails=1,
     )
     entry["device"] = _device(vg, lv)
-    what = "thin pool" if lv.kind == "thin-pool" else "snapshot"
+    what = "thin pool" if lv.kind == LVKind.THIN_POOL else "snapshot"
     log(state, f"Monitoring {what} {entry['device']}.")
 
 
 def _unregister(state: State, entry: dict[str, Any]) -> None:
     if entry.get("monitored"):
-        what = "thin pool" if entry["kind"] == "thin-pool" else "snapshot"
+        what = "thin pool" if entry["kind"] == LVKind.THIN_POOL else "snapshot"
         log(state, f"No longer monitoring {what} {entry['device']}.")
     entry["monitored"] = False
 
 
 def change_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     """lvchange --monitor y|n: silent; an inactive LV is an error, one with nothing to watch is left be."""
-    active = monitorable(vg, lv) if lv.kind == "thin-pool" else lv.active
+    active = monitorable(vg, lv) if lv.kind == LVKind.THIN_POOL else lv.active
     if not active:
         raise LvmError(f"Logical volume {vg.name}/{lv.name} is not active.")
     set_monitoring(ctx, vg, lv, on)
@@ -138,7 +142,9 @@ def change_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
 def vg_monitoring(ctx: Ctx, vg: VG, on: bool) -> None:
     """vgchange --monitor y|n: every active LV of the VG (hidden ones too) is counted, the pools and
     snapshots among them (un)registered (recorded: "7 logical volume(s) in volume group "vg" unmonitored")."""
-    active = [lv for lv in vg.lvs.values() if monitorable(vg, lv) or (lv.kind != "thin-pool" and lv.active)]
+    active = [
+        lv for lv in vg.lvs.values() if monitorable(vg, lv) or (lv.kind != LVKind.THIN_POOL and lv.active)
+    ]
     if not active:
         return
     for lv in active:
@@ -186,13 +192,13 @@ def after_command(ctx: Ctx) -> None:
                         "monitored": False,
                         "device": _device(vg, lv),
                     }
-            elif lv.kind == "thin-pool" and entry.get("device") != _device(vg, lv):
+            elif lv.kind == LVKind.THIN_POOL and entry.get("device") != _device(vg, lv):
                 _unregister(state, entry)  # the pool's table moved to its -tpool layer: a new device,
                 if monitoring:  # registered as the command that made it says (recorded in the VM)
                     _register(state, vg, lv, ctx.env)
                 else:
                     entry["device"] = _device(vg, lv)
-            if lv.kind == "thin-pool":
+            if lv.kind == LVKind.THIN_POOL:
                 _table_loaded(ctx, vg, lv)
     for key in [k for k in d["devices"] if k not in seen]:
         _unregister(state, d["devices"].pop(key))
@@ -246,7 +252,7 @@ def _run_policy(state: State, vg: VG, lv: LV) -> bool:
     ctx = _lvm_ctx(state, vg, lv)
     try:
         rc = use_policies(ctx, vg, lv)
-        if lv.kind == "thin-pool":
+        if lv.kind == LVKind.THIN_POOL:
             _table_loaded(ctx, vg, lv)  # a resize reloads the pool's table
     except lvmconfig.ConfigError as exc:
         for line in exc.lines:
@@ -330,7 +336,7 @@ def _look(state: State, key: str) -> None:
     lv = vg.lvs.get(lv_name) if vg else None
     if entry is None or not entry.get("monitored") or vg is None or lv is None or not monitorable(vg, lv):
         return
-    if lv.kind == "thin-pool":
+    if lv.kind == LVKind.THIN_POOL:
         _thin_look(state, vg, lv, entry)
     else:
         _snapshot_look(state, vg, lv, entry)
@@ -347,7 +353,7 @@ def _kernel_events(state: State) -> list[str]:
         if (
             not entry.get("monitored")
             or pool is None
-            or pool.kind != "thin-pool"
+            or pool.kind != LVKind.THIN_POOL
             or not monitorable(vg, pool)
         ):
             continue

@@ -5,15 +5,12 @@ from __future__ import annotations
 from lvsim.core import mapping
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
-from lvsim.core.model import LV, VG
+from lvsim.core.model import LV, VG, LVKind
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.lvm import readahead, tags
-from lvsim.lvm.common import set_active
+from lvsim.lvm.common import LV_TYPE_NAMES, set_active
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.refusal import refuse
-
-# lvm2's LV type names (lv_types.h) of the kinds of LV lvsim has
-LV_TYPE_NAMES = {"linear": "linear", "thin": "thin", "thin-pool": "thinpool", "cow": "snapshot"}
 
 
 def refuse_resync(ctx: Ctx) -> int:
@@ -100,10 +97,10 @@ def rule_problems(ctx: Ctx, vg: VG, lv: LV) -> list[str]:
     args, full = ctx.args, f"{vg.name}/{lv.name}"
     view = VgView(ctx.state, vg)
     problems = []
-    if any(args.has(o) for o in ("errorwhenfull", "discards", "zero")) and lv.kind != "thin-pool":
+    if any(args.has(o) for o in ("errorwhenfull", "discards", "zero")) and lv.kind != LVKind.THIN_POOL:
         problems.append(f"Command on LV {full} uses options that require LV types thinpool .")
     if args.has("permission"):
-        if lv.kind == "thin-pool":
+        if lv.kind == LVKind.THIN_POOL:
             problems.append(f"Command on LV {full} uses options invalid with LV type thinpool.")
         elif view.is_external_origin(lv):
             problems.append(

@@ -6,11 +6,11 @@ from lvsim.core import alloc, mapping
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.lifecycle import finish_merge
-from lvsim.core.model import LV, VG
+from lvsim.core.model import LV, VG, LVKind
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.core.pool_sizing import MIN_METADATA, round_up, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size
-from lvsim.lvm.common import extents_for_size, overprovisioning_warnings, run_help
+from lvsim.lvm.common import LV_TYPE_NAMES, extents_for_size, overprovisioning_warnings, run_help
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import build_pool, handle_spare, pool_params
 from lvsim.lvm.refusal import refuse
@@ -24,10 +24,6 @@ def lvconvert(ctx: Ctx) -> int:
     if not args.has("type") and not args.has("thinpool"):
         return poll(ctx)
     return convert_to_pool(ctx, args.pos[0] if args.pos else args.str("thinpool"))
-
-
-# The LV type names LVM uses in its errors (tools/lv_types.h), for the kinds of LV lvsim has.
-LV_TYPE_NAMES = {"linear": "linear", "cow": "snapshot", "thin": "thin", "thin-pool": "thinpool"}
 
 
 def poll(ctx: Ctx) -> int:
@@ -130,12 +126,12 @@ def _check_pool_data(vg: VG, lv: LV) -> None:
             f"Command on LV {full} requires LV with properties: lv_is_visible .",
             f"Command not permitted on LV {full}.",
         )
-    if lv.kind in ("cow", "thin"):
-        what = "snapshot" if lv.kind == "cow" else "thin"
+    if lv.kind in (LVKind.COW, LVKind.THIN):
+        what = "snapshot" if lv.kind == LVKind.COW else "thin"
         raise LvmError(f"LV {full} with type {what} cannot be used as a thin pool LV.")
     if mapping.cow_snapshots_of(vg, lv):
         raise LvmError(f"Cannot convert logical volume {full} under snapshot.")
-    if lv.kind == "thin-pool":
+    if lv.kind == LVKind.THIN_POOL:
         if lv.active:  # its own _tdata and _tmeta are active volumes
             raise LvmError(f"Cannot convert pool {full} with active volumes.")
         refuse("lvconvert --thinpool of an existing thin pool (swapping its metadata)")
@@ -147,7 +143,7 @@ def _check_pool_metadata(vg: VG, data: LV, meta: LV) -> None:
         raise LvmError(f"Can't use same LV for pool data and metadata LV {vg.name}/{meta.name}.")
     if not meta.visible:
         raise LvmError(f"Can't convert internal LV {vg.name}/{meta.name}.")
-    if meta.kind != "linear" or mapping.cow_snapshots_of(vg, meta):
+    if meta.kind != LVKind.LINEAR or mapping.cow_snapshots_of(vg, meta):
         raise LvmError(f"Pool metadata LV {vg.name}/{meta.name} is of an unsupported type.")
 
 
@@ -162,20 +158,20 @@ def merge(ctx: Ctx) -> int:
     snap = vg.lvs.get(lv_name)
     if snap is None:
         raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
-    for option, kind in (("mergesnapshot", "cow"), ("mergethin", "thin")):
+    for option, kind in (("mergesnapshot", LVKind.COW), ("mergethin", LVKind.THIN)):
         if ctx.args.has(option) and snap.kind != kind:  # LVM's answer here was never recorded
             refuse(f"lvconvert --{option} of a {snap.kind} LV")
     origin = vg.lvs.get(snap.origin) if snap.origin else None
-    if origin is None or snap.kind not in ("thin", "cow"):
+    if origin is None or snap.kind not in (LVKind.THIN, LVKind.COW):
         raise LvmError(f"Logical volume {vg.name}/{snap.name} is not a snapshot.")
-    if snap.kind == "thin" and mapping.cow_snapshots_of(vg, origin):
+    if snap.kind == LVKind.THIN and mapping.cow_snapshots_of(vg, origin):
         raise LvmError(f"Merging into the old snapshot origin {vg.name}/{origin.name} is not supported.")
     full, origin_full = f"{vg.name}/{snap.name}", f"{vg.name}/{origin.name}"
     if origin.open_count:
         snap.extra["merging"] = True
         snap.visible = False
         vg.seqno += 1
-        if snap.kind == "thin":
+        if snap.kind == LVKind.THIN:
             ctx.console.print("Delaying merge since origin volume is open.")
             ctx.console.print(
                 f"Merging of thin snapshot {full} will occur on next activation of {origin_full}."
@@ -185,7 +181,7 @@ def merge(ctx: Ctx) -> int:
             ctx.console.print("Delaying merge since origin is open.")
             ctx.console.print(f"Merging of snapshot {full} will occur on next activation of {origin_full}.")
         return 0
-    if snap.kind == "thin":
+    if snap.kind == LVKind.THIN:
         finish_merge(ctx.state, vg, snap)
         ctx.console.print(f"Volume {full} replaced origin {origin_full}.")
         return 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from lvsim.core import alloc, mapping
 from lvsim.core.context import Args, Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
-from lvsim.core.model import LV, VG, KiB, MiB
+from lvsim.core.model import LV, VG, KiB, LVKind, MiB
 from lvsim.core.names import check_new_lv_name, find_vg, next_lv_name, next_snapshot_name, split_lv_arg
 from lvsim.core.pool_sizing import COW_DEFAULT_CHUNK, cow_max_extents, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size, f32, percent_value
@@ -266,7 +266,7 @@ def create_thin_or_snapshot(ctx: Ctx) -> int:
         pool = vg.lvs.get(req.pool_name)
         if pool is None:
             raise LvmError(f"Pool {req.pool_name} not found in Volume group {vg.name}.")
-        if pool.kind != "thin-pool":
+        if pool.kind != LVKind.THIN_POOL:
             raise LvmError(f"Logical volume {vg.name}/{pool.name} is not a thin pool.")
         return create_thin(ctx, vg, req, pool)
     return create_pool(ctx, vg, req, chunk)
@@ -373,7 +373,7 @@ def _chunk_aligned(ctx: Ctx, vg: VG, pool: LV, extents: int) -> None:
 
 
 def _new_thin(ctx: Ctx, vg: VG, name: str, pool: LV, virtual_ext: int) -> LV:
-    lv = new_lv(ctx, vg, name, kind="thin")
+    lv = new_lv(ctx, vg, name, kind=LVKind.THIN)
     lv.pool, lv.virtual_extents = pool.name, virtual_ext
     lv.thin_id = max((t.thin_id for t in mapping.thins_of(vg, pool)), default=0) + 1
     lv.transaction_id = pool.transaction_id
@@ -457,9 +457,9 @@ def create_thin_snapshot(ctx: Ctx, vg: VG, req: Request, origin: LV) -> int:
         pool = vg.lvs.get(req.pool_name)
         if pool is None:
             raise LvmError(f"Thin pool volume {req.pool_name} not found in Volume group {vg.name}.")
-        if pool.kind != "thin-pool":
+        if pool.kind != LVKind.THIN_POOL:
             raise LvmError(f"Logical volume {vg.name}/{pool.name} is not a thin pool volume.")
-    elif origin.kind != "thin":
+    elif origin.kind != LVKind.THIN:
         if req.segtype != "thin":
             raise LvmError("Please specify either size or extents with snapshots.")
         raise LvmError(
@@ -467,13 +467,13 @@ def create_thin_snapshot(ctx: Ctx, vg: VG, req: Request, origin: LV) -> int:
         )
     else:
         pool = vg.lvs[origin.pool]
-    if origin.kind != "thin" or origin.pool != pool.name:
+    if origin.kind != LVKind.THIN or origin.pool != pool.name:
         raise LvmError("Cannot use writable LV as the external origin.")
     name = req.lv_name
     if name:
         _existing_check(vg, name)
     _check_pool_usable(ctx, vg, pool)
-    lv = new_lv(ctx, vg, name or next_lv_name(vg), kind="thin")
+    lv = new_lv(ctx, vg, name or next_lv_name(vg), kind=LVKind.THIN)
     lv.pool, lv.virtual_extents, lv.origin = pool.name, origin.virtual_extents, origin.name
     lv.thin_id = max((t.thin_id for t in mapping.thins_of(vg, pool)), default=0) + 1
     lv.transaction_id = pool.transaction_id
@@ -536,7 +536,7 @@ def create_cow(ctx: Ctx, vg: VG, req: Request, origin: LV, chunk: int) -> int:
     avail = sum(a.count for a in alloc.free_areas(ctx.state, vg, req.devices or None))
     if not partial and avail < extents:  # free extents on PVs that are not allocatable
         raise LvmError(f"Insufficient free space: {extents} extents needed, but only {avail} available")
-    lv = new_lv(ctx, vg, name or next_lv_name(vg), kind="cow")
+    lv = new_lv(ctx, vg, name or next_lv_name(vg), kind=LVKind.COW)
     lv.snapshot_name, lv.snapshot_uuid = next_snapshot_name(vg), ctx.state.new_uuid()
     lv.origin, lv.chunk_size = origin.name, chunk
     apply_create_flags(ctx, lv)
@@ -555,11 +555,11 @@ def create_cow(ctx: Ctx, vg: VG, req: Request, origin: LV, chunk: int) -> int:
 
 
 def _snapshot_origin_problem(origin: LV) -> str:
-    if origin.kind == "cow":
+    if origin.kind == LVKind.COW:
         return "snapshots"
     if not origin.visible:
         return "hidden volumes"
-    if origin.kind == "thin-pool":
+    if origin.kind == LVKind.THIN_POOL:
         return "thin pool type volumes"
     return ""
 
@@ -633,11 +633,11 @@ def create_sparse(ctx: Ctx) -> int:
     extents, partial = requested_extents(ctx, vg, devices)
     if not partial:
         check_space(ctx, vg, name, extents, devices)
-    origin = new_lv(ctx, vg, f"{name}_vorigin", kind="zero")
+    origin = new_lv(ctx, vg, f"{name}_vorigin", kind=LVKind.ZERO)
     origin.visible, origin.writable, origin.role, origin.parent = False, False, "vorigin", name
     origin.virtual_extents = virtual_extents
     vg.lvs[origin.name] = origin
-    lv = new_lv(ctx, vg, name, kind="cow")
+    lv = new_lv(ctx, vg, name, kind=LVKind.COW)
     lv.snapshot_name, lv.snapshot_uuid = next_snapshot_name(vg), ctx.state.new_uuid()
     lv.origin, lv.chunk_size = origin.name, COW_DEFAULT_CHUNK
     apply_create_flags(ctx, lv)
@@ -727,7 +727,7 @@ def apply_create_flags(ctx: Ctx, lv: LV) -> None:
 
 def finish_create(ctx: Ctx, vg: VG, lv: LV) -> None:
     """What every successful lvcreate ends with."""
-    if (not lv.active or not lv.writable) and lv.kind == "linear":  # a read-only LV is not zeroed either
+    if (not lv.active or not lv.writable) and lv.kind == LVKind.LINEAR:  # a read-only LV is not zeroed either
         ctx.console.warn(f"Logical volume {vg.name}/{lv.name} not zeroed.")
     overprovisioning_warnings(ctx, vg, lv)
     ctx.console.print(f'Logical volume "{lv.name}" created.')

@@ -6,7 +6,7 @@ from lvsim.core import devmap
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.lifecycle import before_delete
-from lvsim.core.model import LV, VG
+from lvsim.core.model import LV, VG, LVKind
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.lvm import tags
 from lvsim.lvm.parser import LvmSpec
@@ -17,8 +17,8 @@ def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
     """Drop an LV from the VG (with its hidden sub-LVs and data) and say so."""
     before_delete(vg, lv)
     del vg.lvs[lv.name]
-    origin = vg.lvs.get(lv.origin) if lv.kind == "cow" else None
-    if origin is not None and origin.kind == "zero":  # a sparse snapshot's virtual origin
+    origin = vg.lvs.get(lv.origin) if lv.kind == LVKind.COW else None
+    if origin is not None and origin.kind == LVKind.ZERO:  # a sparse snapshot's virtual origin
         del vg.lvs[origin.name]
     vg.seqno += 1
     if lv.visible:  # the spare goes without a word
@@ -53,9 +53,9 @@ def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
     if lv.open_count:
         raise LvmError(devmap.in_use_message(ctx.state, vg, lv))
     dependents = [d for d in vg.lvs.values() if d is not lv and (d.pool == lv.name or d.origin == lv.name)]
-    snapshots = [d for d in dependents if d.kind == "cow"]
-    thins = [d for d in dependents if d.kind == "thin" and d.pool == lv.name]
-    if lv.kind == "thin-pool" and thins and not force:
+    snapshots = [d for d in dependents if d.kind == LVKind.COW]
+    thins = [d for d in dependents if d.kind == LVKind.THIN and d.pool == lv.name]
+    if lv.kind == LVKind.THIN_POOL and thins and not force:
         if not ctx.console.prompt(
             f"Removing pool {full} will remove {len(thins)} dependent volume(s). Proceed? [y/n]: "
         ):
@@ -67,14 +67,16 @@ def remove_one(ctx: Ctx, vg: VG, lv: LV) -> None:
         ):
             raise LvmError(f"Logical volume {full} not removed.")
     for dep in [*snapshots, *thins]:
-        remove_one(ctx, vg, dep) if dep.kind == "thin" else delete_lv(ctx, vg, dep)
+        remove_one(ctx, vg, dep) if dep.kind == LVKind.THIN else delete_lv(ctx, vg, dep)
     if lv.role == "pmspare" and not force and not ctx.args.has("yes"):
         if not ctx.console.prompt(
             f"Removal of pool metadata spare logical volume {full} disables automatic recovery attempts "
             "after damage to a thin or cache pool. Proceed? [y/n]: "
         ):
             raise LvmError(f"Logical volume {full} not removed.")
-    elif lv.active and lv.kind != "thin-pool" and not force and not ctx.args.has("yes") and not snapshots:
+    elif (
+        lv.active and lv.kind != LVKind.THIN_POOL and not force and not ctx.args.has("yes") and not snapshots
+    ):
         if not ctx.console.prompt(f"Do you really want to remove active logical volume {full}? [y/n]: "):
             raise LvmError(f"Logical volume {full} not removed.")
     delete_lv(ctx, vg, lv)
@@ -118,5 +120,5 @@ def lvremove(ctx: Ctx) -> int:
 def processing_order(vg: VG, names: set[str]) -> list[LV]:
     """process_each_lv's order: thin pools first (latest first), then the rest in VG order."""
     lvs = [lv for lv in vg.lvs.values() if lv.name in names]
-    pools = [lv for lv in lvs if lv.kind == "thin-pool"]
-    return [*reversed(pools), *(lv for lv in lvs if lv.kind != "thin-pool")]
+    pools = [lv for lv in lvs if lv.kind == LVKind.THIN_POOL]
+    return [*reversed(pools), *(lv for lv in lvs if lv.kind != LVKind.THIN_POOL)]

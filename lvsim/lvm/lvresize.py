@@ -8,7 +8,7 @@ from collections.abc import Callable
 from lvsim.core import alloc, mapping
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
-from lvsim.core.model import LV, VG, MiB
+from lvsim.core.model import LV, VG, LVKind, MiB
 from lvsim.core.names import find_vg, split_lv_arg
 from lvsim.core.pool_sizing import COW_DEFAULT_CHUNK, MAX_METADATA, cow_max_extents, estimate_metadata
 from lvsim.core.units import SECTOR, SizeArg, display_size
@@ -104,7 +104,7 @@ def resize(ctx: Ctx, mode: str) -> int:
     vg, lv = resize_target(ctx)
     devices = args.pos[1:]
     check_pvs(ctx, vg, devices)
-    if lv.kind != "linear" or lv.role:
+    if lv.kind != LVKind.LINEAR or lv.role:
         return resize_lv(ctx, mode, vg, lv)
     target, partial = new_extents(ctx, vg, lv, mode)
     return resize_extents(ctx, mode, vg, lv, target, partial, devices)
@@ -159,7 +159,7 @@ def check_new_size(vg: VG, lv: LV, mode: str, target: int) -> None:
     """lvresize's checks of the new size against the current one (mode: extend, reduce or resize)."""
     cur = lv.le_count
     if (mode == "reduce" or target < cur) and any(
-        o.kind == "cow" and o.origin == lv.name for o in vg.lvs.values()
+        o.kind == LVKind.COW and o.origin == lv.name for o in vg.lvs.values()
     ):
         raise LvmError("Snapshot origin volumes cannot be reduced in size yet.")
     if target <= 0:
@@ -211,8 +211,8 @@ def lvresize(ctx: Ctx) -> int:
 def resize_lv(ctx: Ctx, mode: str, vg: VG, lv: LV) -> int:
     """lvextend/lvreduce/lvresize of a thin pool, its sub-LVs, a thin volume or a COW snapshot."""
     devices = ctx.args.pos[1:]
-    if lv.kind == "thin-pool" or lv.role == "tdata":
-        pool = lv if lv.kind == "thin-pool" else vg.lvs[lv.parent]
+    if lv.kind == LVKind.THIN_POOL or lv.role == "tdata":
+        pool = lv if lv.kind == LVKind.THIN_POOL else vg.lvs[lv.parent]
         target, partial = new_extents(ctx, vg, pool, mode)
         return resize_pool(ctx, mode, vg, pool, target, partial, devices)
     if lv.role == "tmeta":
@@ -231,10 +231,10 @@ def resize_lv(ctx: Ctx, mode: str, vg: VG, lv: LV) -> int:
         )
         handle_spare(ctx, vg, 0, devices)
         return rc
-    if lv.kind == "thin":
+    if lv.kind == LVKind.THIN:
         target, _ = new_extents(ctx, vg, lv, mode)
         return _resize_thin(ctx, mode, vg, lv, target)
-    if lv.kind == "cow":
+    if lv.kind == LVKind.COW:
         return _resize_cow(ctx, mode, vg, lv, devices)
     if lv.role == "pmspare":
         raise LvmError(f"Can't resize internal logical volume {vg.name}/{lv.name}.")
@@ -374,9 +374,9 @@ def use_policies(ctx: Ctx, vg: VG, lv: LV) -> int:
     from lvsim.core.units import percent_value
 
     full = f"{vg.name}/{lv.name}"
-    if lv.kind not in ("thin-pool", "cow"):
+    if lv.kind not in (LVKind.THIN_POOL, LVKind.COW):
         raise LvmError("Policy-based resize is supported only for snapshot, thin pool and vdo pool volumes.")
-    kind = "thin_pool" if lv.kind == "thin-pool" else "snapshot"
+    kind = "thin_pool" if lv.kind == LVKind.THIN_POOL else "snapshot"
     threshold, amount = autoextend_config(ctx, kind)
     if threshold < 50:
         if kind == "thin_pool":
@@ -393,7 +393,7 @@ def use_policies(ctx: Ctx, vg: VG, lv: LV) -> int:
     if not amount:
         segtype = "thin-pool" if kind == "thin_pool" else "snapshot"
         raise LvmError(f"Can't extend {full} with {segtype} autoextend percent set to 0%.")
-    if lv.kind == "cow":
+    if lv.kind == LVKind.COW:
         used, total, _ = usage.cow_usage(ctx.state, vg, lv)
         grow = _policy_amount(percent_value(used, total), threshold, amount)
         if not grow:
@@ -423,7 +423,7 @@ def resize_special(ctx: Ctx, mode: str) -> int:
     vg, lv = resize_target(ctx)
     if args.has("usepolicies"):
         return use_policies(ctx, vg, lv)
-    if lv.kind != "thin-pool" and lv.role != "tmeta":
+    if lv.kind != LVKind.THIN_POOL and lv.role != "tmeta":
         raise LvmError("--poolmetadatasize can be used only with thin pools.")
     tmeta = lv if lv.role == "tmeta" else vg.lvs[lv.metadata_lv]
     resize_metadata(ctx, vg, tmeta, metadata_target(ctx, vg, tmeta), args.pos[1:], standalone=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
+from lvsim.core.model import LVKind
 from lvsim.core.units import display_size
 from lvsim.lvm.parser import LvmSpec
 
@@ -19,8 +20,8 @@ def lvscan(ctx: Ctx) -> int:
         if not lv.visible and not ctx.args.has("all"):
             continue
         info = view.info(lv)
-        active = info.exists and not (lv.kind == "cow" and info.invalid)
-        role = "Original" if view.is_cow_origin(lv) else "Snapshot" if lv.kind == "cow" else "        "
+        active = info.exists and not (lv.kind == LVKind.COW and info.invalid)
+        role = "Original" if view.is_cow_origin(lv) else "Snapshot" if lv.kind == LVKind.COW else "        "
         ctx.console.print(
             f"{'ACTIVE   ' if active else 'inactive '}{role} '/dev/{view.vg.name}/{lv.name}' "
             f"[{display_size(view.size(lv))}] {lv.alloc}"

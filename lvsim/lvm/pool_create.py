@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from lvsim.core import alloc, mapping
 from lvsim.core.context import Ctx
 from lvsim.core.errors import LvmError
-from lvsim.core.model import LV, VG
+from lvsim.core.model import LV, VG, LVKind
 from lvsim.core.names import next_lv_name
 from lvsim.core.pool_sizing import (
     DEFAULT_THIN_CHUNK,
@@ -161,7 +161,7 @@ def build_pool(
     placed_meta: LV | None = None,
 ) -> LV:
     """Turn data_lv into NAME_tdata under a new pool NAME and allocate NAME_tmeta (unless already placed)."""
-    pool = new_lv(ctx, vg, name, kind="thin-pool")
+    pool = new_lv(ctx, vg, name, kind=LVKind.THIN_POOL)
     data_lv.name, data_lv.role, data_lv.parent, data_lv.visible = f"{name}_tdata", "tdata", name, False
     data_lv.active = True
     meta = placed_meta or new_lv(ctx, vg, f"{name}_tmeta")

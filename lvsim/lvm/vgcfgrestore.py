@@ -13,7 +13,7 @@ import time
 from lvsim.core import devmap
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, EINVALID_CMD_LINE, NOT_EMULATED, LvmError
-from lvsim.core.model import State
+from lvsim.core.model import LVKind, State
 from lvsim.core.names import name_problem
 from lvsim.lvm.common import run_help
 from lvsim.lvm.metadata import files, install, reader, writer
@@ -140,7 +140,10 @@ def restore(ctx: Ctx, vg_name: str, path: str, force: bool) -> None:
         raise LvmError(*exc.lines, f"Failed to read VG {vg_name} from {path}") from None
     if md.vg.name != vg_name:
         raise LvmError(f"'{path}' does not contain volume group '{vg_name}'.")
-    if any(lv.kind in ("thin", "thin-pool") or lv.role in ("tdata", "tmeta") for lv in md.vg.lvs.values()):
+    if any(
+        lv.kind in (LVKind.THIN, LVKind.THIN_POOL) or lv.role in ("tdata", "tmeta")
+        for lv in md.vg.lvs.values()
+    ):
         if not force:
             raise LvmError(
                 f"Consider using option --force to restore Volume Group {vg_name} with thin volumes."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED
-from lvsim.core.model import VG, State
+from lvsim.core.model import VG, LVKind, State
 from lvsim.lvm.common import set_active
 from lvsim.lvm.parser import LvmSpec
 
@@ -43,7 +43,7 @@ def vgchange(ctx: Ctx) -> int:
         if ctx.args.has("activate"):
             on = ctx.args.get("activate") == "y"
             for lv in vg.lvs.values():
-                if lv.kind == "cow":  # a snapshot follows its origin (skipped or not)
+                if lv.kind == LVKind.COW:  # a snapshot follows its origin (skipped or not)
                     continue
                 if lv.visible and (not on or not lv.skip_activation or ctx.args.has("ignoreactivationskip")):
                     set_active(ctx, vg, lv, on)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from lvsim.backend import Backend
+from lvsim.core.model import LVKind
 from lvsim.core.units import format_size
 
 BAR_WIDTH = 60
@@ -81,13 +82,13 @@ def pools_from_model(backend: Backend) -> list[PoolView]:
         return []
     views = []
     for vg in state.vgs.values():
-        for pool in (lv for lv in vg.lvs.values() if lv.kind == "thin-pool"):
+        for pool in (lv for lv in vg.lvs.values() if lv.kind == LVKind.THIN_POOL):
             used, total = usage.pool_data_usage(state, vg, pool)
             meta_used, meta_total = usage.pool_metadata_usage(state, vg, pool)
             meta = round(100 * meta_used / meta_total, 2) if meta_total else 0.0
             view = PoolView(vg.name, pool.name, total * pool.chunk_size, used * pool.chunk_size, meta)
             for lv in vg.lvs.values():
-                if lv.kind == "thin" and lv.pool == pool.name:
+                if lv.kind == LVKind.THIN and lv.pool == pool.name:
                     mapped = usage.thin_mapped_chunks(state, vg, lv) * pool.chunk_size
                     view.thins.append(ThinRow(lv.name, lv.le_count * vg.extent_size, mapped))
             views.append(view)

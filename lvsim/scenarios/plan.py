@@ -18,7 +18,7 @@ from typing import Any
 
 from lvsim.backend import Backend, Result, open_backend
 from lvsim.core import usage
-from lvsim.core.model import LV, VG, State
+from lvsim.core.model import LV, VG, LVKind, State
 from lvsim.core.pool_sizing import AUTOEXTEND_PERCENT, AUTOEXTEND_THRESHOLD
 from lvsim.core.units import format_size
 from lvsim.scenarios.loader import Scenario, Step
@@ -191,7 +191,7 @@ class VGState:
 
 
 def _thin_virtual(vg: VG, pool: LV) -> int:
-    return sum(lv.le_count for lv in vg.lvs.values() if lv.kind == "thin" and lv.pool == pool.name)
+    return sum(lv.le_count for lv in vg.lvs.values() if lv.kind == LVKind.THIN and lv.pool == pool.name)
 
 
 def vg_states(state: State) -> list[VGState]:
@@ -205,7 +205,7 @@ def vg_states(state: State) -> list[VGState]:
             if not lv.visible:
                 continue
             view.lvs[lv.name] = lv.le_count * vg.extent_size
-            if lv.kind == "thin-pool":
+            if lv.kind == LVKind.THIN_POOL:
                 used, chunks = usage.pool_data_usage(state, vg, lv)
                 mused, mtotal = usage.pool_metadata_usage(state, vg, lv)
                 view.pools.append(
@@ -217,7 +217,7 @@ def vg_states(state: State) -> list[VGState]:
                         _thin_virtual(vg, lv) * vg.extent_size,
                     )
                 )
-            elif lv.kind == "cow":
+            elif lv.kind == LVKind.COW:
                 used, total, invalid = usage.cow_usage(state, vg, lv)
                 view.snapshots[lv.name] = 100.0 if invalid else _pct(used, total)
                 if invalid:

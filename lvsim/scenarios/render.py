@@ -25,7 +25,7 @@ import jinja2
 from lvsim import __version__, dispatch
 from lvsim.core import devmap
 from lvsim.core.errors import ArgError, LvmError
-from lvsim.core.model import VG, State
+from lvsim.core.model import VG, LVKind, State
 from lvsim.core.names import (
     RESERVED_PREFIXES,
     RESERVED_SUBSTRINGS,
@@ -53,7 +53,7 @@ VG_TOOLS = {"vgcreate", "vgextend", "vgreduce", "vgremove", "vgchange", "vgrenam
 LV_TOOLS = {"lvcreate", "lvremove", "lvextend", "lvreduce", "lvresize", "lvchange", "lvconvert", "lvrename"}
 LV_TOOLS |= {"lvs", "lvdisplay"}
 _MOUNT_VALUE_OPTIONS = {"-t", "-o", "-O", "-L", "-U", "--types", "--options", "--label", "--uuid"}
-_KIND_RANK = {"thin-pool": 0, "linear": 1, "thin": 2, "cow": 3}
+_KIND_RANK = {LVKind.THIN_POOL: 0, LVKind.LINEAR: 1, LVKind.THIN: 2, LVKind.COW: 3}
 
 
 class RenderError(Exception):
@@ -286,7 +286,7 @@ def _bind_defined(step: Step, values: dict[str, str]) -> None:
         values[name] = runtime(f"v_{name}")
 
 
-def _visible_lvs(state: State) -> dict[tuple[str, str], str]:
+def _visible_lvs(state: State) -> dict[tuple[str, str], LVKind]:
     """(vg, lv) -> kind of every visible LV, in creation order."""
     return {(vg.name, lv.name): lv.kind for vg in state.vgs.values() for lv in vg.lvs.values() if lv.visible}
 
@@ -766,7 +766,7 @@ def _room_needs(records: list[Executed], start: State, w: Names) -> tuple[list[R
                     grown += 1 if (name, lv.name) in relative else _allocated(vg, lv.name) - base
             vg_peak[name] = max(vg_peak.get(name, 0), grown * vg.extent_size)
             for lv in vg.lvs.values():
-                if lv.kind != "thin-pool" or lv.name not in old.lvs:
+                if lv.kind != LVKind.THIN_POOL or lv.name not in old.lvs:
                     continue
                 used, _ = usage.pool_data_usage(rec.after, vg, lv)
                 used0, _ = usage.pool_data_usage(start, old, old.lvs[lv.name])

@@ -16,7 +16,7 @@ from lvsim.core import content, devmap, fsimage, hosttree, store
 from lvsim.core.context import Ctx, RawSpec, command
 from lvsim.core.devmap import Device
 from lvsim.core.errors import NOT_EMULATED, LvmError
-from lvsim.core.model import GiB, MiB, State, TiB
+from lvsim.core.model import GiB, LVKind, MiB, State, TiB
 from lvsim.tools.toolkit import c_argv, fail, host_file, human_size, parse_options
 
 DMESG = "       dmesg(1) may have more information after failed mount system call."
@@ -436,7 +436,7 @@ def stripe_unit(state: State, dev: Device) -> int:
         return 0
     vg = state.vgs[dev.lv[0]]
     lv = vg.lvs[dev.lv[1]]
-    pool = vg.lvs.get(lv.pool) if lv.kind == "thin" else None
+    pool = vg.lvs.get(lv.pool) if lv.kind == LVKind.THIN else None
     return pool.chunk_size // 4096 if pool and pool.chunk_size > 4096 else 0
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from lvsim.core import devmap, fsimage
 from lvsim.core.context import Ctx, RawSpec, command
 from lvsim.core.devmap import DM_MAJOR, Device
-from lvsim.core.model import SECTOR, State
+from lvsim.core.model import SECTOR, LVKind, State
 from lvsim.core.partition_table import read_table, write_table
 from lvsim.tools.losetup import attach
 from lvsim.tools.toolkit import Usage, c_argv, fail, getopt, host_file, human_size
@@ -96,7 +96,7 @@ def _io_size(state: State, dev: Device) -> int:
         return SECTOR
     vg = state.vgs[dev.lv[0]]
     lv = vg.lvs[dev.lv[1]]
-    pool = vg.lvs.get(lv.pool) if lv.kind == "thin" else None
+    pool = vg.lvs.get(lv.pool) if lv.kind == LVKind.THIN else None
     return pool.chunk_size if pool else SECTOR
 
 

@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from lvsim.core import content, datapath, devmap, mapping, usage
-from lvsim.core.model import LV, State
+from lvsim.core.model import LV, LVKind, State
 
 TICK = 1.0  # seconds between two writes of a workload
 
@@ -59,7 +59,7 @@ def _room(state: State, work: dict[str, Any], length: int) -> int:
     if dev is None:
         raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
     vg, lv = (state.vgs[dev.lv[0]], state.vgs[dev.lv[0]].lvs[dev.lv[1]]) if dev.lv else (None, None)
-    if vg is None or lv is None or lv.kind != "thin":
+    if vg is None or lv is None or lv.kind != LVKind.THIN:
         return length
     pool = vg.lvs[lv.pool]
     used, total = usage.pool_data_usage(state, vg, pool)
@@ -89,7 +89,7 @@ def _pool_of(state: State, work: dict[str, Any]) -> LV | None:
         return None
     vg = state.vgs[dev.lv[0]]
     lv = vg.lvs[dev.lv[1]]
-    return vg.lvs[lv.pool] if lv.kind == "thin" else None
+    return vg.lvs[lv.pool] if lv.kind == LVKind.THIN else None
 
 
 def _tick(state: State, work: dict[str, Any]) -> None:

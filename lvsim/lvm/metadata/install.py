@@ -10,7 +10,7 @@ inactive and empty, as LVM's own restore leaves it.
 from __future__ import annotations
 
 from lvsim.core import mapping
-from lvsim.core.model import LV, PV, VG, State
+from lvsim.core.model import LV, PV, VG, LVKind, State
 from lvsim.lvm.metadata.reader import Metadata
 
 _KERNEL_STATE = ("active", "open_count", "data", "extra")
@@ -56,14 +56,14 @@ def _carry_kernel_state(old: VG | None, new: VG) -> None:
         if prior is not None and prior.kind == lv.kind:
             for name in _KERNEL_STATE:
                 setattr(lv, name, getattr(prior, name))
-            if lv.kind == "thin-pool":
+            if lv.kind == LVKind.THIN_POOL:
                 kept_pools.add(lv.name)
         else:
             lv.active = False
     for lv in new.lvs.values():
-        if lv.kind == "thin" and lv.pool not in kept_pools:
+        if lv.kind == LVKind.THIN and lv.pool not in kept_pools:
             lv.extra = {}
-    for pool in (lv for lv in new.lvs.values() if lv.kind == "thin-pool"):
+    for pool in (lv for lv in new.lvs.values() if lv.kind == LVKind.THIN_POOL):
         _settle_pool(old, new, pool, pool.name in kept_pools)
 
 
@@ -74,8 +74,8 @@ def _settle_pool(old: VG | None, new: VG, pool: LV, kept: bool) -> None:
         pool.extra.pop("thin", None)
     ps = mapping.pool_state(pool)
     if kept and old is not None:
-        wanted = {lv.uuid for lv in new.lvs.values() if lv.kind == "thin"}
-        gone = [lv for lv in old.lvs.values() if lv.kind == "thin" and lv.uuid not in wanted]
+        wanted = {lv.uuid for lv in new.lvs.values() if lv.kind == LVKind.THIN}
+        gone = [lv for lv in old.lvs.values() if lv.kind == LVKind.THIN and lv.uuid not in wanted]
         for lv in gone:
             if lv.pool == pool.name:
                 mapping.detach_thin(pool, lv)
@@ -83,7 +83,7 @@ def _settle_pool(old: VG | None, new: VG, pool: LV, kept: bool) -> None:
         if lv.extra.get("top") in ps["layers"]:
             continue
         origin = new.lvs.get(lv.origin)
-        if origin is not None and origin.kind == "thin" and origin.pool == pool.name:
+        if origin is not None and origin.kind == LVKind.THIN and origin.pool == pool.name:
             mapping.attach_snapshot(pool, origin, lv)  # an empty snapshot shares its origin's tree
         else:
             mapping.attach_thin(pool, lv)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lvsim.core.model import LV, SECTOR, VG, Segment
+from lvsim.core.model import LV, SECTOR, VG, LVKind, Segment
 from lvsim.lvm.metadata import configtext
 
 _UUID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#")
@@ -358,7 +358,7 @@ def _thin_pool(lv: LV, seg: _RawSegment) -> None:
         raise Unsupported(f"thin pool {lv.name} with pending thin messages")
     if "crop_metadata" in s:
         raise Unsupported(f"thin pool {lv.name} with crop_metadata")
-    lv.kind = "thin-pool"
+    lv.kind = LVKind.THIN_POOL
     lv.data_lv, lv.metadata_lv = str(s.get("pool", "")), str(s.get("metadata", ""))
     lv.transaction_id = int(s.get("transaction_id", 0))
     lv.chunk_size = int(s.get("chunk_size", 0)) * SECTOR
@@ -372,7 +372,7 @@ def _thin(vg: VG, lv: LV, seg: _RawSegment) -> None:
     for key in ("external_origin", "merge"):
         if key in s:
             raise Unsupported(f"thin volume {vg.name}/{lv.name} with {key}")
-    lv.kind = "thin"
+    lv.kind = LVKind.THIN
     lv.pool = str(s.get("thin_pool", ""))
     lv.transaction_id = int(s.get("transaction_id", 0))
     lv.thin_id = int(s.get("device_id", 0))
@@ -388,7 +388,7 @@ def _snapshot(vg: VG, name: str, section: dict[str, Any], seg: _RawSegment) -> N
     origin = vg.lvs.get(str(s.get("origin", "")))
     if cow is None or origin is None:
         raise MetadataError(f"Unknown logical volume specified for snapshot {name}.")
-    cow.kind, cow.origin = "cow", origin.name
+    cow.kind, cow.origin = LVKind.COW, origin.name
     cow.chunk_size = int(s.get("chunk_size", 0)) * SECTOR
     cow.visible = True  # visible with its origin
     cow.snapshot_name, cow.snapshot_uuid = name, str(section.get("id"))
@@ -399,7 +399,7 @@ def _snapshot(vg: VG, name: str, section: dict[str, Any], seg: _RawSegment) -> N
 def _link_roles(vg: VG) -> None:
     """Mark _tdata and _tmeta as their pool's, and the pool metadata spare."""
     for lv in list(vg.lvs.values()):
-        if lv.kind != "thin-pool":
+        if lv.kind != LVKind.THIN_POOL:
             continue
         for sub, role in ((lv.data_lv, "tdata"), (lv.metadata_lv, "tmeta")):
             part = vg.lvs.get(sub)
@@ -407,5 +407,5 @@ def _link_roles(vg: VG) -> None:
                 raise MetadataError(f"Couldn't find logical volume {sub} for thin pool {lv.name}.")
             part.role, part.parent = role, lv.name
     for lv in vg.lvs.values():
-        if not lv.visible and lv.name.endswith("_pmspare") and lv.kind == "linear":
+        if not lv.visible and lv.name.endswith("_pmspare") and lv.kind == LVKind.LINEAR:
             lv.role = "pmspare"

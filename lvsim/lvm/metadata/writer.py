@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lvsim.core.model import LV, SECTOR, VG, State
+from lvsim.core.model import LV, SECTOR, VG, LVKind, State
 from lvsim.lvm.metadata.configtext import escape
 
 LVM_VERSION = "2.03.16(2) (2022-05-18)"
@@ -134,7 +134,7 @@ def lv_flags(lv: LV) -> list[str]:
         flags.append("ACTIVATION_SKIP")
     if lv.extra.get("autoactivation") is False:  # lvcreate/lvchange --setautoactivation n
         flags.append("NOAUTOACTIVATE")
-    if lv.kind == "thin-pool" and lv.error_when_full:
+    if lv.kind == LVKind.THIN_POOL and lv.error_when_full:
         flags.append("ERROR_WHEN_FULL")
     return flags
 
@@ -199,7 +199,7 @@ class _Segment:
 
 
 def _segments(vg: VG, lv: LV, names: dict[str, str]) -> tuple[_Segment, ...]:
-    if lv.kind == "thin-pool":
+    if lv.kind == LVKind.THIN_POOL:
         values: tuple[object, ...] = (
             lv.metadata_lv,
             lv.data_lv,
@@ -209,7 +209,7 @@ def _segments(vg: VG, lv: LV, names: dict[str, str]) -> tuple[_Segment, ...]:
             lv.zero,
         )
         return (_Segment(0, lv.le_count, "thin-pool", values),)
-    if lv.kind == "thin":
+    if lv.kind == LVKind.THIN:
         return (_Segment(0, lv.le_count, "thin", (lv.pool, lv.transaction_id, lv.thin_id, lv.origin)),)
     return tuple(_Segment(s.le_start, s.extents, "striped", (names[s.pv], s.pe_start)) for s in lv.segments)
 
@@ -350,7 +350,7 @@ def _fingerprint(vg: VG, lv: LV, names: dict[str, str]) -> tuple[object, ...]:
     """Every value an LV's sections show (as cheap to build as a tuple of its fields: the key of the
     text cache, which a big VG's text hits for all but the LV or two a command changed)."""
     segments = tuple((s.le_start, s.extents, names.get(s.pv), s.pe_start) for s in lv.segments)
-    origin = vg.lvs.get(lv.origin) if lv.kind == "cow" else None
+    origin = vg.lvs.get(lv.origin) if lv.kind == LVKind.COW else None
     return (
         lv.name, lv.uuid, lv.kind, lv.visible, lv.writable, lv.skip_activation, lv.error_when_full,
         tuple(lv.tags), lv.creation_time, lv.creation_host, lv.alloc, lv.extra.get("read_ahead", "auto"),
@@ -372,7 +372,7 @@ def _texts(vg: VG, lv: LV, names: dict[str, str], indent: int, raw: bool) -> tup
     found = _TEXTS.get(key)
     if found is None:
         extent = vg.extent_size // SECTOR
-        if lv.kind == "cow":
+        if lv.kind == LVKind.COW:
             sec = _section(lv, False, _segments(vg, lv, names))
             found = (
                 _lv_text(sec, extent, indent, raw),
@@ -398,7 +398,7 @@ def _lvs(out: _Out, vg: VG, names: dict[str, str]) -> None:
     for lv in vg.lvs.values():
         text, snapshot = _texts(vg, lv, names, out.indent, out.raw)
         entries.append((lv.visible, lv.name, text))
-        if lv.kind == "cow":
+        if lv.kind == LVKind.COW:
             snapshots.append((lv, snapshot))
     while snapshots:
         present = [e[1] for e in entries]

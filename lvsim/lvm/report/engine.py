@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from lvsim.core.console import Console
 from lvsim.core.context import Args
 from lvsim.core.errors import ECMD_FAILED, EINVALID_CMD_LINE, LvmError
-from lvsim.core.model import LV, PV_MIN_SIZE, State
+from lvsim.core.model import LV, PV_MIN_SIZE, LVKind, State
 from lvsim.lvm.refusal import check_fields
 from lvsim.lvm.report import layout
 from lvsim.lvm.report.field_names import ReportError, all_types, field_help, find_field
@@ -339,7 +339,7 @@ class Walker:
                         continue
                 elif names is None or lv.name not in names:
                     continue
-                if lv.kind == "thin-pool":
+                if lv.kind == LVKind.THIN_POOL:
                     pools.insert(0, lv)
                 else:
                     others.append(lv)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lvsim.core.model import LV, PV, VG, Disk
+from lvsim.core.model import LV, PV, VG, Disk, LVKind
 from lvsim.core.names import dm_name
 from lvsim.lvm.report.view import ALLOC_CHARS, ST_POOL, ST_SNAP, Seg, VgView, dev_numbers
 
@@ -428,7 +428,7 @@ def _uuid(lv: LV | None) -> str:
 
 
 def _is_pool(r: Row) -> bool:
-    return r.lv is not None and r.lv.kind == "thin-pool"
+    return r.lv is not None and r.lv.kind == LVKind.THIN_POOL
 
 
 def _info(r: Row) -> Any:
@@ -438,16 +438,16 @@ def _info(r: Row) -> Any:
 def _active(r: Row) -> bool:
     """lv_is_active: any layer of the LV is in the kernel."""
     lv, view = r.lv, r.view
-    if lv.kind == "thin-pool":
+    if lv.kind == LVKind.THIN_POOL:
         return view.tpool_active(lv)
     return view.info(lv).exists
 
 
 def _layout(r: Row) -> list[str]:
     lv = r.lv
-    if lv.kind == "thin-pool":
+    if lv.kind == LVKind.THIN_POOL:
         return ["thin", "pool"]
-    if lv.kind == "thin":
+    if lv.kind == LVKind.THIN:
         return ["thin", "sparse"]
     return ["linear"] if lv.segments else ["unknown"]
 
@@ -455,7 +455,7 @@ def _layout(r: Row) -> list[str]:
 def _role(r: Row) -> list[str]:
     lv, view = r.lv, r.view
     role: list[str] = []
-    public = lv.kind != "thin-pool"
+    public = lv.kind != LVKind.THIN_POOL
 
     def add(*items: str) -> None:
         role.extend(i for i in items if i not in role)
@@ -466,7 +466,7 @@ def _role(r: Row) -> list[str]:
     elif lv.role == "tdata":
         add("thin", "pool", "data")
         public = False
-    elif lv.kind == "thin":
+    elif lv.kind == LVKind.THIN:
         snaps = view.thin_snapshots(lv)
         if snaps:
             add("origin", "thinorigin", *(["multithinorigin"] if len(snaps) > 1 else []))
@@ -480,7 +480,7 @@ def _role(r: Row) -> list[str]:
         public = False
     if view.is_cow_origin(lv):
         add("origin", "thickorigin", *(["multithickorigin"] if len(view.cows[lv.name]) > 1 else []))
-    elif lv.kind == "cow":
+    elif lv.kind == LVKind.COW:
         add("snapshot", "thicksnapshot")
     return ["public" if public else "private", *role]
 
@@ -496,19 +496,19 @@ def lv_attr(r: Row) -> str:
     view = r.view
     name, kind, role = lv.name, lv.kind, lv.role
     cow_origin = name in view.cows
-    if cow_origin or (kind != "thin" and name in view.thin_children):
+    if cow_origin or (kind != LVKind.THIN and name in view.thin_children):
         c0 = "O" if view.any_merging and view.is_merging_origin(lv) else "o"
     elif role == "tmeta" or role == "pmspare":
         c0 = "e"
-    elif kind == "thin":
+    elif kind == LVKind.THIN:
         c0 = "V"
         if view.any_merging:
             c0 = "O" if view.is_merging_origin(lv) else ("S" if view.is_merging(lv) else "V")
-    elif kind == "thin-pool":
+    elif kind == LVKind.THIN_POOL:
         c0 = "t"
     elif role == "tdata":
         c0 = "T"
-    elif kind == "cow":
+    elif kind == LVKind.COW:
         c0 = "S" if view.any_merging and view.is_merging(lv) else "s"
     else:
         c0 = "-"
@@ -519,13 +519,13 @@ def lv_attr(r: Row) -> str:
         c45 = ("I" if info.invalid else "a") + ("o" if info.open else "-")
     else:
         c45 = "--"
-    if kind == "thin":
+    if kind == LVKind.THIN:
         pool = view.vg.lvs.get(lv.pool)
         c67 = "tz" if pool is not None and pool.zero else "t-"
-    elif kind == "thin-pool":
+    elif kind == LVKind.THIN_POOL:
         c67 = "tz" if lv.zero else "t-"
     else:
-        c67 = "s-" if kind == "cow" or cow_origin else "--"
+        c67 = "s-" if kind == LVKind.COW or cow_origin else "--"
     c8 = "-"
     if info.status == ST_POOL:
         c8 = _HEALTH_CHAR.get(info.health, "-")
@@ -566,9 +566,11 @@ def _descendants(r: Row) -> list[str]:
 def _modules(r: Row) -> list[str]:
     """Kernel modules: the segment type's, plus the snapshot target of an origin's COW snapshots."""
     lv = r.lv
-    modules = {"thin-pool": ["thin-pool"], "thin": ["thin", "thin-pool"], "cow": ["snapshot"]}.get(
-        lv.kind, []
-    )
+    modules = {
+        LVKind.THIN_POOL: ["thin-pool"],
+        LVKind.THIN: ["thin", "thin-pool"],
+        LVKind.COW: ["snapshot"],
+    }.get(lv.kind, [])
     if lv.name in r.view.cows and "snapshot" not in modules:
         modules = [*modules, "snapshot"]
     return modules
@@ -599,7 +601,7 @@ def _kernel_minor(r: Row) -> int:
     from lvsim.core import devmap
 
     minors = devmap.dm_state(r.env.state)["minor"]
-    layer = "tpool" if r.lv.kind == "thin-pool" else ""  # a pool's info is its -tpool device's
+    layer = "tpool" if r.lv.kind == LVKind.THIN_POOL else ""  # a pool's info is its -tpool device's
     return int(minors.get(dm_name(r.view.vg.name, r.lv.name, layer), 0))
 
 
@@ -615,7 +617,7 @@ def _kernel_read_ahead(r: Row) -> Any:
     does not ask for a pool's."""
     if not _info(r).exists:
         return "-1", UNDEF
-    if r.lv.kind == "thin-pool":
+    if r.lv.kind == LVKind.THIN_POOL:
         return 0
     read_ahead = r.lv.extra.get("read_ahead", "auto")  # a fixed read-ahead is set on the device
     return DEVICE_READ_AHEAD if read_ahead == "auto" else int(read_ahead) * 512
@@ -647,9 +649,9 @@ def _metadata_size(r: Row) -> int | None:
 def _origin_size(r: Row) -> Any:
     lv, view = r.lv, r.view
     origin = view.origin(lv)
-    if lv.kind == "cow" and origin is not None:
+    if lv.kind == LVKind.COW and origin is not None:
         return view.size(origin)
-    if lv.kind == "thin" and origin is not None and origin.kind != "thin":
+    if lv.kind == LVKind.THIN and origin is not None and origin.kind != LVKind.THIN:
         return view.size(origin)
     if view.is_cow_origin(lv):
         return view.size(lv)
@@ -658,7 +660,7 @@ def _origin_size(r: Row) -> Any:
 
 def _sub_lv(r: Row, attr: str, uuid: bool) -> Any:
     lv = r.lv
-    if lv.kind != "thin-pool":
+    if lv.kind != LVKind.THIN_POOL:
         return ""
     sub = r.view.lv(getattr(lv, attr))
     return _uuid(sub) if uuid else _name(r.view, sub)
@@ -752,7 +754,7 @@ def _lv_count(view: VgView) -> int:
 
 
 def _snap_count(view: VgView) -> int:
-    return sum(1 for lv in view.vg.lvs.values() if lv.kind == "cow")
+    return sum(1 for lv in view.vg.lvs.values() if lv.kind == LVKind.COW)
 
 
 def _vg_mda_size(view: VgView) -> int:
@@ -781,7 +783,7 @@ def _seg_pool(r: Row) -> LV | None:
     lv = r.lv
     if lv is None:
         return None
-    return lv if lv.kind == "thin-pool" else r.view.pool(lv)
+    return lv if lv.kind == LVKind.THIN_POOL else r.view.pool(lv)
 
 
 def _ranges(r: Row, style: str) -> list[str]:
@@ -805,7 +807,7 @@ def _chunk_size(r: Row) -> int:
     lv = r.lv
     if lv is None:
         return 0
-    return lv.chunk_size if lv.kind in ("thin-pool", "cow") else 0
+    return lv.chunk_size if lv.kind in (LVKind.THIN_POOL, LVKind.COW) else 0
 
 
 def _monitor(r: Row) -> str:
@@ -834,7 +836,9 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "lv_name": lambda r: _name(r.view, r.lv),
     "lv_full_name": lambda r: f"{r.view.vg.name}/{r.lv.name}" if r.lv else "",
     "lv_path": lambda r: (
-        f"/dev/{r.view.vg.name}/{r.lv.name}" if r.lv and r.lv.visible and r.lv.kind != "thin-pool" else ""
+        f"/dev/{r.view.vg.name}/{r.lv.name}"
+        if r.lv and r.lv.visible and r.lv.kind != LVKind.THIN_POOL
+        else ""
     ),
     "lv_dm_path": lambda r: f"/dev/mapper/{dm_name(r.view.vg.name, r.lv.name)}" if r.lv else "",
     "lv_parent": lambda r: _related(r, r.view.parent, False) if r.lv else "",
@@ -967,8 +971,10 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "thin_count": lambda r: len(r.view.thins.get(r.lv.name, ())) if _is_pool(r) else None,
     "discards": lambda r: p.discards if (p := _seg_pool(r)) is not None else "",
     "zero": lambda r: p.zero if (p := _seg_pool(r)) is not None else None,
-    "transaction_id": lambda r: r.lv.transaction_id if r.lv and r.lv.kind in ("thin", "thin-pool") else None,
-    "thin_id": lambda r: r.lv.thin_id if r.lv and r.lv.kind == "thin" else None,
+    "transaction_id": lambda r: (
+        r.lv.transaction_id if r.lv and r.lv.kind in (LVKind.THIN, LVKind.THIN_POOL) else None
+    ),
+    "thin_id": lambda r: r.lv.thin_id if r.lv and r.lv.kind == LVKind.THIN else None,
     "seg_start": lambda r: _seg_extent(r, "le") * r.view.vg.extent_size if r.view else 0,
     "seg_start_pe": lambda r: _seg_extent(r, "le"),
     "seg_size": lambda r: (

@@ -7,7 +7,7 @@ so a VG with thousands of LVs is indexed once, not once per field.
 from __future__ import annotations
 
 from lvsim.core import devmap
-from lvsim.core.model import LV, VG, State
+from lvsim.core.model import LV, VG, LVKind, State
 from lvsim.core.units import percent_value
 
 ALLOC_CHARS = {
@@ -68,13 +68,13 @@ class VgView:
             kind = lv.kind
             if lv.extra and lv.extra.get("merging"):
                 self.any_merging = True
-            if kind == "cow" and lv.origin:
+            if kind == LVKind.COW and lv.origin:
                 self.cows.setdefault(lv.origin, []).append(lv)
-            elif kind == "thin":
+            elif kind == LVKind.THIN:
                 self.thins.setdefault(lv.pool, []).append(lv)
                 if lv.origin:
                     self.thin_children.setdefault(lv.origin, []).append(lv)
-            elif kind == "thin-pool":
+            elif kind == LVKind.THIN_POOL:
                 for sub in (lv.data_lv, lv.metadata_lv):
                     if sub:
                         self.owner[sub] = lv
@@ -102,9 +102,9 @@ class VgView:
 
     def extents(self, lv: LV) -> int:
         """le_count: virtual size for thin LVs, the data LV's for a pool."""
-        if lv.kind in ("thin", "zero"):
+        if lv.kind in (LVKind.THIN, LVKind.ZERO):
             return lv.virtual_extents
-        if lv.kind == "thin-pool" and not lv.segments:
+        if lv.kind == LVKind.THIN_POOL and not lv.segments:
             data = self.lv(lv.data_lv)
             return sum(s.extents for s in data.segments) if data is not None else 0
         return sum(s.extents for s in lv.segments)
@@ -117,26 +117,26 @@ class VgView:
 
     def thin_origin(self, lv: LV) -> LV | None:
         """The origin of a thin snapshot (or the external origin of a thin LV)."""
-        return self.lv(lv.origin) if lv.kind == "thin" else None
+        return self.lv(lv.origin) if lv.kind == LVKind.THIN else None
 
     def is_thin_snapshot(self, lv: LV) -> bool:
         origin = self.thin_origin(lv)
-        return origin is not None and origin.kind == "thin"
+        return origin is not None and origin.kind == LVKind.THIN
 
     def is_external_origin(self, lv: LV) -> bool:
-        return lv.kind != "thin" and lv.name in self.thin_children
+        return lv.kind != LVKind.THIN and lv.name in self.thin_children
 
     def thin_snapshots(self, lv: LV) -> list[LV]:
-        return self.thin_children.get(lv.name, []) if lv.kind == "thin" else []
+        return self.thin_children.get(lv.name, []) if lv.kind == LVKind.THIN else []
 
     def origin(self, lv: LV) -> LV | None:
         """lv_origin_lv: a COW snapshot's origin, a thin LV's (external) origin."""
-        if lv.kind in ("cow", "thin"):
+        if lv.kind in (LVKind.COW, LVKind.THIN):
             return self.lv(lv.origin)
         return None
 
     def pool(self, lv: LV) -> LV | None:
-        return self.lv(lv.pool) if lv.kind == "thin" else None
+        return self.lv(lv.pool) if lv.kind == LVKind.THIN else None
 
     def parent(self, lv: LV) -> LV | None:
         return None if lv.visible else self.owner.get(lv.name)
@@ -176,7 +176,7 @@ class VgView:
             return info
         kind = lv.kind
         state, vg = self.state, self.vg
-        if kind == "thin-pool":
+        if kind == LVKind.THIN_POOL:
             if self.tpool_active(lv):
                 info.exists = lv.active
                 # a pool in use (with thin volumes) is held open by its own pool device [VM]
@@ -198,7 +198,7 @@ class VgView:
         info.open = info.exists and lv.open_count > 0
         if not info.exists:
             return info
-        if kind == "thin":
+        if kind == LVKind.THIN:
             pool = vg.lvs.get(lv.pool)
             info.status = ST_THIN
             info.fail = pool is not None and self.pool_health(pool) == "failed"
@@ -207,7 +207,7 @@ class VgView:
                 size = -(-lv.virtual_extents * vg.extent_size // chunk) * chunk
                 mapped = usage.thin_mapped_chunks(state, vg, lv) * chunk
                 info.data = percent_value(mapped, size) if mapped <= size else 100_000_000
-        elif kind == "cow":
+        elif kind == LVKind.COW:
             used, total, invalid = usage.cow_usage(state, vg, lv)
             info.status = ST_SNAP
             info.invalid = invalid
@@ -223,9 +223,9 @@ class VgView:
         return segs
 
     def _make_segments(self, lv: LV) -> list[Seg]:
-        if lv.kind in ("thin", "zero"):
-            return [Seg(0, lv.virtual_extents, lv.kind, [])]
-        if lv.kind == "thin-pool" and not lv.segments:
+        if lv.kind in (LVKind.THIN, LVKind.ZERO):
+            return [Seg(0, lv.virtual_extents, lv.kind.value, [])]  # segment type "thin" or "zero"
+        if lv.kind == LVKind.THIN_POOL and not lv.segments:
             return [Seg(0, self.extents(lv), "thin-pool", [("lv", lv.data_lv, 0)])]
         return [Seg(s.le_start, s.extents, "linear", [("pv", s.pv, s.pe_start)]) for s in lv.segments]
 
