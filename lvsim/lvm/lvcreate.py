@@ -727,7 +727,7 @@ def apply_create_flags(ctx: Ctx, lv: LV) -> None:
 
 def finish_create(ctx: Ctx, vg: VG, lv: LV) -> None:
     """What every successful lvcreate ends with."""
+    overprovisioning_warnings(ctx, vg, lv)  # _lv_create_an_lv checks it before the new LV is wiped
     if (not lv.active or not lv.writable) and lv.kind == LVKind.LINEAR:  # a read-only LV is not zeroed either
         ctx.console.warn(f"Logical volume {vg.name}/{lv.name} not zeroed.")
-    overprovisioning_warnings(ctx, vg, lv)
     ctx.console.print(f'Logical volume "{lv.name}" created.')

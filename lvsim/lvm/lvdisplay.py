@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
+from lvsim.lvm.common import run_help
 from lvsim.lvm.display import lv_full, lv_segments, units_of
 from lvsim.lvm.parser import LvmSpec
 
@@ -15,9 +16,9 @@ def incompatible(ctx: Ctx, columns_only: tuple[str, ...], display_only: tuple[st
     args = ctx.args
     if args.has("columns"):
         if any(args.has(o) for o in display_only):
-            raise LvmError("Incompatible options selected", rc=EINVALID_CMD_LINE)
+            raise LvmError("Incompatible options selected", run_help(ctx.command), rc=EINVALID_CMD_LINE)
     elif any(args.has(o) for o in columns_only):
-        raise LvmError(f"Incompatible options selected{dot}", rc=EINVALID_CMD_LINE)
+        raise LvmError(f"Incompatible options selected{dot}", run_help(ctx.command), rc=EINVALID_CMD_LINE)
 
 
 @command(LvmSpec("lvdisplay"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from lvsim.core.context import Ctx, command
+from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.units import display_size
+from lvsim.lvm.common import run_help
 from lvsim.lvm.display import field
 from lvsim.lvm.parser import LvmSpec
 
@@ -17,6 +19,12 @@ def pvscan(ctx: Ctx) -> int:
     from lvsim.lvm.report.fields import Env
 
     state = ctx.state
+    if ctx.args.has("novolumegroup") and ctx.args.has("exported"):
+        raise LvmError("Options -e and -n are incompatible", run_help("pvscan"), rc=EINVALID_CMD_LINE)
+    if ctx.args.has("exported"):
+        ctx.console.warn("only considering physical volumes of exported volume group(s)")
+    elif ctx.args.has("novolumegroup"):
+        ctx.console.warn("only considering physical volumes in no volume group")
     walker = Walker(state, ctx.console, Env(state), ctx.args)
     rows = [r for r in walker.pvs(False, by_vg=False) if r.pv is not None]
     pv_width = max((len(p) for p in state.pvs), default=0) + 2

@@ -343,7 +343,9 @@ class Walker:
                     pools.insert(0, lv)
                 else:
                     others.append(lv)
-            for lv in pools + others:
+            # the metadata lists visible LVs first (lvm2's _print_lvs), and each command reads it anew
+            ordered = pools + others
+            for lv in [lv for lv in ordered if lv.visible] + [lv for lv in ordered if not lv.visible]:
                 if segments:
                     rows += [Row(self.env, view, lv, seg) for seg in view.segments(lv)]
                 else:

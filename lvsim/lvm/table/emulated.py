@@ -139,12 +139,11 @@ DEFINITIONS: dict[str, dict[str, frozenset[str]]] = {
     "lvdisplay": {"lvdisplay_general": _DISPLAY | {"all", "maps"}},
     "vgdisplay": {"vgdisplay_general": _DISPLAY | {"short"}},
     "pvdisplay": {"pvdisplay_general": _DISPLAY | {"short"}},
-    "lvscan": {"lvscan_general": frozenset({"all", "readonly"})},
+    "lvscan": {"lvscan_general": frozenset({"all", "blockdevice", "readonly"})},
     "vgscan": {"vgscan_general": frozenset({"mknodes", "ignorelockingfailure"})},
-    "pvscan": {"pvscan_display": frozenset({"short"})},
+    "pvscan": {"pvscan_display": frozenset({"exported", "novolumegroup", "short", "uuid"})},
     "vgrename": {
         "vgrename_by_name": frozenset({"autobackup"}),
-        "vgrename_by_uuid": frozenset({"autobackup"}),
     },
     "vgcfgbackup": {"vgcfgbackup_general": frozenset({"file"})},
     "vgcfgrestore": {
