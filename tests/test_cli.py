@@ -41,6 +41,20 @@ def test_exec_state_option_and_errors(tmp_path: Path) -> None:
     assert out.returncode == 3 and "invalid size" in out.stderr
 
 
+def test_disk_add_takes_ascii_numbers_of_any_length_without_a_traceback(tmp_path: Path) -> None:
+    """Non-ASCII digits, 5,000-digit and overflowing sizes are one usage error; 5,000 leading zeros are
+    still a number (C's strtod, as LVM reads sizes)."""
+    for size in ("²G", "３G", "9" * 5000 + "G", "1e400G", "nanG"):
+        out = run([*LVSIM, "disk", "add", "/dev/vdb", size], tmp_path)
+        assert (out.returncode, out.stdout, out.stderr) == (3, "", f"lvsim: invalid size: {size}\n")
+    assert not (tmp_path / "state").exists()
+    out = run([*LVSIM, "disk", "add", "/dev/vdb", "0" * 5000 + "1G"], tmp_path)
+    assert (out.returncode, out.stderr) == (0, "")
+    assert run([*LVSIM, "exec", "--", "pvcreate", "/dev/vdb"], tmp_path).returncode == 0
+    out = run([*LVSIM, "exec", "--", "pvs", "-o", "dev_size", "--noheadings"], tmp_path)
+    assert out.stdout.split() == ["1.00g"]
+
+
 def test_prompt_answered_from_stdin(tmp_path: Path) -> None:
     run([*LVSIM, "disk", "add", "/dev/vdb", "1G"], tmp_path)
     run([*LVSIM, "exec", "--", "vgcreate", "vg", "/dev/vdb"], tmp_path)
