@@ -3,6 +3,9 @@ and (marked real, in the VM) on real LVM; and the lesson commands as a trainee u
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,20 @@ def test_starting_a_lesson_unmounts_what_the_last_one_left_mounted(session: Sess
     assert (session.work / "db" / "orders.sql").exists()
     lessons.start(session, "thin-pool-basics")
     assert not (session.work / "db" / "orders.sql").exists()
+
+
+def test_starting_outside_the_shell_says_where_to_work(tmp_path: Path) -> None:
+    """`lvsim lesson start` and `lvsim drill NAME` in a plain terminal set up the shell's machine, not
+    the one LVM's commands there work on: they say so; in the shell itself they do not."""
+    shell = tmp_path / "shell"
+    env = {k: v for k, v in os.environ.items() if k not in ("LVSIM_SHELL", "LVSIM_STATE")}
+    lvsim = [sys.executable, "-m", "lvsim.cli"]
+    for args in (["lesson", "start", "thin-pool-basics"], ["drill", "pool-95"]):
+        out = subprocess.run([*lvsim, *args, "--dir", str(shell)], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert f"work there (lvsim shell --dir {shell})" in out.stdout
+        inside = subprocess.run(
+            [*lvsim, *args], env={**env, "LVSIM_SHELL": str(shell)}, capture_output=True, text=True
+        )
+        assert inside.returncode == 0, inside.stderr
+        assert "work there" not in inside.stdout

@@ -152,6 +152,14 @@ def _lesson_call(fn: Callable[..., T], *args: object) -> T:
     raise AssertionError("unreachable")
 
 
+def _say_elsewhere(where: Session) -> None:
+    from lvsim.training import lessons
+
+    note = lessons.elsewhere_note(where)
+    if note is not None:
+        typer.echo(f"\n{note}")
+
+
 @lesson_app.command("list")
 def lesson_list(directory: DirOpt = None) -> None:
     """The lessons, with those done ticked."""
@@ -167,7 +175,9 @@ def lesson_start(
     """Set the shell's machine up for a lesson and show its goal (what was on the machine is lost)."""
     from lvsim.training import lessons
 
-    typer.echo(_lesson_call(lessons.start, _lesson_session(directory), name))
+    where = _lesson_session(directory)
+    typer.echo(_lesson_call(lessons.start, where, name))
+    _say_elsewhere(where)
 
 
 @lesson_app.command("check")
@@ -230,6 +240,7 @@ def drill(
         typer.echo(_lesson_call(lessons.reset, where, "drill"))
     else:
         typer.echo(_lesson_call(lessons.start, where, what, "drill"))
+        _say_elsewhere(where)
 
 
 def register(app: typer.Typer) -> None:

@@ -187,6 +187,19 @@ def listing(session: Session, kind: str = KIND) -> str:
     return "\n".join(lines)
 
 
+def elsewhere_note(session: Session) -> str | None:
+    """What to tell someone who starts a lesson or drill outside the shell whose machine it sets up
+    (there, LVM commands and `lvsim clock` work on another machine)."""
+    inside = os.environ.get("LVSIM_SHELL")
+    if inside and Path(inside).resolve() == session.dir.resolve():
+        return None
+    where = "" if session.dir.resolve() == default_dir().resolve() else f" --dir {session.dir}"
+    return (
+        f"This is set up on the machine of the shell in {session.dir}: work there (lvsim shell{where}).\n"
+        "Outside it, LVM's commands and lvsim clock work on another machine."
+    )
+
+
 def session_dir(explicit: Path | None) -> Path:
     """The session a lesson command works on: --dir, else the shell it runs in, else the default."""
     if explicit is not None:
