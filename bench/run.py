@@ -1,7 +1,8 @@
 """`make bench`: how fast the simulator is where users feel it, against the project's goals.
 
 Parts (each runs in its own interpreter, so peak memory is its own):
-  shim   `lvs` through a command shim on a VG with 50 LVs, against `python3 -c pass` (goal <= 2x)
+  shim   `lvs` through a command shim on a VG with 50 LVs, against `python3 -S -c pass` (the same
+         interpreter without site; the two runs alternate, median of 20 each; goal <= 2x)
   scale  a 1 PiB thin volume (64 KiB chunks), 1,000,000 random 64 KiB writes of generated data
          through lvsim.core.datapath, 1,000 thin snapshots, then `lvs` (goal < 20 s and < 1 GiB)
   thins  10,000 thin volumes in one pool: `lvs` of the VG through a shim (goal < 2 s)
@@ -68,8 +69,8 @@ def _save(state: State, path: Path) -> None:
         saved.__dict__.update(state.__dict__)
 
 
-def _shim_times(state_path: Path, argv: list[str], runs: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of a command through `lvsim shims`."""
+def _write_shims(state_path: Path) -> Path:
+    """Shims for the state at state_path (written by `lvsim shims`, as a user does); their directory."""
     shims = state_path.parent / "shims"
     subprocess.run(
         [
@@ -85,6 +86,12 @@ def _shim_times(state_path: Path, argv: list[str], runs: int) -> tuple[float, fl
         capture_output=True,
         cwd=ROOT,
     )
+    return shims
+
+
+def _shim_times(state_path: Path, argv: list[str], runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of a command through `lvsim shims`."""
+    shims = _write_shims(state_path)
     return _median_run([str(shims / argv[0]), *argv[1:]], runs)
 
 
@@ -93,33 +100,49 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _timed_run(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of a command (CPU is what a busy machine inflates least)."""
+    start, cpu = time.perf_counter(), _children_cpu()
+    proc = subprocess.run(argv, capture_output=True)
+    wall, used = time.perf_counter() - start, _children_cpu() - cpu
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv}: rc={proc.returncode}: {proc.stderr.decode().strip()}")
+    return wall, used
+
+
 def _median_run(argv: list[str], runs: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of a command (CPU is what a busy machine inflates least)."""
-    walls, cpus = [], []
+    """Median wall and CPU seconds of a command."""
+    times = [_timed_run(argv) for _ in range(runs)]
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
+
+
+def _medians_side_by_side(commands: list[list[str]], runs: int) -> list[tuple[float, float]]:
+    """Median wall and CPU seconds of each command, their runs alternating so that a change in the
+    machine's load weighs on all of them alike."""
+    times: list[list[tuple[float, float]]] = [[] for _ in commands]
     for _ in range(runs):
-        start, cpu = time.perf_counter(), _children_cpu()
-        proc = subprocess.run(argv, capture_output=True)
-        walls.append(time.perf_counter() - start)
-        cpus.append(_children_cpu() - cpu)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{argv}: rc={proc.returncode}: {proc.stderr.decode().strip()}")
-    return statistics.median(walls), statistics.median(cpus)
+        for argv, mine in zip(commands, times, strict=True):
+            mine.append(_timed_run(argv))
+    return [(statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts)) for ts in times]
 
 
 def part_shim(quick: bool) -> Result:
-    runs = 7 if quick else 21
+    runs = 7 if quick else 20
     state = _new_state(64 * GiB)
     for i in range(50):
         _run(state, f"lvcreate -L 8M -n lv{i} vg")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "state"
         _save(state, path)
-        lvs, lvs_cpu = _shim_times(path, ["lvs", "vg"], runs)
-    base, base_cpu = _median_run([sys.executable, "-c", "pass"], runs)
+        shims = _write_shims(path)
+        floor_argv = [sys.executable, "-S", "-c", "pass"]
+        (lvs, lvs_cpu), (base, base_cpu) = _medians_side_by_side(
+            [[str(shims / "lvs"), "vg"], floor_argv], runs
+        )
     ratio = lvs / base
     return {
         "measured": (
-            f"lvs {lvs * 1000:.0f} ms, python -c pass {base * 1000:.0f} ms: {ratio:.2f}x"
+            f"lvs {lvs * 1000:.0f} ms, python -S -c pass {base * 1000:.0f} ms: {ratio:.2f}x"
             f" (cpu {lvs_cpu * 1000:.0f}/{base_cpu * 1000:.0f} ms: {lvs_cpu / base_cpu:.2f}x)"
         ),
         "goal": "<= 2x",

@@ -18,9 +18,7 @@ import os
 import signal
 import stat
 import sys
-import traceback
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from lvsim import __version__
@@ -38,8 +36,10 @@ def _one_line(text: str) -> str:
 
 def internal_error(exc: BaseException) -> str:
     """The line (with newline) that reports a bug in lvsim: the exception, where it was raised, what to do."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:  # the innermost frame, without importing traceback
+        tb = tb.tb_next
+    where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
     message = _one_line(str(exc))
     return (
         f"  Internal error: lvsim {__version__}: {type(exc).__name__}{where}"

@@ -12,7 +12,6 @@ The guard (`lvsim.guard`): no traceback, output as bytes, a bug reported as LVM 
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import stat
 import sys
@@ -136,6 +135,8 @@ def _shim_text(interpreter: str, home: str, pinned: str, explicit: bool) -> str:
         # editable-install finder): the shim needs only the standard library and its own lvsim.
         return f"#!{interpreter} -IS\n{body}"
     # A path #! cannot hold: sh runs the file first (for Python, those lines are a string literal).
+    import shlex  # only here: a shim call does not need it
+
     sh_part = f'exec {shlex.quote(interpreter)} -I -S "$0" "$@"'
     return "#!/bin/sh\n''':'\n" + sh_part + "\n'''\n" + body
 
