@@ -15,7 +15,14 @@ Safety rules (issue 4 §2):
   match the simulator byte for byte (golden transcripts, differential tests) pass `tag_vgs=False`;
   they are still confined by the device filter.  The names of the VGs seen on its devices are
   recorded after each vg* command.
-* `close()` removes everything it made: unmounts file systems on its LVs, deactivates its VGs,
+* Before a command runs, `backends.real_policy` checks it: only LVM and the tools lvsim simulates run,
+  only on the backend's own devices (its loop devices, known by their backing files, their partitions
+  and the device-mapper devices stacked only on them); `--config` may not touch LVM's `devices`
+  section and `--devices`/`--devicesfile` are refused; umount only unmounts its own filesystems; a new
+  VG may not take the name of one the host has.  A refusal is one `lvsim: ...` line, exit code 95.
+* The work directories of dead sessions (their process and reaper gone) are swept when a backend
+  starts; every work directory records its owner ("PID START-TIME").
+* `close()` removes everything it made: unmounts file systems on its LVs and loops, deactivates its VGs,
   removes any device-mapper device stacked only on its loop devices, the /dev/VG node directories,
   the loop devices and the files.  It runs on normal exit, on exceptions (context manager), on
   SIGINT/SIGTERM (signal handlers) and at interpreter exit (atexit).  A small reaper process watches
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -41,7 +49,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from backends import real_policy
 from lvsim.backend import Backend, BackendUnavailable, Result
+from lvsim.core.errors import NOT_EMULATED
 
 TAG = "lvsim"
 WORKDIR_PREFIX = "lvsim-real-"
@@ -153,7 +163,7 @@ class _Workdir:
             self.write_lvm_conf(loops)
         vgs = sorted(set(known_vgs) | set(self.vgs() if loops else []))
         ours = _owned_dm_devices(loops)
-        _unmount(ours)
+        _unmount(ours + [_sys_block(loop) for loop in loops])  # also filesystems right on a loop
         for block in ours:  # a command killed half-way may have left a device suspended
             with contextlib.suppress(OSError):
                 name = Path(f"/sys/block/{block}/dm/name").read_text().strip()
@@ -280,6 +290,121 @@ REAPER = (
 )
 
 
+OWNER_FILE = "owner"  # "PID START-TIME" of the process that made a work directory
+
+
+def _process_id(pid: int) -> str:
+    """A process as "PID START-TIME" (a reused pid has another start time); "" if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def sweep_dead_sessions(base: Path) -> None:
+    """Clean up the work directories of backends whose process is gone and that no reaper or command
+    of theirs is still handling (a VM or machine that stopped mid-run, a killed process group)."""
+    for path in sorted(base.glob(f"{WORKDIR_PREFIX}*")):
+        try:
+            owner = (path / OWNER_FILE).read_text().strip()
+        except OSError:
+            continue  # not one lvsim can tell is dead
+        if not owner or _process_id(int(owner.split()[0])) == owner:
+            continue
+        wd = _Workdir(path)
+        if _busy_children(wd) or _processes_naming(path):
+            continue
+        wd.cleanup()
+
+
+def _processes_naming(path: Path) -> list[int]:
+    """Pids whose command line names path (a reaper still waiting to clean it up)."""
+    marker = str(path).encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if marker in Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0"):
+                    found.append(int(entry))
+    return found
+
+
+def _devnum(block: str) -> str:
+    try:
+        return Path(f"/sys/block/{block}/dev").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _host_vgs() -> frozenset[str]:
+    """The VG names a new real-backend VG may not take: the host's own VGs (asked once) and every VG
+    with an active device-mapper device (asked each time: another session's, or one made since)."""
+    return _host_own_vgs() | _active_vgs()
+
+
+@functools.cache
+def _host_own_vgs() -> frozenset[str]:
+    """The VGs the host's own LVM sees (its /etc/lvm, not a backend's filter), asked once per process;
+    not those lying only on real-backend loops (they come and go with sessions: `_active_vgs`)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LC_ALL": "C"}
+    env["LVM_SUPPRESS_FD_WARNINGS"] = "1"
+    try:
+        proc = subprocess.run(
+            ["lvm", "pvs", "--noheadings", "--separator", "|", "-o", "pv_name,vg_name"],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            timeout=CLEANUP_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    sessions = _session_loops()
+    pvs: dict[str, set[str]] = {}
+    for line in proc.stdout.splitlines():
+        pv, _, vg = line.strip().partition("|")
+        if vg:
+            pvs.setdefault(vg, set()).add(pv)
+    return frozenset(vg for vg, devices in pvs.items() if not devices <= sessions)
+
+
+def _session_loops() -> set[str]:
+    """Loop devices whose backing file is a disk of a real backend's work directory (any session's)."""
+    proc = subprocess.run(
+        ["losetup", "--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    disks = re.compile(rf"/{re.escape(WORKDIR_PREFIX)}[^/]*/disks/")
+    return {
+        name
+        for name, _, back in (line.partition(" ") for line in proc.stdout.splitlines())
+        if disks.search(back)
+    }
+
+
+_DM_VG = re.compile(r"((?:[^-]|--)+)-(?!-)")  # LVM's dm names: VG-LV[-layer], a '-' in a name doubled
+
+
+def dm_vg(name: str) -> str:
+    """The VG of a device-mapper name as LVM makes them ("" for a name that is not one)."""
+    found = _DM_VG.match(name)
+    return found.group(1).replace("--", "-") if found else ""
+
+
+def _active_vgs() -> frozenset[str]:
+    """The VGs that have a device-mapper device now (from its name)."""
+    found = set()
+    for block in os.listdir("/sys/block"):
+        if block.startswith("dm-"):
+            with contextlib.suppress(OSError):
+                found.add(dm_vg(Path(f"/sys/block/{block}/dm/name").read_text().strip()))
+    return frozenset(found - {""})
+
+
 def _reaper_main(workdir: str) -> None:
     """Clean up after a backend whose process is gone (started by REAPER, which waited for that).
 
@@ -304,8 +429,10 @@ class RealBackend(Backend):
         self.tag_vgs = tag_vgs
         self._closed = False
         self._proc: subprocess.Popen[str] | None = None
+        sweep_dead_sessions(Path(base_dir or tempfile.gettempdir()))
         self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=base_dir))
         self._wd = _Workdir(self.workdir)
+        (self.workdir / OWNER_FILE).write_text(_process_id(os.getpid()))
         self._wd.disks.mkdir()
         self._wd.write_lvm_conf([])
         self.loops: list[str] = []
@@ -352,6 +479,9 @@ class RealBackend(Backend):
         if not argv:
             raise ValueError("empty command line")
         name = _command_name(argv)
+        refused = real_policy.refusal(argv, self._owned(), _host_vgs, stdin)
+        if refused:
+            return Result(argv=argv, rc=NOT_EMULATED, stdout="", stderr=f"lvsim: {refused}\n")
         actual = list(argv)
         if name == "vgcreate" and self.tag_vgs:
             actual += ["--addtag", TAG]
@@ -374,6 +504,9 @@ class RealBackend(Backend):
         self._proc = None
         if name in VG_COMMANDS and rc == 0:
             self.vgs |= set(self._wd.vgs())
+        if name == "losetup":  # its loops are the files of its work directory, whatever their names
+            self.loops = self._wd.loops()
+            self._wd.write_lvm_conf(self.loops, self._lvm_conf_extra)
         return Result(argv=argv, rc=rc, stdout=stdout, stderr=stderr)
 
     def write(self, device: str, offset: int, data: bytes) -> None:
@@ -410,6 +543,16 @@ class RealBackend(Backend):
         )
         if proc.returncode != 0:
             raise OSError(f"blkdiscard {device} failed: {proc.stderr.strip()}")
+
+    def set_lvm_conf(self, text: str) -> None:
+        """LVM's settings from now on: the device filter, then `text` (lvm.conf syntax)."""
+        self._check_open()
+        self._lvm_conf_extra = text if text.endswith("\n") or not text else text + "\n"
+        self._wd.write_lvm_conf(self.loops, self._lvm_conf_extra)
+
+    def wait(self, seconds: float) -> None:
+        """Real time passes (dmeventd acts, queued writes time out)."""
+        time.sleep(seconds)
 
     def environment(self) -> dict[str, str]:
         """LVM's private configuration (the device filter that shows it only this backend's loops)."""
@@ -450,6 +593,22 @@ class RealBackend(Backend):
         if self._closed:
             raise RuntimeError("RealBackend is closed")
 
+    def _owned(self) -> real_policy.Owned:
+        """This backend's devices now: its loops, their dm devices, its VGs, its work directory."""
+        dm_blocks = _owned_dm_devices(self.loops)
+        names = set()
+        for block in dm_blocks:
+            with contextlib.suppress(OSError):
+                names.add(Path(f"/sys/block/{block}/dm/name").read_text().strip())
+        return real_policy.Owned(
+            blocks={_sys_block(loop) for loop in self.loops} | set(dm_blocks),
+            dm_names=names,
+            vgs=set(self.vgs),
+            workdir=str(self.workdir),
+            block_of=_sys_block,
+            devnum_of_block=_devnum,
+        )
+
     def _check_device(self, device: str, offset: int, length: int) -> None:
         """Only this backend's loop devices and the dm devices stacked on them may be read or written."""
         self._check_open()
@@ -483,13 +642,3 @@ def wait_for_cleanup(workdir: str | Path, timeout: float = 120.0) -> bool:
             return False
         time.sleep(0.2)
     return True
-
-    def set_lvm_conf(self, text: str) -> None:
-        """LVM's settings from now on: the device filter, then `text` (lvm.conf syntax)."""
-        self._check_open()
-        self._lvm_conf_extra = text if text.endswith("\n") or not text else text + "\n"
-        self._wd.write_lvm_conf(self.loops, self._lvm_conf_extra)
-
-    def wait(self, seconds: float) -> None:
-        """Real time passes (dmeventd acts, queued writes time out)."""
-        time.sleep(seconds)

@@ -208,3 +208,87 @@ def test_killed_sessions_leave_nothing_behind(first: int) -> None:
         _assert_nothing_left(workdir, vg)
         outcomes.append((vg, sig.name, round(delay, 1)))
     assert len(outcomes) == batch
+
+
+DEAD_SESSION = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, sys.argv[1])
+    from backends.real import RealBackend
+    b = RealBackend(base_dir=sys.argv[2])
+    disk = b.add_disk(16 << 20)
+    b.run(["vgcreate", "lvsimdead", disk])
+    print(b.workdir, b._reaper.pid, flush=True)
+    os.kill(b._reaper.pid, 9)  # the machine stops: neither the session nor its reaper cleans up
+    os.kill(os.getpid(), 9)
+    """
+)
+
+
+@pytest.mark.real
+def test_refuses_what_is_not_its_own(tmp_path: Path) -> None:
+    """Issue 12 §7 on real devices: host tools, foreign devices and dm devices, filter-widening
+    options and host VG names are refused (rc 95, one line); a filesystem right on one of its loops
+    is unmounted at close; the work directory of a dead session is swept by the next backend; the VG
+    name of another session's active VG is taken until that session closes."""
+    image = tmp_path / "foreign.img"
+    image.write_bytes(b"")
+    os.truncate(image, 32 * MiB)
+    loop = subprocess.run(
+        ["losetup", "-f", "--show", str(image)], capture_output=True, text=True
+    ).stdout.strip()
+    config = f'devices {{ filter = [ "a|^{loop}$|", "r|.*|" ] }}'
+    env = {**os.environ, "LVM_SUPPRESS_FD_WARNINGS": "1"}
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        subprocess.run(
+            ["vgcreate", "--config", config, "lvsimhost", loop], check=True, env=env, capture_output=True
+        )
+        subprocess.run(
+            ["lvcreate", "--config", config, "-L", "8M", "-n", "h", "lvsimhost"],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        dead = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", DEAD_SESSION, str(ROOT), str(tmp_path)],
+            capture_output=True,
+            text=True,
+        )
+        dead_workdir = Path(dead.stdout.split()[0])
+        assert dead_workdir.exists()
+        with RealBackend(base_dir=str(tmp_path)) as b:
+            assert not dead_workdir.exists()  # swept at start
+            disk = b.add_disk(32 * MiB)
+            refused = {
+                ("rm", "-rf", str(tmp_path / "x")): "the real backend runs only LVM and the tools lvsim simulates, not rm",
+                ("dd", "if=/dev/zero", f"of={loop}", "bs=512", "count=1"): f"{loop} is not a device of this real backend",
+                ("dmsetup", "remove", "lvsimhost-h"): "dmsetup remove lvsimhost-h: not a device-mapper device of this real backend",
+                ("pvs", "--config", config): "--config may not change which devices LVM sees on the real backend",
+                ("vgcreate", "lvsimhost", disk): "VG name lvsimhost is taken on this host: a real-backend VG must not share it",
+                ("losetup", "-f", str(image)): f"losetup: {image} is not a file of this real backend's work directory",
+            }  # fmt: skip
+            for argv, message in refused.items():
+                result = b.run(argv)
+                assert (result.rc, result.stdout, result.stderr) == (95, "", f"lvsim: {message}\n"), argv
+            with RealBackend(base_dir=str(tmp_path)) as other:  # another session's active VG: taken too
+                assert other.run(["vgcreate", "lvsimother", other.add_disk(16 * MiB)]).rc == 0
+                assert other.run(["lvcreate", "-L", "4M", "-n", "o", "lvsimother"]).rc == 0
+                taken = b.run(["vgcreate", "lvsimother", disk])
+                assert (taken.rc, taken.stderr) == (95, "lvsim: VG name lvsimother is taken on this host: "
+                                                        "a real-backend VG must not share it\n")  # fmt: skip
+            freed = b.run(["vgcreate", "lvsimother", disk])  # the session closed: the name is free
+            assert freed.rc == 0, freed.stderr
+            assert b.run(["vgremove", "-f", "lvsimother"]).rc == 0
+            assert b.run(["mkfs.ext4", "-q", disk]).rc == 0
+            assert b.run(["mount", disk, str(mnt)]).rc == 0
+            workdir = b.workdir
+        assert not os.path.ismount(mnt)
+        _assert_nothing_left(workdir, "lvsimt9")
+        _assert_nothing_left(dead_workdir, "lvsimdead")
+        assert Path("/dev/mapper/lvsimhost-h").exists()  # the host's own stayed
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+        subprocess.run(["vgremove", "-f", "--config", config, "lvsimhost"], env=env, capture_output=True)
+        subprocess.run(["losetup", "-d", loop], capture_output=True)
