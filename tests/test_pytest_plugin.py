@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from lvsim.testing.host import CommandFailed, LvmHost, SavePoint, _renamed, parse_size
+from lvsim.backend import Backend, Result, open_backend
+from lvsim.testing.host import CommandFailed, LvmHost, SavePoint, Unsupported, _renamed, parse_size
 
 pytest_plugins = ["pytester"]
 
@@ -280,6 +282,52 @@ def test_save_point_replayed_where_files_cannot_be_copied(lvm: LvmHost, lvm_fact
         fresh.restore(point)
     with pytest.raises(ValueError, match="replay of the save point diverged: vgs exited with 0, not 5"):
         lvm_factory().restore(SavePoint(None, [("run", (["vgs"], "", 5))]))
+
+
+class _NoStateFiles(Backend):
+    """The simulator seen as real LVM is seen: no state file to copy, so save points are replays."""
+
+    name = "real"
+
+    def __init__(self, root: Path) -> None:
+        self._sim = open_backend("sim", state_path=root / "state")
+        self.closed = False
+
+    def add_disk(self, size: int) -> str:
+        return self._sim.add_disk(size)
+
+    def run(self, argv: Sequence[str], stdin: str = "") -> Result:
+        return self._sim.run(argv, stdin)
+
+    def write(self, device: str, offset: int, data: bytes) -> None:
+        self._sim.write(device, offset, data)
+
+    def read(self, device: str, offset: int, length: int) -> bytes:
+        return self._sim.read(device, offset, length)
+
+    def discard(self, device: str, offset: int, length: int) -> None:
+        self._sim.discard(device, offset, length)
+
+    def close(self) -> None:
+        self.closed = True
+        self._sim.close()
+
+
+def test_on_real_lvm_only_a_session_host_is_saved_and_saving_closes_it(tmp_path: Path) -> None:
+    """Real LVM's save points: a test's own host cannot go back (a skip); a session host's is its
+    disks and commands, and saving closes it, so that its VG names are free for the tests' replays."""
+    test_host = LvmHost(_NoStateFiles(tmp_path / "t"), tmp_path / "t")
+    with pytest.raises(Unsupported, match="real LVM cannot go back"):
+        test_host.save()
+    backend = _NoStateFiles(tmp_path / "s")
+    session = LvmHost(backend, tmp_path / "s", session=True)
+    vg_with_lv(session)
+    point = session.save()
+    assert backend.closed and point.directory is None
+    with pytest.raises(RuntimeError, match="closed by save"):
+        session.run("lvs")
+    test_host.restore(point)
+    assert test_host.lv("vg/x")["lv_size"] == 8 * 2**20
 
 
 def test_replay_renames_disks() -> None:

@@ -195,9 +195,12 @@ def _fault_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 class LvmHost:
     """An isolated LVM host: its own disks, state, temporary directory and environment."""
 
-    def __init__(self, backend: Backend, root: Path | None = None, shims: Path | None = None) -> None:
+    def __init__(
+        self, backend: Backend, root: Path | None = None, shims: Path | None = None, *, session: bool = False
+    ) -> None:
         """`root`: a directory of the host's own (its TMPDIR and save points); `shims`: a directory of
-        shims that read LVSIM_STATE (the simulator only)."""
+        shims that read LVSIM_STATE (the simulator only); `session`: a host that builds a base layout
+        for the tests (lvm_factory)."""
         self._backend = backend
         self.backend: str = backend.name
         self.root = root
@@ -206,10 +209,12 @@ class LvmHost:
             self.tmp.mkdir(parents=True, exist_ok=True)
         self.state_path: Path | None = getattr(backend, "state_path", None)
         self.shims = shims
+        self.session = session
         self.clock = Clock(self)
         self.faults = Faults(self)
         self._steps: list[tuple[str, Any]] = []
         self._fields: dict[str, dict[str, int]] | None = None
+        self._saved_away = False  # a real session host that save() closed
 
     @property
     def env(self) -> dict[str, str]:
@@ -225,6 +230,7 @@ class LvmHost:
 
     def add_disk(self, size: str | int) -> str:
         """A new blank disk of `size` ("2G", "512M", bytes); returns its path (/dev/loopN)."""
+        self._check_usable()
         nbytes = parse_size(size)
         device = self._backend.add_disk(nbytes)
         self._steps.append(("disk", (nbytes, device)))
@@ -232,6 +238,7 @@ class LvmHost:
 
     def run(self, command: str | Sequence[str], *, stdin: str = "", check: bool = False) -> Result:
         """Run one command line (a string is split like a shell would, without expansions)."""
+        self._check_usable()
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not argv:
             raise ValueError("empty command line")
@@ -243,10 +250,12 @@ class LvmHost:
 
     def write(self, device: str, offset: int, data: bytes) -> None:
         """Write bytes at a byte offset of a device (multiples of 512 on real LVM)."""
+        self._check_usable()
         self._backend.write(device, offset, data)
         self._steps.append(("write", (device, offset, data)))
 
     def read(self, device: str, offset: int, length: int) -> bytes:
+        self._check_usable()
         return self._backend.read(device, offset, length)
 
     # -- reports ----------------------------------------------------------------------------------
@@ -272,6 +281,7 @@ class LvmHost:
         return self._rows("lvs", ["lv", "vg"], list(args))
 
     def _rows(self, command: str, kinds: list[str], args: list[str]) -> list[dict[str, ReportValue]]:
+        self._check_usable()
         if self._fields is None:
             self._fields = _report_fields()
         fields = {name: kind for k in kinds for name, kind in self._fields[k].items()}
@@ -345,9 +355,18 @@ class LvmHost:
     # -- save points ------------------------------------------------------------------------------
 
     def save(self) -> SavePoint:
-        """This host's state now (nothing may be mounted), to `restore` here or in another host."""
+        """This host's state now (nothing may be mounted), to `restore` here or in another host.
+
+        On real LVM a save point is what built the host, replayed by `restore` on a test's fresh
+        host: only a session host (lvm_factory) can be saved there, and saving ends it, so that its
+        VGs do not stand in the way of the same names rebuilt in each test."""
         if self.state_path is None:
-            return SavePoint(None, list(self._steps))
+            if not self.session:
+                raise Unsupported("save() of a test's host: real LVM cannot go back to a save point")
+            point = SavePoint(None, list(self._steps))
+            self._saved_away = True
+            self.close()
+            return point
         with self._state() as state:
             if state.extra.get("mounts"):
                 targets = ", ".join(m["target"] for m in state.extra["mounts"])
@@ -399,6 +418,13 @@ class LvmHost:
                     )
 
     # -- the end ----------------------------------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self._saved_away:
+            raise RuntimeError(
+                "this host was closed by save(): on real LVM a saved session host makes way for the tests "
+                "that restore its save point (restore it in a host of its own to go on)"
+            )
 
     def close(self) -> None:
         """Unmount what is still mounted (the simulator's mounts hold files in host directories) and
