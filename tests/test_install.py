@@ -84,6 +84,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 
 def test_scripts_reach_the_simulated_host(lvm):
     disk = lvm.add_disk("1G")
@@ -101,6 +103,22 @@ def test_faults(lvm):
     assert (done.returncode, done.stderr) == (5, "  Logical volume vg/x in use.\\n")
 
 
+@pytest.fixture(scope="session")
+def base(lvm_factory):
+    host = lvm_factory()
+    host.run(["vgcreate", "vg", host.add_disk("1G")], check=True)
+    return host.save()
+
+
+def test_fail_clock_reports_and_a_session_base_layout(lvm, base):
+    lvm.restore(base)
+    lvm.fail("lvcreate", rc=5, stderr="  Insufficient free space\\n")
+    assert subprocess.run(["lvcreate", "-L", "8M", "-n", "y", "vg"]).returncode == 5
+    lvm.clock.advance(60)
+    subprocess.run(["lvcreate", "-L", "8M", "-n", "y", "vg"], check=True)
+    assert lvm.vg("vg")["lv_count"] == 1 and lvm.lv("vg/y")["lv_size"] == 8 * 2**20
+
+
 def test_packaged_helpers(lvm):
     helper = subprocess.run(["lvsim", "env", "--bats-helper"], capture_output=True, text=True, check=True)
     assert Path(helper.stdout.strip()).is_file()
@@ -109,10 +127,11 @@ def test_packaged_helpers(lvm):
 
 
 def test_installed_pytest_plugin_needs_no_conftest(installed: Path, tmp_path: Path) -> None:
-    """pip install lvsim pytest: a test file using the `lvm` fixture runs with no conftest."""
+    """pip install lvsim pytest: a test file using the `lvm` fixture (disks, commands, reports, faults, the
+    clock, a base layout built once per session) runs with no conftest."""
     python = str(installed / "bin" / "python")
     pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check"]
     _run([*pip, "pytest"], _clean_env(installed), tmp_path)
     (tmp_path / "test_user.py").write_text(USER_TESTS)
     done = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], _clean_env(installed), tmp_path)
-    assert "3 passed" in done.stdout
+    assert "4 passed" in done.stdout
