@@ -183,6 +183,8 @@ def test_shell_files_are_shellcheck_clean() -> None:
         root / "lvsim" / "testing" / "lvsim.bash",
         root / "lvsim" / "testing" / "vm_guest.sh",
         root / "examples" / "backup" / "lvm-snapshot-backup.sh",
+        root / "vm" / "lvsim-vm-check.sh",
+        root / "vm" / "test-real.sh",
     ]
     done = subprocess.run(
         [str(BIN / "shellcheck"), "-s", "bash", *map(str, files)], capture_output=True, text=True, check=False

@@ -71,4 +71,10 @@ if n == 0:
 print(f"real-LVM suite in {shards} VM(s): {n - f - e - s} passed, {f} failed, {e} errors, {s} skipped "
       f"({elapsed} s wall, including boot)")
 PY
+
+# `lvsim vm -- COMMAND` itself (issue 14): a user's test file, no conftest, on real LVM in the VM lvsim
+# boots (one more boot, after the shards; not when pytest arguments chose some tests only).
+if [[ $# -eq 0 ]]; then
+    bash vm/lvsim-vm-check.sh || status=1
+fi
 exit "$status"
