@@ -54,10 +54,15 @@ mkdir -p "$out"
 # host); it is followed live from here.
 log="$out/guest.$$.log"
 : >"$log"
+follower=""
+trap '[[ -z $follower ]] || kill "$follower" 2>/dev/null || true; rm -f "$log"' EXIT
 if ! $check; then
-    tail -n +1 -F "$log" 2>/dev/null | sed -u "s|^|${LVSIM_VM_TAG:+[$LVSIM_VM_TAG] }|" &
+    # The follower closes every descriptor above 2 (a caller's `flock` lock among them) and is ended by
+    # pid on exit; sed ends with tail (end of its input), so nothing outlives this script.
+    tail -n +1 -F "$log" 2>/dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- \
+        > >(sed -u "s|^|${LVSIM_VM_TAG:+[$LVSIM_VM_TAG] }|" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-) &
+    follower=$!
 fi
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -f "$log"' EXIT
 # virtme-ng shares / over 9p without a page cache, so each program start in the guest re-reads its
 # binary and libraries from the host; guest.sh mounts this second read-only export with cache=loose.
 cached_root="-fsdev local,id=lvsimroot,path=/,security_model=none,readonly=on,multidevs=remap"
