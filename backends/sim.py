@@ -53,7 +53,7 @@ class SimBackend(Backend):
             (self.lvm_system_dir / "lvm.conf").write_text(text)
             return
         with self._session() as state:
-            state.extra["lvm_conf"] = text  # the simulated /etc/lvm/lvm.conf (lvsim.core.config)
+            state.lvm_conf = text  # the simulated /etc/lvm/lvm.conf (lvsim.core.config)
 
     def wait(self, seconds: float) -> None:
         """The simulated clock moves on; dmeventd and simulated applications do what fell due meanwhile."""

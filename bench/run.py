@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from lvsim import dispatch  # noqa: E402
 from lvsim.core import store  # noqa: E402
-from lvsim.core.model import GiB, MiB, State, TiB  # noqa: E402
+from lvsim.core.model import GiB, MiB, State, TiB, reset_runtime  # noqa: E402
 
 Result = dict[str, Any]
 TIMEOUT = 1800  # seconds per part
@@ -228,8 +228,8 @@ def part_thins(quick: bool) -> Result:
             uuid=state.new_uuid(),
             thin_id=i + 1,
             transaction_id=pool.transaction_id,
-            extra={},
         )
+        reset_runtime(lv)
         pool.transaction_id += 1
         vg.lvs[lv.name] = lv
         mapping.attach_thin(pool, lv)

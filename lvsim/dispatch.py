@@ -120,7 +120,7 @@ def run(
 
     fsimage.sync_mounts(state)  # what the kernel's writeback has done by now
     held: list[str] = []
-    if state.extra.get("faults"):  # injected by lvsim.testing (the pytest plugin, `lvsim fail`)
+    if state.faults:  # injected by lvsim.testing (the pytest plugin, `lvsim fail`)
         from lvsim.testing import faults
 
         injected = faults.before(state, name, rest)
@@ -188,7 +188,7 @@ def catch_up(state: State) -> None:
 
 def _catch_up(state: State, monitor: ModuleType | None) -> None:
     """Simulated applications' writes (lvsim.tools.workload) and dmeventd's acts, up to the clock."""
-    if state.extra.get("workloads"):
+    if state.workloads:
         from lvsim.tools import workload
 
         workload.catch_up(state, monitor.catch_up if monitor is not None else None)
@@ -198,7 +198,7 @@ def _catch_up(state: State, monitor: ModuleType | None) -> None:
 
 def _monitor(state: State, lvm_command: bool) -> ModuleType | None:
     """lvsim.lvm.dmeventd when it has something to do: after LVM commands, or once it runs."""
-    if not lvm_command and not state.extra.get("dmeventd", {}).get("running"):
+    if not lvm_command and not (state.dmeventd or {}).get("running"):
         return None
     from lvsim.lvm import dmeventd
 

@@ -190,7 +190,7 @@ def test_state_round_trip_with_inline_and_file_blobs(tmp_path: Path) -> None:
         expect = datapath.read(state, "/dev/vdb", 8 * MiB, MiB)
     raw = json.loads(path.read_text())
     assert len(path.read_text()) < 4096
-    assert any(v.startswith("file:") for v in raw["extra"]["data"]["blobs"].values())
+    assert any(v.startswith("file:") for v in raw["data"]["blobs"].values())
     with store.transaction(path) as state:
         assert datapath.read(state, "/dev/vdb", 0, 5) == b"small"
         assert datapath.read(state, "/dev/vdb", MiB, len(big)) == big
@@ -203,9 +203,9 @@ def test_a_deep_copy_of_the_state_keeps_its_own_content() -> None:
     copy = deepcopy(state)
     b.write("/dev/vg/lin", 0, b"after!")
     assert datapath.read(copy, "/dev/vg/lin", 0, 6) == b"before"
-    assert json.loads(json.dumps(state.to_json()))["extra"]["data"] == {}  # not flushed: nothing saved yet
+    assert json.loads(json.dumps(state.to_json()))["data"] == {}  # not flushed: nothing saved yet
     content.flush(state)
-    assert State.from_json(json.loads(json.dumps(state.to_json()))).extra["data"]["disks"]
+    assert State.from_json(json.loads(json.dumps(state.to_json()))).data["disks"]
 
 
 def test_writes_across_segments_and_disks() -> None:

@@ -99,7 +99,7 @@ def test_snapshot_sharing_and_origin_removal() -> None:
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"])[0] == 161
     assert b.run(["lvremove", "-f", "vg/snap1s"]).rc == 0
     assert usage.pool_data_usage(state, vg, vg.lvs["pool"])[0] == 0
-    assert vg.lvs["pool"].extra["thin"]["layers"] == {}
+    assert vg.lvs["pool"].thin_map["layers"] == {}
 
 
 def test_error_when_full_fails_at_once() -> None:
@@ -226,6 +226,6 @@ def test_random_operations_keep_the_accounting_exact() -> None:
         for n, view in views.items():
             assert usage.thin_mapped_chunks(state, vg, vg.lvs[n]) == sum(v is not None for v in view.values())
         expected_tree = sum(
-            mapping.tree_blocks(vg.lvs[n].extra["peak"]) for n in names if mapping.has_own_tree(vg.lvs[n])
+            mapping.tree_blocks(vg.lvs[n].peak) for n in names if mapping.has_own_tree(vg.lvs[n])
         )
         assert mapping.pool_tree_blocks(vg, pool) == expected_tree

@@ -4,7 +4,7 @@ the compiled-in defaults (LVM 2.03.16).
 Where lvm.conf comes from (lvsim's decision, see docs/training.md): from the directory named by the
 command's own LVM_SYSTEM_DIR (`lvm.conf`, then `lvmlocal.conf` merged into it, as LVM does), a real
 directory lvsim only reads; without LVM_SYSTEM_DIR, from the simulated /etc/lvm/lvm.conf kept in the
-state (`state.extra["lvm_conf"]`: none unless set, e.g. by SimBackend.set_lvm_conf, so the compiled-in
+state (`state.lvm_conf`: none unless set, e.g. by SimBackend.set_lvm_conf, so the compiled-in
 defaults, like the test VM, which has no /etc/lvm/lvm.conf). The host's /etc/lvm is never read. A
 missing file is no error (LVM's rule too).
 

@@ -12,7 +12,7 @@ Writing zeroes punches a hole, so generated data costs one extent per write at m
 stored content grows with data written, never with device size.  Extents live in blocks of
 parallel ``array('q')`` columns (40 bytes an extent), found by bisection.
 
-The live `Store` rides on ``state.extra["data"]`` (a `LiveData` dict whose items are the
+The live `Store` rides on ``state.data`` (a `LiveData` dict whose items are the
 saved form) and `flush`, which `lvsim.core.store` calls before saving, re-encodes it there.
 Small blobs go into the state as base64; large ones into write-once, content-addressed
 files in a blob directory beside the state file, written before the state that references
@@ -319,7 +319,7 @@ class Store:
 
 
 class LiveData(dict[str, object]):
-    """``state.extra["data"]``: the saved (JSON) form as dict items, the live `Store` beside it.
+    """``state.data``: the saved (JSON) form as dict items, the live `Store` beside it.
 
     JSON sees only the items; a deep copy of the state (a what-if plan) copies the live store.
     """
@@ -328,13 +328,13 @@ class LiveData(dict[str, object]):
 
 
 def store_of(state: State) -> Store:
-    """The live content store of `state`, decoded from ``state.extra["data"]`` on first use."""
-    raw = state.extra.get("data")
+    """The live content store of `state`, decoded from ``state.data`` on first use."""
+    raw = state.data
     if isinstance(raw, LiveData) and raw.store is not None:
         return raw.store
     live = LiveData(raw or {})
     live.store = _decode(live)
-    state.extra["data"] = live
+    state.data = live
     return live.store
 
 
@@ -368,8 +368,8 @@ def _decode(raw: dict[str, object]) -> Store:
 
 
 def flush(state: State, blob_dir: Path | None = None) -> None:
-    """Write the live contents into ``state.extra["data"]`` (large blobs into files in blob_dir)."""
-    live = state.extra.get("data")
+    """Write the live contents into ``state.data`` (large blobs into files in blob_dir)."""
+    live = state.data
     if not isinstance(live, LiveData) or live.store is None:
         return
     store = live.store
@@ -401,7 +401,7 @@ def flush(state: State, blob_dir: Path | None = None) -> None:
             streams=store.streams, next_blob=store.blobs.next, blobdir=directory, disks=disks, blobs=blobs
         )
     else:
-        del state.extra["data"]
+        state.data = None
 
 
 def _write_blob(directory: Path, raw: bytes) -> str:
@@ -428,7 +428,7 @@ def _write_blob(directory: Path, raw: bytes) -> str:
 
 
 def relink(saved: dict[str, object], directory: Path) -> None:
-    """Point the saved form of a store (``state.extra["data"]`` as saved) at blob `directory`, hard-linking
+    """Point the saved form of a store (``state.data`` as saved) at blob `directory`, hard-linking
     (or copying) the blob files it references there: for a copy of a state file (`store.copy`)."""
     source = saved.get("blobdir")
     blobs = saved.get("blobs", {})

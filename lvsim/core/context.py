@@ -76,7 +76,7 @@ class Ctx:
         if self._config is None:
             from lvsim.core import config
 
-            simulated = self.state.extra.get("lvm_conf")  # the simulated /etc/lvm/lvm.conf
+            simulated = self.state.lvm_conf  # the simulated /etc/lvm/lvm.conf
             self._config = config.load(self.env, self.args.opts.get("config", []), simulated)
         return self._config
 

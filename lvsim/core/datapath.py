@@ -197,7 +197,7 @@ def _has_link(state: State, vg: VG, lv: LV) -> bool:
 
 def _dm_state(state: State) -> dict[str, Any]:
     """lvsim.core.devmap's bookkeeping (read only): kpartx partitions, devices removed with dmsetup."""
-    return state.extra.get("dm") or {"parts": {}, "removed": []}
+    return state.dm or {"parts": {}, "removed": []}
 
 
 def _has_node(state: State, vg: VG, lv: LV) -> bool:

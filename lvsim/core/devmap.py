@@ -3,7 +3,7 @@
 `resolve` turns a path a tool was given (/dev/loopN, /dev/VG/LV, /dev/mapper/VG-LV, a kpartx
 partition /dev/mapper/VG-LVp1) into where its bytes live for `lvsim.core.datapath`.  The dm table
 (`devices`) is derived from the LVM metadata; what is not derivable lives in
-``state.extra["dm"]``: kpartx partition maps (``parts``), LVM devices removed by hand with
+``state.dm``: kpartx partition maps (``parts``), LVM devices removed by hand with
 `dmsetup remove` (``removed``) and the minor numbers handed out so far (``minor``).
 """
 
@@ -44,8 +44,10 @@ class DmDev:
 
 
 def dm_state(state: State) -> dict[str, Any]:
-    """The dm bookkeeping in state.extra, created empty on first use."""
-    return state.extra.setdefault("dm", {"parts": {}, "removed": [], "minor": {}})
+    """The dm bookkeeping (state.dm), created empty on first use."""
+    if state.dm is None:
+        state.dm = {"parts": {}, "removed": [], "minor": {}}
+    return state.dm
 
 
 def lv_size(vg: VG, lv: LV) -> int:
@@ -146,7 +148,7 @@ def open_count(state: State, name: str) -> int:
         return count + state.vgs[dev.lv[0]].lvs[dev.lv[1]].open_count
     count += sum(1 for p in dm["parts"].values() if p["parent_name"] == name)
     count += dm.get("held", {}).get(name, 0)  # held open by a process (lvsim.testing.faults)
-    return count + sum(1 for m in state.extra.get("mounts", []) if m["name"] == name)
+    return count + sum(1 for m in state.mounts if m["name"] == name)
 
 
 def find_lv_device(state: State, vg_name: str, lv_name: str) -> Device | None:
@@ -200,15 +202,15 @@ def lv_of(state: State, dev: Device) -> LV | None:
 
 def removed_by_hand(state: State, vg: VG, lv: LV) -> bool:
     """Whether `dmsetup remove` took the LV's device away behind LVM's back (LVM then sees it inactive)."""
-    return dm_name(vg.name, lv.name) in state.extra.get("dm", {}).get("removed", [])
+    return dm_name(vg.name, lv.name) in (state.dm or {}).get("removed", [])
 
 
 def in_use_message(state: State, vg: VG, lv: LV) -> str:
     """lv_check_not_in_use's words for an open LV: holders first, then a mounted filesystem."""
     name = dm_name(vg.name, lv.name)
     full = f"{vg.name}/{lv.name}"
-    if any(p["parent_name"] == name for p in state.extra.get("dm", {}).get("parts", {}).values()):
+    if any(p["parent_name"] == name for p in (state.dm or {}).get("parts", {}).values()):
         return f"Logical volume {full} is used by another device."
-    if any(m["name"] == name for m in state.extra.get("mounts", [])):
+    if any(m["name"] == name for m in state.mounts):
         return f"Logical volume {full} contains a filesystem in use."
     return f"Logical volume {full} in use."

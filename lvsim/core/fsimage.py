@@ -10,7 +10,7 @@ so a COW or thin snapshot carries the point-in-time filesystem with no extra boo
 * file contents in extents allocated first-fit, block by block, outside the metadata regions
   mkfs wrote (the journal or log and the per-group or per-AG headers).
 
-Mounts are recorded in ``state.extra["mounts"]``.  Without root, mounting materialises the tree
+Mounts are recorded in ``state.mounts``.  Without root, mounting materialises the tree
 in the mount-point directory and unmounting (or `sync_mounts`) captures it back, through
 `lvsim.core.hosttree`, which never follows a link out of the mount point.
 """
@@ -322,7 +322,7 @@ def capture(state: State, fs: Filesystem, root: int) -> bool:
 
 
 def mounts(state: State) -> list[dict[str, Any]]:
-    return state.extra.setdefault("mounts", [])
+    return state.mounts
 
 
 def open_mount(mount: dict[str, Any]) -> int:

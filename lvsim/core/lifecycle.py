@@ -49,7 +49,7 @@ def finish_merge(state: State, vg: VG, snap: LV) -> None:
             other.origin = old
     snap.name, snap.origin, snap.visible = old, origin.origin, True
     snap.skip_activation, snap.active = origin.skip_activation, origin.active
-    snap.extra.pop("merging", None)
+    snap.merging = False
     vg.lvs[old] = snap
     mapping.own_tree(pool, snap)
 
@@ -60,7 +60,7 @@ def _merge_cow_content(state: State, vg: VG, snap: LV, origin: LV) -> None:
 
     size = snap.chunk_size
     end = origin.le_count * vg.extent_size
-    for chunk in list(snap.extra.get("cow", {})):
+    for chunk in list(snap.exceptions):
         offset = int(chunk) * size
         where = mapping.cow_lookup(state, vg, snap, int(chunk))
         if where is None or offset >= end:

@@ -1,10 +1,10 @@
 """Thin-pool and COW-snapshot allocation model: mappings, sharing, block accounting.
 
 Thin pools
-    Each pool keeps, in ``pool.extra["thin"]`` (JSON-serialisable):
+    Each pool keeps, in ``pool.thin_map`` (JSON-serialisable):
     a data-block allocator (``hwm`` high-water mark plus a ``free`` list) and a set of
     mapping *layers*.  A layer maps thin chunk -> pool block (-1 = discarded, i.e. unmapped).
-    Every thin device owns one mutable top layer (``lv.extra["top"]``); lookups walk the
+    Every thin device owns one mutable top layer (``lv.top``); lookups walk the
     chain of parent layers.  A snapshot never copies a mapping: the origin's top layer
     becomes a shared frozen parent of two fresh, empty top layers.
 
@@ -13,12 +13,12 @@ Thin pools
     newer mapping of their own; an entry's block is referenced by ``ndev - hidden`` devices.
     ``over[chunk]`` in a layer names the ancestor layer whose entry it shadows.
 
-    Per device ``lv.extra`` keeps ``mapped`` (chunks mapped now) and ``peak`` (the most it ever
-    had: its metadata tree keeps that size); the pool keeps ``tree``, the running total of
+    Per device ``lv.mapped`` counts the chunks mapped now and ``lv.peak`` the most it ever
+    had (its metadata tree keeps that size); the pool keeps ``tree``, the running total of
     mapping-tree metadata blocks that `lvsim.core.usage` adds to the fixed metadata cost.
 
 COW snapshots
-    ``lv.extra["cow"]`` maps origin chunk -> exception index; ``lv.extra["invalid"]`` marks
+    ``lv.exceptions`` maps origin chunk -> exception index; ``lv.invalid`` marks
     an overflowed snapshot.  Exception i lives at chunk 1 + (i // epc + 1) + i of the COW
     store (epc = chunk / 16), behind the header and each area's metadata chunk.
 
@@ -54,9 +54,9 @@ _DECODED_MAX = 64
 
 def pool_state(pool: LV) -> dict[str, Any]:
     """The pool's allocation state, created empty on first use (int keys restored after JSON)."""
-    raw = pool.extra.get("thin")
+    raw = pool.thin_map
     if raw is None:
-        raw = pool.extra["thin"] = {
+        raw = pool.thin_map = {
             "next": 0,
             "layers": {},
             "hwm": 0,
@@ -112,13 +112,13 @@ def pool_total_blocks(vg: VG, pool: LV) -> int:
 
 
 def pool_used_blocks(pool: LV) -> int:
-    ps = pool.extra.get("thin")
+    ps = pool.thin_map
     return ps["hwm"] - len(ps["free"]) if ps else 0
 
 
 def pool_mode(pool: LV) -> str:
     """ "rw", "out_of_data", "ro" (metadata read-only) or "fail"."""
-    ps = pool.extra.get("thin")
+    ps = pool.thin_map
     return ps["mode"] if ps else "rw"
 
 
@@ -144,12 +144,12 @@ def thins_of(vg: VG, pool: LV) -> list[LV]:
 
 
 def mapped_count(lv: LV) -> int:
-    return int(lv.extra.get("mapped", 0))
+    return lv.mapped or 0
 
 
 def has_own_tree(lv: LV) -> bool:
     """A new thin LV has its own (empty) mapping tree; a snapshot shares until written."""
-    return bool(lv.extra.get("own_tree", True))
+    return lv.own_tree
 
 
 def tree_blocks(mapped: int) -> int:
@@ -161,17 +161,15 @@ def tree_blocks(mapped: int) -> int:
 def _tree_of(lv: LV) -> int:
     """A device's mapping-tree blocks; the tree keeps the size of its peak mapping count (the VM
     showed a fully discarded 317-mapping tree still holding 3 blocks)."""
-    return tree_blocks(int(lv.extra.get("peak", 0))) if has_own_tree(lv) else 0
+    return tree_blocks(lv.peak) if has_own_tree(lv) else 0
 
 
 def _set_mapping(ps: dict[str, Any], lv: LV, mapped: int, own: bool) -> None:
     """Change a device's mapped count / own-tree flag, keeping the pool's tree-block total."""
-    before = _tree_of(lv) if "mapped" in lv.extra else 0
-    lv.extra["mapped"] = mapped
-    lv.extra["peak"] = max(
-        mapped, int(lv.extra.get("peak", 0)) if own and lv.extra.get("own_tree", True) else 0
-    )
-    lv.extra["own_tree"] = own
+    before = _tree_of(lv) if lv.mapped is not None else 0
+    lv.mapped = mapped
+    lv.peak = max(mapped, lv.peak if own and lv.own_tree else 0)
+    lv.own_tree = own
     if "tree" in ps:
         ps["tree"] += _tree_of(lv) - before
 
@@ -194,18 +192,18 @@ def _pool_of(vg: VG, thin_lv: LV) -> LV:
 
 
 def _top(ps: dict[str, Any], lv: LV) -> str:
-    top = lv.extra.get("top")
+    top = lv.top
     if top is None or top not in ps["layers"]:
-        top = lv.extra["top"] = _new_layer(ps, None)
+        top = lv.top = _new_layer(ps, None)
     return str(top)
 
 
 def attach_thin(pool: LV, lv: LV) -> None:
     """Give a new thin volume an empty mapping."""
     ps = pool_state(pool)
-    lv.extra["top"] = _new_layer(ps, None)
-    lv.extra.pop("mapped", None)
-    lv.extra.pop("peak", None)
+    lv.top = _new_layer(ps, None)
+    lv.mapped = None
+    lv.peak = 0
     _set_mapping(ps, lv, 0, True)
 
 
@@ -215,7 +213,7 @@ def attach_snapshot(pool: LV, origin: LV, snap: LV) -> None:
     top = _top(ps, origin)
     layer = _layer(ps, top)
     if layer["map"]:
-        origin.extra["top"] = _new_layer(ps, top)
+        origin.top = _new_layer(ps, top)
         base: str | None = top
     else:
         base = layer["parent"]
@@ -224,8 +222,8 @@ def attach_snapshot(pool: LV, origin: LV, snap: LV) -> None:
         for chunk, shadowed in anc["over"].items():
             hidden = _layer(ps, shadowed)["hidden"]
             hidden[chunk] = hidden.get(chunk, 0) + 1
-    snap.extra["top"] = _new_layer(ps, base)
-    snap.extra.pop("mapped", None)
+    snap.top = _new_layer(ps, base)
+    snap.mapped = None
     _set_mapping(ps, snap, mapped_count(origin), False)
 
 
@@ -234,7 +232,7 @@ def detach_thin(pool: LV, lv: LV) -> None:
     ps = pool_state(pool)
     if "tree" in ps:
         ps["tree"] -= _tree_of(lv)
-    top = lv.extra.get("top")
+    top = lv.top
     if top is None or top not in ps["layers"]:
         return
     chain = _chain(ps, str(top))
@@ -256,7 +254,7 @@ def detach_thin(pool: LV, lv: LV) -> None:
             if count >= layer["ndev"] and block >= 0:
                 _free_block(ps, block)
                 layer["map"][chunk] = UNMAPPED
-    lv.extra.pop("top", None)
+    lv.top = None
 
 
 class Provision(NamedTuple):
@@ -343,7 +341,7 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
     if ps["mode"] in ("ro", "fail"):
         return Provision(failure="error")
     layers = ps["layers"]
-    top = thin_lv.extra.get("top")
+    top = thin_lv.top
     if top not in layers:
         top = _top(ps, thin_lv)
     lid = top
@@ -358,8 +356,7 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
         block = layer["map"].get(chunk)
     if block >= 0 and layer["ndev"] - layer["hidden"].get(chunk, 0) == 1:
         return Provision(block)
-    extra = thin_lv.extra
-    if block < 0 and extra.get("mapped", 0) % LEAF_MAPPINGS == 0 and _metadata_full(state, vg, pool):
+    if block < 0 and (thin_lv.mapped or 0) % LEAF_MAPPINGS == 0 and _metadata_full(state, vg, pool):
         ps["mode"] = "ro"
         return Provision(failure="error")
     if ps["free"]:
@@ -375,11 +372,11 @@ def provision(state: State, vg: VG, thin_lv: LV, chunk: int) -> Provision:
         layer["hidden"][chunk] = layer["hidden"].get(chunk, 0) + 1
         top_layer["over"][chunk] = lid
     top_layer["map"][chunk] = new
-    mapped = extra.get("mapped", 0) + (block < 0)
-    peak = extra.get("peak", 0)
-    if extra.get("own_tree", True) and (mapped <= peak or peak % LEAF_MAPPINGS or not peak):
-        extra["mapped"] = mapped  # the same number of tree blocks
-        extra["peak"] = max(peak, mapped)
+    mapped = (thin_lv.mapped or 0) + (block < 0)
+    peak = thin_lv.peak
+    if thin_lv.own_tree and (mapped <= peak or peak % LEAF_MAPPINGS or not peak):
+        thin_lv.mapped = mapped  # the same number of tree blocks
+        thin_lv.peak = max(peak, mapped)
     else:
         _set_mapping(ps, thin_lv, mapped, True)
     return Provision(new, True, block if block >= 0 else None)
@@ -429,17 +426,17 @@ def cow_snapshots_of(vg: VG, origin_lv: LV) -> list[LV]:
 
 
 def _cow_map(lv: LV) -> dict[int, int]:
-    cow: dict[int, int] = lv.extra.setdefault("cow", {})
+    cow: dict[int, int] = lv.exceptions
     _int_keys(cow)
     return cow
 
 
 def cow_exception_count(lv: LV) -> int:
-    return len(lv.extra.get("cow", {}))
+    return len(lv.exceptions)
 
 
 def cow_invalid(lv: LV) -> bool:
-    return bool(lv.extra.get("invalid", False))
+    return lv.invalid
 
 
 def _epc(lv: LV) -> int:
@@ -476,7 +473,7 @@ def cow_exception(state: State, vg: VG, snap_lv: LV, chunk: int) -> int | None:
         index = len(cow)
         total = snap_lv.le_count * vg.extent_size // (snap_lv.chunk_size or 4096)
         if _exception_chunk(snap_lv, index) >= total:
-            snap_lv.extra["invalid"] = True
+            snap_lv.invalid = True
             return None
         cow[chunk] = index
     return _exception_chunk(snap_lv, index)

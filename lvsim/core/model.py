@@ -8,7 +8,7 @@ Sizes are in bytes, extent counts in extents; an LV's data lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -115,7 +115,22 @@ class LV:
     tags: list[str] = field(default_factory=list)
     # the LV's data store id (lvsim.core.content); for a cow snapshot its exception store
     data: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # policies lvcreate and lvchange set
+    autoactivation: bool = True  # --setautoactivation (NOAUTOACTIVATE in the metadata when False)
+    read_ahead: int | str = "auto"  # --readahead: "auto" or sectors (none: 0)
+    merging: bool = False  # lvconvert --merge waits for the origin's next activation
+    # the kernel's records (lvsim.core.mapping): a thin pool's mapping layers and block allocator,
+    # made on first use
+    thin_map: dict[str, Any] | None = None
+    # a thin volume's top mapping layer, its chunks mapped now (None: not counted yet), the most it
+    # ever had, and whether its mapping tree is its own (a new snapshot shares its origin's)
+    top: str | None = None
+    mapped: int | None = None
+    peak: int = 0
+    own_tree: bool = True
+    # a cow snapshot's exceptions (origin chunk -> exception index) and whether it overflowed
+    exceptions: dict[int, int] = field(default_factory=dict)
+    invalid: bool = False
 
     @property
     def le_count(self) -> int:
@@ -172,7 +187,14 @@ class State:
     host: str = "lvsim"
     counter: int = 0  # feeds deterministic uuids
     lvm_files: dict[str, MetadataFile] = field(default_factory=dict)  # by path (lvsim.lvm.metadata.files)
-    extra: dict[str, Any] = field(default_factory=dict)
+    lvm_conf: str | None = None  # the simulated /etc/lvm/lvm.conf (None: LVM's compiled-in settings)
+    # the kernel and the tools around LVM, each record made by its module on first use:
+    dm: dict[str, Any] | None = None  # device-mapper bookkeeping (lvsim.core.devmap)
+    mounts: list[dict[str, Any]] = field(default_factory=list)  # lvsim.core.fsimage
+    dmeventd: dict[str, Any] | None = None  # the daemon's record (lvsim.lvm.dmeventd)
+    workloads: list[dict[str, Any]] = field(default_factory=list)  # lvsim.tools.workload
+    faults: list[dict[str, Any]] = field(default_factory=list)  # injected failures (lvsim.testing.faults)
+    data: dict[str, Any] | None = None  # the disks' and LVs' contents (lvsim.core.content), saved form
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)  # dataclasses.asdict, minus its deep copies (the shim path's hot spot)
@@ -181,16 +203,7 @@ class State:
     def from_json(cls, raw: dict[str, Any]) -> State:
         vgs = {}
         for name, v in raw.get("vgs", {}).items():
-            lvs = {
-                n: LV(
-                    **{
-                        **lv,
-                        "kind": LVKind(lv.get("kind", LVKind.LINEAR)),
-                        "segments": [Segment(**s) for s in lv["segments"]],
-                    }
-                )
-                for n, lv in v["lvs"].items()
-            }
+            lvs = {n: _lv_from_json(lv) for n, lv in v["lvs"].items()}
             vgs[name] = VG(**{**v, "lvs": lvs})
         return cls(
             disks={p: Disk(**d) for p, d in raw.get("disks", {}).items()},
@@ -200,7 +213,8 @@ class State:
             host=raw.get("host", "lvsim"),
             counter=raw.get("counter", 0),
             lvm_files={p: MetadataFile(**f) for p, f in raw.get("lvm_files", {}).items()},
-            extra=raw.get("extra", {}),
+            **{key: raw[key] for key in _STATE_RECORDS if key in raw},
+            **{key: value for key, value in raw.get("extra", {}).items() if key in _STATE_RECORDS},
         )
 
     def new_uuid(self) -> str:
@@ -216,6 +230,44 @@ class State:
             parts.append(chars[pos : pos + n])
             pos += n
         return "-".join(parts)
+
+
+# The State fields that state files of earlier lvsims kept in an `extra` dict, under their names
+_STATE_RECORDS = ("lvm_conf", "dm", "mounts", "dmeventd", "workloads", "faults", "data")
+
+# The LV fields that state files of earlier lvsims kept in an LV's `extra` dict, by their key there
+# (nothing else was ever written in it)
+_LV_EXTRA_KEYS = {
+    "autoactivation": "autoactivation",
+    "read_ahead": "read_ahead",
+    "merging": "merging",
+    "thin": "thin_map",
+    "top": "top",
+    "mapped": "mapped",
+    "peak": "peak",
+    "own_tree": "own_tree",
+    "cow": "exceptions",
+    "invalid": "invalid",
+}
+RUNTIME_FIELDS = tuple(_LV_EXTRA_KEYS.values())
+
+
+def _lv_from_json(raw: dict[str, Any]) -> LV:
+    values = {k: v for k, v in raw.items() if k != "extra"}
+    for key, value in raw.get("extra", {}).items():
+        if key in _LV_EXTRA_KEYS:
+            values[_LV_EXTRA_KEYS[key]] = value
+    values["kind"] = LVKind(values.get("kind", LVKind.LINEAR))
+    values["segments"] = [Segment(**s) for s in values["segments"]]
+    return LV(**values)
+
+
+def reset_runtime(lv: LV) -> None:
+    """Forget an LV's RUNTIME_FIELDS: its autoactivation, read-ahead and merge policies and the
+    kernel's mapping records go back to a new LV's."""
+    for f in fields(LV):
+        if f.name in RUNTIME_FIELDS:
+            setattr(lv, f.name, f.default_factory() if f.default_factory is not MISSING else f.default)
 
 
 _ATOMS = (str, int, float, bool, type(None))

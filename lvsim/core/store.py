@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from lvsim.core.model import State
 
@@ -163,13 +164,18 @@ def _sweep_temporaries(directory: Path, prefix: str) -> None:
                         os.unlink(entry.path)
 
 
+def _saved_data(raw: dict[str, Any]) -> Any:
+    """The saved form of a state's contents (its blob files named there), in a state file of any lvsim."""
+    return raw.get("data") or raw.get("extra", {}).get("data")
+
+
 def _sweep_blobs(blob_dir: Path, text: str) -> None:
     """Remove blob files the saved state (its JSON text) does not reference."""
     if not blob_dir.is_dir():
         return
     _sweep_temporaries(blob_dir, ".")
     try:
-        data = json.loads(text).get("extra", {}).get("data") or {}
+        data = _saved_data(json.loads(text)) or {}
         saved_dir = data.get("blobdir")
         referenced = {
             v[5:] for v in data.get("blobs", {}).values() if isinstance(v, str) and v.startswith("file:")
@@ -345,7 +351,7 @@ def copy(src: Path, dst: Path) -> None:
 
     with transaction(src, shared=True):
         raw = json.loads(src.read_text(encoding="utf-8")) if src.exists() else State().to_json()
-        saved = raw.get("extra", {}).get("data")
+        saved = _saved_data(raw)
         if isinstance(saved, dict):
             content.relink(saved, dst.with_name(dst.name + ".blobs"))
     copied = State.from_json(raw)

@@ -10,7 +10,7 @@ the host) is returned as notes for the user.
 from __future__ import annotations
 
 from lvsim.core import mapping, usage
-from lvsim.core.model import LV, VG, LVKind, State
+from lvsim.core.model import LV, VG, LVKind, State, reset_runtime
 from lvsim.core.units import format_percent
 from lvsim.host.bundle import Bundle
 
@@ -57,10 +57,10 @@ def replay(state: State, vg_name: str, bundle: Bundle) -> list[str]:
 
 def _replay_pool(state: State, vg: VG, pool: LV, rows: dict[str, dict[str, str]]) -> list[str]:
     chunk = pool.chunk_size
-    pool.extra.pop("thin", None)
+    pool.thin_map = None
     thins = sorted(mapping.thins_of(vg, pool), key=lambda t: t.thin_id)
     for lv in thins:
-        lv.extra = {}
+        reset_runtime(lv)
     shared: list[tuple[LV, int]] = []  # (snapshot, chunk) mappings still shared with the origin
     mapped: dict[str, list[int]] = {}  # the chunks each thin device maps, ascending
     for lv in thins:
@@ -110,7 +110,7 @@ def _replay_cow(vg: VG, cow: LV, row: dict[str, str]) -> list[str]:
     percent = row.get("snap_percent", "")
     attr = row.get("lv_attr", "")
     if len(attr) > 4 and attr[4] == "I":
-        cow.extra["invalid"] = True
+        cow.invalid = True
         return []
     if not percent:
         return []
@@ -121,7 +121,7 @@ def _replay_cow(vg: VG, cow: LV, row: dict[str, str]) -> list[str]:
         used = 1 + (n // epc + 1) + n
         shown = "0.00" if n == 0 else format_percent(used, total)
         if shown == percent:
-            cow.extra["cow"] = {i: i for i in range(n)}
+            cow.exceptions = {i: i for i in range(n)}
             return []
         if used > total:
             break

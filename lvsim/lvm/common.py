@@ -118,7 +118,7 @@ def set_active(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     for snap in cow_snapshots_of(vg, lv):
         snap.active = on
     if on:
-        for snap in [s for s in vg.lvs.values() if s.origin == lv.name and s.extra.get("merging")]:
+        for snap in [s for s in vg.lvs.values() if s.origin == lv.name and s.merging]:
             finish_merge(ctx.state, vg, snap)
 
 

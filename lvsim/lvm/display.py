@@ -188,17 +188,13 @@ def lv_full(console: Console, state: State, view: VgView, lv: LV) -> None:
         p(f"Snapshot chunk size    {display_size(lv.chunk_size)}")
     p(f"Segments               {len(view.segments(lv))}")
     p(f"Allocation             {lv.alloc}")
-    read_ahead = lv.extra.get("read_ahead", "auto")
+    read_ahead = lv.read_ahead
     p(f"Read ahead sectors     {read_ahead if read_ahead != 'auto' else 'auto'}")
     if info.exists:
         kernel = DEVICE_READ_AHEAD if pool_device else field(row, "lv_kernel_read_ahead")
         kernel_sectors = int(kernel) // 512 if isinstance(kernel, int) else -1
         if read_ahead == "auto" or int(read_ahead) != kernel_sectors:
             p(f"- currently set to     {kernel_sectors}")
-    if "minor" in lv.extra:
-        if int(lv.extra.get("major", -1)) >= 0:
-            p(f"Persistent major       {lv.extra['major']}")
-        p(f"Persistent minor       {lv.extra['minor']}")
     if info.exists:
         minor = field(row, "lv_kernel_minor")
         if pool_device:  # lv_info without the layer: the pool's own device, not the -tpool reports show

@@ -47,9 +47,9 @@ JOURNAL_MAX = 2000  # entries kept
 
 def daemon(state: State) -> dict[str, Any]:
     """dmeventd's record in the state, created (not running) on first use."""
-    return state.extra.setdefault(
-        "dmeventd", {"running": False, "system_dir": None, "devices": {}, "journal": [], "seq": 0}
-    )
+    if state.dmeventd is None:
+        state.dmeventd = {"running": False, "system_dir": None, "devices": {}, "journal": [], "seq": 0}
+    return state.dmeventd
 
 
 def log(state: State, message: str) -> None:
@@ -89,7 +89,7 @@ def monitorable(vg: VG, lv: LV) -> bool:
         return lv.active or any(
             t.active and t.pool == lv.name for t in vg.lvs.values() if t.kind == LVKind.THIN
         )
-    return lv.kind == LVKind.COW and lv.active and not lv.extra.get("merging")
+    return lv.kind == LVKind.COW and lv.active and not lv.merging
 
 
 def status(state: State, vg: VG, lv: LV, monitoring: int = 1) -> str:

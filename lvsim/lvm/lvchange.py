@@ -202,7 +202,7 @@ def change_property(ctx: Ctx, vg: VG, lv: LV, option: str) -> bool:
     elif option == "setactivationskip":
         lv.skip_activation = bool(value)
     elif option == "setautoactivation":
-        lv.extra["autoactivation"] = bool(value)
+        lv.autoactivation = bool(value)
     elif option == "errorwhenfull":
         if bool(value) == lv.error_when_full:
             ctx.console.error(f"Error when full is already {'' if value else 'un'}set for {full}.")
@@ -214,10 +214,10 @@ def change_property(ctx: Ctx, vg: VG, lv: LV, option: str) -> bool:
 def change_readahead(ctx: Ctx, lv: LV, full: str, value: object) -> bool:
     """_lvchange_readahead: refused when the LV already has that read-ahead."""
     wanted = readahead.sectors(ctx.console, value)
-    if lv.extra.get("read_ahead", "auto") == wanted:
+    if lv.read_ahead == wanted:
         ctx.console.error(f"Read ahead is already {wanted} for {full}.")
         return False
-    lv.extra["read_ahead"] = wanted
+    lv.read_ahead = wanted
     return True
 
 

@@ -168,7 +168,7 @@ def merge(ctx: Ctx) -> int:
         raise LvmError(f"Merging into the old snapshot origin {vg.name}/{origin.name} is not supported.")
     full, origin_full = f"{vg.name}/{snap.name}", f"{vg.name}/{origin.name}"
     if origin.open_count:
-        snap.extra["merging"] = True
+        snap.merging = True
         snap.visible = False
         vg.seqno += 1
         if snap.kind == LVKind.THIN:

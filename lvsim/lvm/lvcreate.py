@@ -720,9 +720,9 @@ def apply_create_flags(ctx: Ctx, lv: LV) -> None:
     if args.has("addtag"):
         tags.change(args, tags.lv_tags(lv))
     if args.has("setautoactivation"):
-        lv.extra["autoactivation"] = bool(args.get("setautoactivation"))
+        lv.autoactivation = bool(args.get("setautoactivation"))
     if "readahead" in ctx.args.opts:
-        lv.extra["read_ahead"] = args.opts["readahead"][-1]
+        lv.read_ahead = args.opts["readahead"][-1]
 
 
 def finish_create(ctx: Ctx, vg: VG, lv: LV) -> None:

@@ -10,8 +10,8 @@ applies to.  It does one of two things to a matching call:
   words, as when udev or another process has the device open (`Logical volume vg/x in use.`,
   dmsetup's `Device or resource busy`, kpartx -d's exit code 1).
 
-Records live in ``state.extra["faults"]``; devices held open for good (`hold`/`release`, the
-plugin's `hold_open`) in the LV's open count or ``state.extra["dm"]["held"]``.  This module is
+Records live in ``state.faults``; devices held open for good (`hold`/`release`, the
+plugin's `hold_open`) in the LV's open count or ``state.dm["held"]``.  This module is
 imported by the dispatcher only when the state has fault records, so shims without faults never
 load it.
 """
@@ -28,7 +28,6 @@ from lvsim.core import devmap
 from lvsim.core.model import State
 from lvsim.core.names import split_dm_name
 
-KEY = "faults"
 DMESG = "       dmesg(1) may have more information after failed mount system call."
 # mount's options that take a value (util-linux mount(8)), to find its source and target words.
 _MOUNT_VALUE_OPTIONS = frozenset("oOtLUTN")
@@ -40,7 +39,7 @@ class FaultError(ValueError):
 
 def records(state: State) -> list[dict[str, Any]]:
     """The pending fault records, in the order they apply."""
-    return state.extra.setdefault(KEY, [])
+    return state.faults
 
 
 def _check(command: str, match: str | None, times: int) -> None:
@@ -113,7 +112,8 @@ def add_mount_failure(state: State, *, times: int = 1, match: str | None = None)
 
 def clear(state: State) -> int:
     """Drop every pending fault record; return how many there were."""
-    return len(state.extra.pop(KEY, []))
+    count, state.faults = len(state.faults), []
+    return count
 
 
 def describe(record: dict[str, Any]) -> str:
@@ -215,8 +215,6 @@ def before(state: State, name: str, args: Sequence[str]) -> tuple[int, str, str]
         record["times"] -= 1
         if record["times"] <= 0:
             pending.remove(record)
-        if not pending:
-            del state.extra[KEY]
         if "hold" in record:
             _adjust(state, record["hold"], 1)
             return [record["hold"]]

@@ -368,8 +368,8 @@ class LvmHost:
             self.close()
             return point
         with self._state() as state:
-            if state.extra.get("mounts"):
-                targets = ", ".join(m["target"] for m in state.extra["mounts"])
+            if state.mounts:
+                targets = ", ".join(m["target"] for m in state.mounts)
                 raise ValueError(f"save() with file systems mounted ({targets}): unmount them first")
         from lvsim.core import store
 
@@ -437,7 +437,7 @@ class LvmHost:
 
     def _unmount_all(self) -> None:
         with self._state() as state:
-            targets = [m["target"] for m in reversed(state.extra.get("mounts", []))]
+            targets = [m["target"] for m in reversed(state.mounts)]
         for target in targets:
             self._backend.run(["umount", target])
 

@@ -2,7 +2,7 @@
 
 The partition table is a real MBR in the device's first sector (written through the data
 path, so snapshots carry it); kpartx maps and hand-removed LVM devices live in
-``state.extra["dm"]`` (see `lvsim.core.devmap`).  Texts: util-linux 2.38.1, multipath-tools 0.9.4,
+``state.dm`` (see `lvsim.core.devmap`).  Texts: util-linux 2.38.1, multipath-tools 0.9.4,
 device-mapper 1.02.185 (Debian 12).
 
 LVM and hand-removed devices: after `dmsetup remove VG-SNAP` and `VG-SNAP-cow`, LVM 2.03.16's

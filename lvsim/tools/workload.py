@@ -4,7 +4,7 @@ A drill's "thin volume still being written" (lvsim.training). Each simulated sec
 `rate` bytes of its own recognisable stream at the end of what it wrote. On a thin volume, what the pool
 cannot take waits as the kernel makes it wait: at once an error with --errorwhenfull y; queued (the pool
 out of data space) for no_space_timeout seconds otherwise, completed when the pool grows in time, failed
-(and the pool switched to error mode) when it does not. The workloads live in `state.extra["workloads"]`;
+(and the pool switched to error mode) when it does not. The workloads live in `state.workloads`;
 `catch_up` runs the seconds that passed, with dmeventd acting between them.
 """
 
@@ -21,7 +21,7 @@ TICK = 1.0  # seconds between two writes of a workload
 
 
 def workloads(state: State) -> list[dict[str, Any]]:
-    return state.extra.setdefault("workloads", [])
+    return state.workloads
 
 
 def start(state: State, name: str, device: str, rate: int, seconds: float, offset: int = 0) -> dict[str, Any]:

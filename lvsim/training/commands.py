@@ -30,11 +30,11 @@ def policy(path: Path, env: Mapping[str, str]) -> picture.Policy:
 
 def policy_of(state: State | None, env: Mapping[str, str]) -> picture.Policy:
     """The autoextend settings dmeventd acts on: its own lvm.conf once it runs, else this environment's."""
-    daemon = state.extra.get("dmeventd", {}) if state else {}
+    daemon = (state.dmeventd or {}) if state else {}
     if daemon.get("running"):
         env = {lvmconfig.SYSTEM_DIR_VAR: daemon["system_dir"]} if daemon.get("system_dir") else {}
     try:
-        cfg = lvmconfig.load(env, (), state.extra.get("lvm_conf") if state else None)
+        cfg = lvmconfig.load(env, (), state.lvm_conf if state else None)
     except lvmconfig.ConfigError:
         return picture.Policy()
     return picture.Policy(
@@ -63,7 +63,7 @@ def picture_of(path: Path, env: Mapping[str, str]) -> Group:
     """The picture of the machine now, with the simulated time and dmeventd's last words under it."""
     lines = picture.render(picture.collect(machine.reporter(path, env)), policy(path, env))
     state = store.load(path)
-    entries = state.extra.get("dmeventd", {}).get("journal", [])[-5:]
+    entries = (state.dmeventd or {}).get("journal", [])[-5:]
     footer = Text(f"simulated time {log.stamp(state.clock)}", style="dim")
     tail = [Text(line, style="dim") for line in log.lines(entries, state.host)]
     return Group(*lines, footer, *tail)
@@ -93,5 +93,5 @@ def journal(path: Path, out: TextIO = sys.stdout) -> None:
     """dmeventd's journal, after it caught up with the simulated clock."""
     machine.catch_up(path)
     state = store.load(path)
-    for line in log.lines(state.extra.get("dmeventd", {}).get("journal", []), state.host):
+    for line in log.lines((state.dmeventd or {}).get("journal", []), state.host):
         out.write(line + "\n")

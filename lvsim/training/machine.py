@@ -62,7 +62,7 @@ def _point(path: Path, name: str) -> Path:
 
 def _check_unmounted(path: Path, what: str) -> None:
     state = store.load(path) if path.exists() else State()
-    mounted = [m["target"] for m in state.extra.get("mounts", [])]
+    mounted = [m["target"] for m in state.mounts]
     if mounted:
         raise MachineError(f"{what} with file systems mounted ({', '.join(mounted)}): unmount them first")
 
@@ -101,7 +101,7 @@ def unmount_all(path: Path, env: Mapping[str, str]) -> None:
     """umount what the machine has mounted (its mount points are directories of the host), last first."""
     if not path.exists():
         return
-    for mount in reversed(store.load(path).extra.get("mounts", [])):
+    for mount in reversed(store.load(path).mounts):
         outcome = run(path, ["umount", mount["target"]], env)
         if outcome.rc != 0:
             raise MachineError(f"umount {mount['target']} failed: {outcome.stderr.strip()}")

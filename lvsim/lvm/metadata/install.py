@@ -10,10 +10,12 @@ inactive and empty, as LVM's own restore leaves it.
 from __future__ import annotations
 
 from lvsim.core import mapping
-from lvsim.core.model import LV, PV, VG, LVKind, State
+from lvsim.core.model import LV, PV, RUNTIME_FIELDS, VG, LVKind, State, reset_runtime
 from lvsim.lvm.metadata.reader import Metadata
 
-_KERNEL_STATE = ("active", "open_count", "data", "extra")
+# what an LV the restored metadata still has keeps: the kernel's records and (as ever in lvsim) the
+# policies of RUNTIME_FIELDS
+_KERNEL_STATE = ("active", "open_count", "data", *RUNTIME_FIELDS)
 
 
 def install_vg(state: State, md: Metadata, devices: dict[str, str]) -> VG:
@@ -62,7 +64,7 @@ def _carry_kernel_state(old: VG | None, new: VG) -> None:
             lv.active = False
     for lv in new.lvs.values():
         if lv.kind == LVKind.THIN and lv.pool not in kept_pools:
-            lv.extra = {}
+            reset_runtime(lv)
     for pool in (lv for lv in new.lvs.values() if lv.kind == LVKind.THIN_POOL):
         _settle_pool(old, new, pool, pool.name in kept_pools)
 
@@ -71,7 +73,7 @@ def _settle_pool(old: VG | None, new: VG, pool: LV, kept: bool) -> None:
     """Give every thin device of the pool a mapping: its own if the kernel kept it, else empty; and
     forget the mappings of devices the metadata no longer has."""
     if not kept:
-        pool.extra.pop("thin", None)
+        pool.thin_map = None
     ps = mapping.pool_state(pool)
     if kept and old is not None:
         wanted = {lv.uuid for lv in new.lvs.values() if lv.kind == LVKind.THIN}
@@ -80,7 +82,7 @@ def _settle_pool(old: VG | None, new: VG, pool: LV, kept: bool) -> None:
             if lv.pool == pool.name:
                 mapping.detach_thin(pool, lv)
     for lv in sorted(mapping.thins_of(new, pool), key=lambda t: t.thin_id):
-        if lv.extra.get("top") in ps["layers"]:
+        if lv.top in ps["layers"]:
             continue
         origin = new.lvs.get(lv.origin)
         if origin is not None and origin.kind == LVKind.THIN and origin.pool == pool.name:

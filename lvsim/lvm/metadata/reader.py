@@ -314,10 +314,10 @@ def _read_lv(vg: VG, name: str, section: dict[str, Any]) -> LV:
     lv.skip_activation = "ACTIVATION_SKIP" in flags
     lv.error_when_full = "ERROR_WHEN_FULL" in flags
     if "NOAUTOACTIVATE" in flags:
-        lv.extra["autoactivation"] = False
+        lv.autoactivation = False
     read_ahead = section.get("read_ahead")
     if isinstance(read_ahead, int) and read_ahead:  # 0 (and none given) is auto, -1 none
-        lv.extra["read_ahead"] = 0 if read_ahead == -1 else read_ahead
+        lv.read_ahead = 0 if read_ahead == -1 else read_ahead
     lv.tags = _str_list(section, "tags")
     _read_time(vg, lv, section)
     alloc = section.get("allocation_policy", "inherit")

@@ -132,7 +132,7 @@ def lv_flags(lv: LV) -> list[str]:
     flags = []
     if lv.skip_activation:
         flags.append("ACTIVATION_SKIP")
-    if lv.extra.get("autoactivation") is False:  # lvcreate/lvchange --setautoactivation n
+    if not lv.autoactivation:  # lvcreate/lvchange --setautoactivation n
         flags.append("NOAUTOACTIVATE")
     if lv.kind == LVKind.THIN_POOL and lv.error_when_full:
         flags.append("ERROR_WHEN_FULL")
@@ -250,7 +250,7 @@ def _segment_lines(seg: _Segment) -> list[tuple[str, str]]:
 
 def _snapshot_segment(vg: VG, cow: LV) -> _Segment:
     origin = vg.lvs[cow.origin]
-    store = "merging_store" if cow.extra.get("merging") else "cow_store"
+    store = "merging_store" if cow.merging else "cow_store"
     return _Segment(0, origin.le_count, "snapshot", (cow.chunk_size // SECTOR, origin.name, store, cow.name))
 
 
@@ -280,7 +280,7 @@ def _section(lv: LV, visible: bool, segments: tuple[_Segment, ...]) -> _LvSectio
         lv.creation_time,
         lv.creation_host,
         lv.alloc,
-        lv.extra.get("read_ahead", "auto"),
+        lv.read_ahead,
         segments,
     )
 
@@ -353,10 +353,10 @@ def _fingerprint(vg: VG, lv: LV, names: dict[str, str]) -> tuple[object, ...]:
     origin = vg.lvs.get(lv.origin) if lv.kind == LVKind.COW else None
     return (
         lv.name, lv.uuid, lv.kind, lv.visible, lv.writable, lv.skip_activation, lv.error_when_full,
-        tuple(lv.tags), lv.creation_time, lv.creation_host, lv.alloc, lv.extra.get("read_ahead", "auto"),
-        lv.extra.get("autoactivation"), segments, lv.data_lv, lv.metadata_lv, lv.transaction_id,
+        tuple(lv.tags), lv.creation_time, lv.creation_host, lv.alloc, lv.read_ahead,
+        lv.autoactivation, segments, lv.data_lv, lv.metadata_lv, lv.transaction_id,
         lv.chunk_size, lv.zero, lv.discards, lv.virtual_extents, lv.pool, lv.thin_id, lv.origin,
-        lv.snapshot_name, lv.snapshot_uuid, lv.snapshot_time, lv.extra.get("merging", False),
+        lv.snapshot_name, lv.snapshot_uuid, lv.snapshot_time, lv.merging,
         origin.le_count if origin is not None else 0,
     )  # fmt: skip
 

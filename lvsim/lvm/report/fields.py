@@ -531,9 +531,8 @@ def lv_attr(r: Row) -> str:
         c8 = _HEALTH_CHAR.get(info.health, "-")
     elif info.fail:
         c8 = "F"
-    minor = lv.extra.get("minor", -1) if lv.extra else -1
-    return (
-        f"{c0}{'w' if lv.writable else 'r'}{ALLOC_CHARS.get(lv.alloc, '-')}{'m' if minor >= 0 else '-'}"
+    return (  # the fourth character: never m, lvsim has no persistent minor numbers
+        f"{c0}{'w' if lv.writable else 'r'}{ALLOC_CHARS.get(lv.alloc, '-')}-"
         f"{c45}{c67}{c8}{'k' if lv.skip_activation else '-'}"
     )
 
@@ -606,7 +605,7 @@ def _kernel_minor(r: Row) -> int:
 
 
 def _read_ahead(r: Row) -> Any:
-    ra = r.lv.extra.get("read_ahead", "auto")
+    ra = r.lv.read_ahead
     if ra == "auto":
         return "auto", UNDEF
     return int(ra) * 512
@@ -619,7 +618,7 @@ def _kernel_read_ahead(r: Row) -> Any:
         return "-1", UNDEF
     if r.lv.kind == LVKind.THIN_POOL:
         return 0
-    read_ahead = r.lv.extra.get("read_ahead", "auto")  # a fixed read-ahead is set on the device
+    read_ahead = r.lv.read_ahead  # a fixed read-ahead is set on the device
     return DEVICE_READ_AHEAD if read_ahead == "auto" else int(read_ahead) * 512
 
 
@@ -853,15 +852,15 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
         )
     ),
     "lv_allocation_policy": lambda r: r.lv.alloc if r.lv else "inherit",
-    "lv_fixed_minor": lambda r: bool(r.lv) and r.lv.extra.get("minor", -1) >= 0,
+    "lv_fixed_minor": lambda r: False,  # lvsim refuses persistent minor numbers
     "lv_skip_activation": lambda r: bool(r.lv) and r.lv.skip_activation,
-    "lv_autoactivation": lambda r: bool(r.lv.extra.get("autoactivation", True)) if r.lv else True,
+    "lv_autoactivation": lambda r: r.lv.autoactivation if r.lv else True,
     "lv_when_full": lambda r: ("error" if r.lv.error_when_full else "queue") if _is_pool(r) else "",
     "lv_active": lambda r: "active" if r.lv and _active(r) else "",
     "lv_active_locally": lambda r: bool(r.lv) and _active(r),
     "lv_active_exclusively": lambda r: bool(r.lv) and _active(r),
-    "lv_major": lambda r: int(r.lv.extra.get("major", -1)) if r.lv else -1,
-    "lv_minor": lambda r: int(r.lv.extra.get("minor", -1)) if r.lv else -1,
+    "lv_major": lambda r: -1,  # persistent numbers: none
+    "lv_minor": lambda r: -1,
     "lv_read_ahead": lambda r: _read_ahead(r) if r.lv else ("auto", UNDEF),
     "lv_size": lambda r: r.view.size(r.lv) if r.lv else 0,
     "lv_metadata_size": _metadata_size,

@@ -66,7 +66,7 @@ class VgView:
         self.any_merging = False
         for lv in vg.lvs.values():
             kind = lv.kind
-            if lv.extra and lv.extra.get("merging"):
+            if lv.merging:
                 self.any_merging = True
             if kind == LVKind.COW and lv.origin:
                 self.cows.setdefault(lv.origin, []).append(lv)
@@ -85,7 +85,7 @@ class VgView:
         from lvsim.core import usage
 
         self._usage = usage  # the thin/COW accounting, imported only when a VG is reported
-        self._hand_removed = bool(state.extra.get("dm", {}).get("removed"))
+        self._hand_removed = bool((state.dm or {}).get("removed"))
         self._pool_health: dict[str, str] = {}
         self._segs: dict[str, list[Seg]] = {}
         self.extent_count = sum(state.pvs[d].pe_count for d in vg.pvs if d in state.pvs)
@@ -143,7 +143,7 @@ class VgView:
 
     def is_merging(self, lv: LV) -> bool:
         """A snapshot (COW or thin) whose merge into its origin is pending."""
-        return bool(lv.extra.get("merging"))
+        return lv.merging
 
     def is_merging_origin(self, lv: LV) -> bool:
         snaps = self.cows.get(lv.name, []) + self.thin_snapshots(lv)
