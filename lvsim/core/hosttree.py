@@ -35,10 +35,6 @@ class BadTree(Exception):
     """The image's file index is not a tree lvsim can write to the host."""
 
 
-class NotEmpty(Exception):
-    """The mount point holds files."""
-
-
 class Moved(Exception):
     """The mount point is no longer the directory that was mounted."""
 

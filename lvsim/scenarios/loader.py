@@ -37,8 +37,6 @@ STEP_KINDS = (
 COMMON_KEYS = {"title", "when"}
 CHECK_KEYS = {"expect_rc", "expect_stdout_contains", "expect_stderr_contains"}
 NO_COMMAND_KINDS = {"compute", "assert", "mktemp", "foreach"}
-# What a run-time parameter (params:) may hold: LVM's name rules for VGs, LVs and tags, or a directory.
-PARAM_KINDS = ("vg", "lv", "tag", "dir")
 _TAG = re.compile(r"[A-Za-z0-9_+.\-/=!:&#]+")
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}|\$\$")
 

@@ -61,7 +61,6 @@ class Metadata:
     uname: str  # the comment after creation_host ("" if none)
     vg: VG
     pvs: list[PVRecord]
-    lv_order: list[str]  # every LV section's name in file order (snapshotN included)
 
 
 def _get(section: dict[str, Any], key: str, kind: type, what: str) -> Any:
@@ -134,7 +133,7 @@ def read(text: str) -> Metadata:
     vg_name = next((k for k, v in root.items() if isinstance(v, dict)), None)
     if vg_name is None:
         raise MetadataError("Couldn't find volume group in file.")
-    vg, pvs, order = _read_vg(vg_name, root[vg_name])
+    vg, pvs = _read_vg(vg_name, root[vg_name])
     host = root.get("creation_host", "")
     created = root.get("creation_time", 0)
     match = re.search(r'^creation_host = "[^"\n]*"\t# (.*)$', text, re.M)
@@ -145,11 +144,10 @@ def read(text: str) -> Metadata:
         uname=match.group(1) if match else "",
         vg=vg,
         pvs=pvs,
-        lv_order=order,
     )
 
 
-def _read_vg(name: str, section: dict[str, Any]) -> tuple[VG, list[PVRecord], list[str]]:
+def _read_vg(name: str, section: dict[str, Any]) -> tuple[VG, list[PVRecord]]:
     for key in ("lock_type", "system_id", "profile"):
         if key in section:
             raise Unsupported(f"VG {name} with {key} {section[key]!r}")
@@ -185,12 +183,10 @@ def _read_vg(name: str, section: dict[str, Any]) -> tuple[VG, list[PVRecord], li
     pvs = [_read_pv(vg, key, pv) for key, pv in _sections(section, "physical_volumes").items()]
     devices = {pv.key: pv.device for pv in pvs}
     vg.pvs = [pv.device for pv in pvs]
-    lv_sections = _sections(section, "logical_volumes")
-    order = list(lv_sections)
-    _read_lvs(vg, lv_sections, devices)
+    _read_lvs(vg, _sections(section, "logical_volumes"), devices)
     if _sections(section, "historical_logical_volumes"):
         raise Unsupported(f"VG {name} with historical logical volumes")
-    return vg, pvs, order
+    return vg, pvs
 
 
 def _read_pv(vg: VG, key: str, section: dict[str, Any]) -> PVRecord:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 from lvsim.lvm.table.lvm2_commands import COMMANDS, COMMON_OPTIONS, PROGRAMS
-from lvsim.lvm.table.lvm2_options import OPTIONS, SYNONYMS, VALUES
+from lvsim.lvm.table.lvm2_options import OPTIONS, SYNONYMS
 from lvsim.lvm.table.records import Definition, Option, OptionSpec
 
 # The commands whose --size may be given as --extents (lvm2's command_has_alternate_extents).
@@ -73,11 +73,6 @@ def option_keys() -> tuple[str, ...]:
 def value_type(command: str, key: str) -> str:
     """The value type an option takes on this command ("" for a flag)."""
     return VALUE_OVERRIDES.get(command, {}).get(key) or option(key).value
-
-
-def value_usage(value: str) -> str:
-    """What LVM's usage text shows for a value type."""
-    return VALUES[value]
 
 
 def split_spec(spec: OptionSpec) -> tuple[str, str]:
