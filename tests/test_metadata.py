@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from lvsim import dispatch
+from lvsim.core import config_text
 from lvsim.core.model import PV, Disk, LVKind, State
-from lvsim.lvm.metadata import configtext, install, reader, writer
+from lvsim.lvm.metadata import install, reader, writer
 
 METADATA = Path(__file__).parent / "golden" / "metadata"
 TEXTS = ["rich.vg", "no-lvs.vg", "linear-cow.vg"]
@@ -106,18 +107,29 @@ def test_pending_thin_messages_are_refused() -> None:
         ("a = ", "Parse error at byte 5 (line 1): expected a value"),
         ("a {\n b = 1\n", "Parse error at byte 12 (line 3): unexpected token"),
         ('a = [1, "x" = ]', "Parse error at byte 13 (line 1): expected a value"),
+        ("a = 9223372036854775808", "Failed to read int token."),  # strtoll's ERANGE
+        ('a = "', "Parse error at byte 5 (line 1): expected a string token."),
     ],
 )
-def test_config_syntax_errors(text: str, message: str) -> None:
-    with pytest.raises(configtext.ConfigSyntaxError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        configtext.parse(text)
+def test_config_text_errors(text: str, message: str) -> None:
+    with pytest.raises(config_text.ConfigSyntaxError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        config_text.parse(text)
 
 
 def test_config_values() -> None:
-    tree = configtext.parse(
+    tree, _ = config_text.parse(
         'v { n = 010  s = "a\\"b"  l = ["x", 2, -3]  f = 1.5  b = bare  v2 { e = [] } }\nv { n = 3 }'
     )
     assert tree == {"v": {"n": 3, "s": 'a"b', "l": ["x", 2, -3], "f": 1.5, "b": "bare", "v2": {"e": []}}}
+
+
+def test_config_text_escapes_and_paths() -> None:
+    """libdm-config's rules, the same for lvm.conf and metadata text: only a quote or a backslash is
+    escaped, a slash path makes the sections on the way, a repeated value replaces the first with a
+    warning."""
+    tree, warnings = config_text.parse('s = "a\\\\b\\qc\\"d"\nx/y = 1\nx/y = 2\n')
+    assert tree == {"s": 'a\\b\\qc"d', "x": {"y": 2}}
+    assert warnings == ["WARNING: Ignoring duplicate config value: x/y"]
 
 
 @pytest.mark.parametrize(

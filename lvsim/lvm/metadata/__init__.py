@@ -1,6 +1,6 @@
 """LVM's metadata text format (format_text, version 1): what vgcfgbackup writes and vgcfgrestore reads.
 
-`configtext` reads the config syntax, `writer` turns a simulated VG into LVM's text, `reader` turns
+The syntax is lvsim.core.config_text's; `writer` turns a simulated VG into LVM's text, `reader` turns
 the text back into a VG, and `files` keeps the simulated /etc/lvm/backup and /etc/lvm/archive.
 """
 

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lvsim.core import config_text
 from lvsim.core.model import LV, SECTOR, VG, LVKind, Segment
-from lvsim.lvm.metadata import configtext
 
 _UUID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#")
 _ALLOC = ("contiguous", "cling", "cling_by_tags", "normal", "anywhere", "inherit")
@@ -115,8 +115,8 @@ def _sections(vg_section: dict[str, Any], key: str) -> dict[str, dict[str, Any]]
 def read(text: str) -> Metadata:
     """Parse one metadata text (a vgcfgbackup file or an archive)."""
     try:
-        root = configtext.parse(text)
-    except configtext.ConfigSyntaxError as exc:
+        root, _ = config_text.parse(text)
+    except config_text.ConfigSyntaxError as exc:
         raise MetadataError(str(exc), "WARNING: couldn't read volume group metadata from file.") from None
     if root.get("contents") != "Text Format Volume Group":
         raise MetadataError(

@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from lvsim.core.config_text import escape
 from lvsim.core.model import LV, SECTOR, VG, LVKind, State
-from lvsim.lvm.metadata.configtext import escape
 
 LVM_VERSION = "2.03.16(2) (2022-05-18)"
 CONTENTS = "Text Format Volume Group"
