@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from rendered_scripts import (
     SHELLCHECK,
+    dir_files,
     host_env,
     lvm_state,
     make_shims,
@@ -23,6 +24,7 @@ from rendered_scripts import (
     run_script,
     run_setup,
     saved_state,
+    script_args,
     write_scenario,
 )
 
@@ -172,6 +174,36 @@ def test_the_nightly_backup_runs_every_night_and_never_touches_the_lv(tmp_path: 
     assert dry.returncode == 0 and "dry run done" in dry.stderr
     assert "+ lvcreate --snapshot dbvg/dbdata --name dbdata_nightly -l 80%FREE" in dry.stderr
     assert _lvs(env, "-a", "-o", "lv_name,lv_attr,lv_size,lv_uuid") == before
+
+
+@pytest.mark.parametrize("name", ["nightly-xfs-backup", "nightly-vm-disk-backup"])
+def test_the_origins_backups_dry_run_run_and_run_again(tmp_path: Path, name: str) -> None:
+    """Issue 15's "done when" on the simulator (test_render runs the same on real LVM): the script's
+    dry run passes its preflight, shows lvs now and after, and changes nothing; the run makes the
+    backup; the next night's run finishes too, with the LVs (uuids included) and the copy as before."""
+    scenario = find(name)
+    script = render_path(scenario, tmp_path)
+    env = _host(tmp_path, scenario)
+    args = script_args(scenario, tmp_path)
+    lvs = ("-a", "-o", "lv_name,lv_attr,lv_size,lv_tags,lv_uuid")
+    before = _lvs(env, *lvs)
+    state = lvm_state(env)
+    dry = run_script(script, env, "--dry-run", *args)
+    assert dry.returncode == 0, dry.stderr
+    now, _, after = dry.stderr.partition(
+        ": lvs -a after the scenario, as simulated when this script was rendered:\n"
+    )
+    assert now.split(": lvs -a on this host now:\n")[1].split("\n20")[0] == _lvs(env, "-a").rstrip("\n")
+    assert after.split("\n20")[0] == _lvs(env, "-a").rstrip("\n")  # a backup leaves the LVs as they are
+    assert after.endswith(": dry run done: the preflight passed and nothing was changed\n")
+    assert lvm_state(env) == state and not any(p.exists() for p in (tmp_path / "dirs").glob("*/*"))
+    first = run_script(script, env, *args)
+    assert first.returncode == 0 and first.stderr.endswith(": done\n"), first.stderr
+    backups = dir_files(scenario, tmp_path)
+    assert all(backups) and _lvs(env, *lvs) == before
+    second = run_script(script, env, *args)
+    assert second.returncode == 0 and second.stderr.endswith(": done\n"), second.stderr
+    assert _lvs(env, *lvs) == before and dir_files(scenario, tmp_path) == backups
 
 
 def test_when_extends_the_pool_once_and_a_second_run_says_why_not(tmp_path: Path) -> None:

@@ -334,6 +334,8 @@ def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> N
             dry = run_script(script, env, "--dry-run", *script_args(path, tmp_path))
             assert dry.returncode == 0, dry.stderr[-3000:]
             assert "dry run done: the preflight passed and nothing was changed" in dry.stderr
+            assert ": lvs -a on this host now:\n" in dry.stderr
+            assert ": lvs -a after the scenario, as simulated when this script was rendered:\n" in dry.stderr
             after = subprocess.run(lvs_now, env=env, capture_output=True, text=True, check=True).stdout
             assert after == before
         result = run_script(script, env, *script_args(path, tmp_path))
@@ -344,9 +346,14 @@ def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> N
             assert json.loads(lvs.stdout)["report"][0]["lv"] == expected_lvs
             left = left_files(tmp_path) + dir_files(path, tmp_path)
             assert sorted(left, key=repr) == sorted(seen["files"].values(), key=repr)
-            if expects_host(path):  # nightly: the next night's run passes too
+            if expects_host(path):  # nightly: the next night's run passes too and leaves the LVs as they were
+                backups = dir_files(path, tmp_path)
                 again = run_script(script, env, *script_args(path, tmp_path))
                 assert again.returncode == 0, again.stderr[-3000:]
+                assert again.stderr.endswith(": done\n"), again.stderr[-3000:]
+                now = subprocess.run(lvs_now, env=env, capture_output=True, text=True, check=True).stdout
+                assert now == before
+                assert dir_files(path, tmp_path) == backups  # the same copy, made again
         finally:
             _replay_undo(result.stderr)
 
