@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BAD_NAME = """\
 name: bad-names
 description: a VG name LVM refuses
@@ -31,21 +33,36 @@ steps:
 """
 
 
-def _lvsim(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lvsim.cli", *args], capture_output=True, text=True, cwd=tmp_path
-    )
+# The ways in: python -m lvsim.cli, and the `lvsim` command the package installs beside the interpreter.
+ENTRIES = {
+    "module": [sys.executable, "-m", "lvsim.cli"],
+    "script": [str(Path(sys.executable).parent / "lvsim")],
+}
 
 
-def test_render_checks_names_in_a_fresh_process(tmp_path: Path) -> None:
+def _lvsim(tmp_path: Path, *args: str, entry: str = "module") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ENTRIES[entry], *args], capture_output=True, text=True, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRIES))
+def test_render_checks_names_in_a_fresh_process(tmp_path: Path, entry: str) -> None:
     (tmp_path / "bad.yaml").write_text(BAD_NAME)
-    out = _lvsim(tmp_path, "render", "bad.yaml", "-o", "bad.sh")
+    out = _lvsim(tmp_path, "render", "bad.yaml", "-o", "bad.sh", entry=entry)
     assert (out.returncode, out.stderr) == (
         2,
         "lvsim: bad.yaml:8: step 1: variable ${vg} = 'bad/vg' gives the VG name 'bad/vg', which LVM refuses: "
         "Name contains invalid character, valid set includes: [a-zA-Z0-9.-_+]. (nothing rendered)\n",
     )
     assert not (tmp_path / "bad.sh").exists()
+    out = _lvsim(tmp_path, "render", "bad.yaml", "-o", "bad.sh", "--var", "vg=good", entry=entry)
+    assert out.returncode == 0, out.stderr
+    out = _lvsim(tmp_path, "plan", "bad.yaml", entry=entry)  # the plan shows vgcreate's own refusal
+    assert out.returncode == 1
+    assert (
+        "step 1 (bad.yaml:8): vgcreate bad/vg /dev/loop0: expected rc 0, got 3\n"
+        "  Name contains invalid character, valid set includes: [a-zA-Z0-9.-_+].\n"
+        '  New volume group name "bad/vg" is invalid.\n'
+    ) in out.stdout
 
 
 def test_failures_show_the_commands_stderr(tmp_path: Path) -> None:
