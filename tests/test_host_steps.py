@@ -154,6 +154,40 @@ def test_work_directory_is_removed_after_the_run(tmp_path: Path) -> None:
     assert not Path(runner.area.path).exists()
 
 
+class _Recording(SimBackend):
+    """The simulator, keeping every command line it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ran: list[list[str]] = []
+
+    def run(self, argv, stdin: str = ""):  # type: ignore[no-untyped-def]
+        self.ran.append(list(argv))
+        return super().run(argv, stdin)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "rm -rf /nonexistent-lvsim-victim",
+        "[bash, -c, 'touch /nonexistent-lvsim-victim']",
+        "/sbin/pvs",
+        "./pvs",
+        "[python3, -c, '1']",
+    ],
+)
+def test_the_backend_runs_only_the_programs_lvsim_stands_for(tmp_path: Path, step: str) -> None:
+    """On RealBackend a step runs as root: only LVM's programs and the tools lvsim simulates, by their
+    bare names, ever reach a backend."""
+    path = _scenario(tmp_path, f"- run: pvs\n- run: {step}\n")
+    with _Recording() as backend:
+        runner = Runner(load(path), backend, io.StringIO())
+        assert not runner.run()
+    runner.remove_tempdirs()
+    assert backend.ran == [["pvs"]]
+    assert "is not a program a scenario may run" in runner.failure
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

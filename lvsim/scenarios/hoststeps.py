@@ -12,7 +12,9 @@ A scenario is data: its steps may touch host files only inside a *work area*:
 The host commands (`HOST_COMMANDS`: mktemp, mkdir, rmdir, cp, cat, diff, test) take only the options
 listed below; each path they name goes through `lvsim.core.hostpaths.host_path`.  Commands the backend
 runs that name host files (mount points, dd's files, rsync's trees, losetup's backing files) are
-checked the same way before they run, and the simulator's tools map them themselves.
+checked the same way before they run, and the simulator's tools map them themselves.  The backend
+runs only a fixed set of programs, named bare: LVM's programs and the tools lvsim simulates (what the
+shims stand for), so a scenario on the real backend runs nothing else as root.
 """
 
 from __future__ import annotations
@@ -191,7 +193,16 @@ def backend_paths(argv: Sequence[str]) -> list[str]:
 
 
 def check_backend_command(argv: Sequence[str]) -> None:
-    """HostStepError if a command for the backend names a host path outside the work area."""
+    """HostStepError if a command for the backend is not one of the programs lvsim stands for (by its
+    bare name) or names a host path outside the work area."""
+    from lvsim import dispatch
+    from lvsim.scenarios.steps import HOST_COMMANDS
+
+    if argv and argv[0] not in dispatch.command_names():
+        raise HostStepError(
+            f"{argv[0]} is not a program a scenario may run (LVM's programs, the tools lvsim simulates, "
+            f"and {', '.join(sorted(HOST_COMMANDS))})"
+        )
     for word in backend_paths(argv):
         _path(word)
 
