@@ -352,6 +352,8 @@ def create_pool(ctx: Ctx, vg: VG, req: Request, chunk: int) -> int:
         finish_create(ctx, vg, pool)
         return 0
     _chunk_aligned(ctx, vg, pool, requested)
+    if req.lv_name:  # lv_create_single made and committed the pool first: it stays (recorded)
+        _existing_check(vg, req.lv_name)
     lv = _new_thin(ctx, vg, req.lv_name or next_lv_name(vg), pool, virtual_ext)
     apply_create_flags(ctx, lv)
     finish_create(ctx, vg, lv)
