@@ -2,7 +2,8 @@
 
 `test_sim_matches_real` (marked `real`, in the VM) runs LVSIM_DIFF_EXAMPLES sequences (default
 `EXAMPLES`; none starts after LVSIM_DIFF_SECONDS, default `SECONDS`, 2 minutes) drawn with
-seed LVSIM_DIFF_SEED (default 0) on both backends, and fails listing every mismatching sequence as a
+seed LVSIM_DIFF_SEED (default 0) from the command shapes LVSIM_DIFF_SHAPES (default `all`;
+`clients`: only the command lines of Proxmox, OpenStack, libvirt and Ansible) on both backends, and fails listing every mismatching sequence as a
 replayable golden-case YAML; with LVSIM_DIFF_OUT=DIR it also writes each one there as DIR/diff-N.yaml
 plus the real run's recording DIR/diff-N.json (copy both to tests/regressions/ to keep it), and logs
 its progress in DIR/progress.log.
@@ -66,21 +67,23 @@ def test_sim_matches_real(capsys: pytest.CaptureFixture[str]) -> None:
             recording = difftest.to_recording(name, "differential test sequence", case, expected, version)
             transcript.save_recording(recording, out_dir)
 
-    difftest.explore(_env_int("LVSIM_DIFF_EXAMPLES", EXAMPLES), check, _env_int("LVSIM_DIFF_SEED", 0))
+    shapes = os.environ.get("LVSIM_DIFF_SHAPES") or "all"
+    difftest.explore(_env_int("LVSIM_DIFF_EXAMPLES", EXAMPLES), check, _env_int("LVSIM_DIFF_SEED", 0), shapes)
     with capsys.disabled():
         print(
-            f"\ndifferential: {counts['sequences']} sequences, {counts['commands']} commands compared, "
+            f"\ndifferential ({shapes}): {counts['sequences']} sequences, {counts['commands']} commands compared, "
             f"{len(failures)} mismatches ({time.monotonic() - start:.0f} s)"
         )
     assert not failures, "\n\n".join(failures)
 
 
-def test_generator_on_sim() -> None:
+@pytest.mark.parametrize("shapes", sorted(difftest.SHAPES))
+def test_generator_on_sim(shapes: str) -> None:
     """The generator is deterministic for a seed, and the simulator runs every sequence alike, never crashing."""
     first: list[difftest.DiffCase] = []
     second: list[difftest.DiffCase] = []
-    difftest.explore(25, first.append, 7)
-    difftest.explore(25, second.append, 7)
+    difftest.explore(25, first.append, 7, shapes)
+    difftest.explore(25, second.append, 7, shapes)
     assert first == second and len(set(first)) == len(first) > 15
     for case in first:
         assert 3 + len(difftest.FINAL_REPORTS) <= len(case.steps) <= 12 + len(difftest.FINAL_REPORTS)

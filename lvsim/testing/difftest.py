@@ -3,10 +3,11 @@
 `cases()` is a hypothesis strategy of `DiffCase`s: two loop disks and 3-12 valid and invalid
 commands (pvcreate, vgcreate, linear/thin/pool/snapshot lvcreate, lvextend/lvreduce/lvresize,
 lvremove, dd writes, blkdiscard, text reports, and the command shapes of Proxmox, OpenStack,
-libvirt and Ansible: tags, autoactivation, activation forms, their reports) over a small pool of names, drawn against a rough
-model of what exists so that most commands hit existing objects; every case ends with
+libvirt and Ansible: tags, autoactivation, activation forms, clones, renames, merges, resizes, their
+reports and displays) over a small pool of names, drawn against a rough model of what exists so that most
+commands hit existing objects (`SHAPES["clients"]` draws the clients' shapes only); every case ends with
 `FINAL_REPORTS`, the lvs/vgs/pvs state as JSON.  `run_case()` runs a case on one backend,
-`compare()` diffs two runs (rc, stdout, stderr after `transcript.normalise`), `explore()` feeds a
+`compare()` diffs two runs (rc, stdout, stderr after `transcript.normalise`, time columns masked), `explore()` feeds a
 seeded, bounded number of cases to a callback.  A case prints as a golden-case YAML
 (`DiffCase.to_yaml`) that `python -m lvsim.testing.transcript record` records as it is, and `to_recording`
 turns one backend's run into a transcript recording that `transcript.replay` checks.
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from lvsim.testing.transcript import Mismatch, normalise
+from lvsim.testing.transcript import Mismatch, mask_time_columns, normalise
 
 if TYPE_CHECKING:
     from lvsim.backend import Backend
@@ -356,6 +357,123 @@ def _client_report(draw: _Draw, model: _Model) -> list[str]:
     )  # fmt: skip
 
 
+PROXMOX_LVS = "vg_name,lv_name,lv_size,lv_attr,pool_lv,data_percent,metadata_percent,snap_percent,uuid,tags,metadata_size,time"
+OS_BRICK_CONFIG = "activation { retry_deactivation = 1} "
+
+
+def _client_lifecycle(draw: _Draw, model: _Model) -> list[str]:
+    """What the clients do to existing objects: Proxmox's template, clone, rename and free; os-brick's
+    merge and removal; Ansible's resizes, PV moves and VG rename; libvirt's sparse volumes."""
+    lv, vg, name = _lv(draw, model), _vg(draw, model), _new_lv_name(draw)
+    disk = draw(st.sampled_from(DISK_PATHS))
+    forms: list[list[str]] = [
+        ["lvchange", "-pr", "-ky", lv],  # Proxmox create_base
+        ["lvcreate", "-n", name, "-prw", "-kn", "-s", _lv(draw, model, "thin")],  # Proxmox clone_image
+        [
+            "lvcreate",
+            "-kn",
+            "-n",
+            name,
+            "-s",
+            _lv(draw, model, "thin", "cow"),
+        ],  # Proxmox volume_snapshot_rollback
+        ["lvrename", vg, draw(st.sampled_from(LV_NAMES)), name],  # Proxmox rename_volume, free_image
+        ["lvchange", "--refresh", "/dev/" + lv],
+        ["lvchange", "-an", lv],
+        ["lvchange", "-a", "n", lv],
+        ["lvremove", "--config", OS_BRICK_CONFIG, "-f", lv],  # os-brick delete
+        ["lvremove", "--force", lv],
+        ["lvremove", "-f", "@" + draw(st.sampled_from(CLIENT_TAGS))],
+        ["lvconvert", "--merge", _lv(draw, model, "cow", "thin")],  # os-brick revert_snapshot
+        ["lvcreate", "--name", name, "-k", "y", "--snapshot", _lv(draw, model, "linear"), "-L", "8.00m"],
+        [
+            "lvcreate",
+            "--name",
+            name,
+            "-L",
+            "8192K",
+            "--type",
+            "snapshot",
+            "--virtualsize",
+            "40960K",
+            vg,
+            "--yes",
+        ],
+        ["lvcreate", "--type", "thin-pool", "-L40960K", "--poolmetadatasize", "4096K", "-n", name, vg],
+        ["lvcreate", "--yes", "-l", "10%FREE", "-T", f"{vg}/{name}"],
+        ["lvcreate", "--yes", "-n", name, "-L", "8m", vg, disk],
+        ["lvcreate", "-l", "3", "-n", name, vg, "@" + draw(st.sampled_from(CLIENT_TAGS))],
+        ["lvextend", "-L", draw(st.sampled_from(["24576k", "+8m", "32m"])), "/dev/" + lv],
+        ["lvextend", "-l", draw(st.sampled_from(["+10%VG", "+50%FREE", "20%VG"])), lv],
+        ["lvextend", lv, disk],
+        ["lvreduce", "--force", "-l", draw(st.sampled_from(["10%VG", "-10%LV"])), lv],
+        ["lvreduce", "--force", "-L", "8m", lv],
+        ["vgextend", vg, disk],
+        ["vgreduce", "--force", vg, disk],
+        ["vgrename", vg, draw(st.sampled_from(VG_NAMES))],
+        ["vgchange", "--setautoactivation", draw(st.sampled_from(["y", "n"])), vg],
+        ["vgchange", "--activate", draw(st.sampled_from(["y", "n"])), vg],
+        ["vgcreate", "-s", "4", "--setautoactivation", "y", draw(st.sampled_from(VG_NAMES)), disk],
+        [
+            "pvchange",
+            draw(st.sampled_from(["--addtag", "--deltag"])),
+            draw(st.sampled_from(CLIENT_TAGS)),
+            disk,
+        ],
+        ["pvcreate", "--metadatasize", "250k", disk],
+        ["pvcreate", "-f", disk],
+    ]
+    return draw(st.sampled_from(forms))
+
+
+def _client_query(draw: _Draw, model: _Model) -> list[str]:
+    """The clients' read-only questions, in their exact spellings."""
+    vg, lv, disk = _vg(draw, model), _lv(draw, model), draw(st.sampled_from(DISK_PATHS))
+    tag = "@" + draw(st.sampled_from(CLIENT_TAGS))
+    forms: list[list[str]] = [
+        ["lvs", "--separator", ":", "--noheadings", "--units", "b", "--unbuffered", "--nosuffix",
+         "--config", 'report/time_format="%s"', "--options", PROXMOX_LVS],
+        ["lvs", "--separator", ":", "--noheadings", "--units", "b", "--unbuffered", "--nosuffix",
+         "--options", "lv_size", "/dev/" + lv],
+        ["vgs", "--separator", ":", "--noheadings", "--units", "b", "--unbuffered", "--nosuffix",
+         "--options", "vg_name,vg_size,vg_free,lv_count,pv_name,pv_size,pv_free"],
+        ["pvs", "--separator", ":", "--noheadings", "--units", "k", "--unbuffered", "--nosuffix",
+         "--options", "pv_name,pv_size,vg_name,pv_uuid", disk],
+        ["lvs", "-S", "lv_name=~^l", "-o", "devices,lv_name,lv_tags", "--noheadings", "--readonly", "--separator", ";"],
+        ["lvchange", "-aey", "--select", f'vg_name = "{vg}" && lv_name =~ \'^(lv|snap).*$\''],
+        ["vgs", "--noheadings", "--unit=g", "-o", "name,size,free,lv_count,uuid", "--separator", ":", "--nosuffix",
+         "--readonly"],
+        ["lvs", "--noheadings", "--unit=g", "-o", "size,data_percent", "--separator", ":", "--nosuffix",
+         "--readonly", _lv(draw, model, "pool")],
+        ["pvs", "--noheadings", "--unit=g", "-o", "vg_name,name,size,free", "--separator", "|", "--nosuffix"],
+        ["lvdisplay", "--noheading", "-C", "-o", "Attr", lv],
+        ["lvs", "-o", "lv_name,lv_attr,origin", vg],
+        ["vgs", "--noheadings", "--nosuffix", "-o", "vg_name,size,free,vg_extent_size", "--units", "m",
+         "--separator", ";", vg],
+        ["pvs", "--noheadings", "-o", "pv_name,vg_name", "--separator", ";", "--select",
+         f"pv_name = {disk} || vg_name = {vg}"],
+        ["pvdisplay", disk, "--units", "b", "--columns", "--noheadings", "--nosuffix", "--separator", ";",
+         "-o", "dev_size,pv_size,pe_start,vg_extent_size"],
+        ["vgs", "--noheadings", "--separator", ";", "-o", "vg_name,vg_uuid"],
+        ["vgs", "--noheadings", "-o", "vg_name,vg_autoactivation,lv_count", "--separator", ";"],
+        ["lvs", "-a", "-o", "lv_name,lv_attr,origin,lv_size,seg_size,devices", vg],
+        ["vgs", "-o", "+tags", tag],
+        ["pvs", "-o", "+tags"],
+        ["lvs", "-o", "lv_name,lv_time,lv_tags,lv_uuid,lv_autoactivation", vg],
+        ["lvdisplay", vg],
+        ["lvdisplay", "-m", lv],
+        ["vgdisplay", vg],
+        ["vgdisplay", "-s"],
+        ["pvdisplay", disk],
+        ["lvscan"],
+        ["vgscan"],
+        ["pvscan"],
+        ["vgscan", "--ignorelockingfailure", "--mknodes"],
+        ["lvm", "version"],
+    ]  # fmt: skip
+    return draw(st.sampled_from(forms))
+
+
 _COMMANDS: tuple[tuple[int, Callable[[_Draw, _Model], list[str]]], ...] = (
     (4, _lvcreate_linear),  # first: hypothesis's simplest sequence repeats it
     (1, _pvcreate),
@@ -372,20 +490,37 @@ _COMMANDS: tuple[tuple[int, Callable[[_Draw, _Model], list[str]]], ...] = (
     (1, _client_snapshot),
     (2, _client_change),
     (1, _client_report),
+    (2, _client_lifecycle),
+    (2, _client_query),
 )
-_WEIGHTED = tuple(gen for weight, gen in _COMMANDS for _ in range(weight))
+# Only the clients' shapes (issue 13), with the pools, thin volumes and writes they work on.
+_CLIENT_COMMANDS: tuple[tuple[int, Callable[[_Draw, _Model], list[str]]], ...] = (
+    (3, _client_create),  # first: hypothesis's simplest sequence repeats it
+    (2, _lvcreate_pool),
+    (2, _client_snapshot),
+    (3, _client_change),
+    (2, _client_report),
+    (5, _client_lifecycle),
+    (4, _client_query),
+    (1, _dd),
+)
+SHAPES = {
+    name: tuple(gen for weight, gen in commands for _ in range(weight))
+    for name, commands in (("all", _COMMANDS), ("clients", _CLIENT_COMMANDS))
+}
 
 
 @st.composite
-def cases(draw: _Draw, min_steps: int = 3, max_steps: int = 12) -> DiffCase:
-    """A random DiffCase: usually a VG first, then commands biased towards existing objects."""
+def cases(draw: _Draw, min_steps: int = 3, max_steps: int = 12, shapes: str = "all") -> DiffCase:
+    """A random DiffCase: usually a VG first, then commands of `SHAPES[shapes]` biased towards existing
+    objects."""
     model = _Model()
     steps: list[str] = []
     if draw(st.integers(0, 7)) < 7:
         steps.append(model.run(_vgcreate(draw, model)))
     length = draw(st.integers(min_steps, max_steps))
     while len(steps) < length:
-        gen = draw(st.sampled_from(_WEIGHTED))
+        gen = draw(st.sampled_from(SHAPES[shapes]))
         if (gen in (_dd, _blkdiscard) and not model.active) or (gen is _dd and model.written >= MAX_WRITTEN):
             continue
         steps.append(model.run(gen(draw, model)))
@@ -415,8 +550,10 @@ def compare(expected: Sequence[StepResult], actual: Sequence[StepResult]) -> lis
     for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
         if want.rc != got.rc:
             mismatches.append(Mismatch(index, want.cmd, "rc", str(want.rc), str(got.rc)))
+        argv = shlex.split(want.cmd)
         for name in ("stdout", "stderr"):
-            a, b = normalise(getattr(want, name)), normalise(getattr(got, name))
+            a = normalise(mask_time_columns(getattr(want, name), argv))
+            b = normalise(mask_time_columns(getattr(got, name), argv))
             if a != b:
                 mismatches.append(Mismatch(index, want.cmd, name, a, b))
     return mismatches
@@ -440,9 +577,12 @@ class StopExploring(Exception):
     """Raised by an `explore` callback to end the run early (e.g. out of time); not an error."""
 
 
-def explore(examples: int, callback: Callable[[DiffCase], None], seed_value: int = 0) -> None:
-    """Call `callback` once per distinct case among `examples` drawn deterministically from `seed_value`
-    (no shrinking: a real-LVM run of one case takes half a minute) until it raises StopExploring."""
+def explore(
+    examples: int, callback: Callable[[DiffCase], None], seed_value: int = 0, shapes: str = "all"
+) -> None:
+    """Call `callback` once per distinct case of `SHAPES[shapes]` among `examples` drawn deterministically
+    from `seed_value` (no shrinking: a real-LVM run of one case takes half a minute) until it raises
+    StopExploring."""
     seen: set[DiffCase] = set()
     stopped = False
 
@@ -455,7 +595,7 @@ def explore(examples: int, callback: Callable[[DiffCase], None], seed_value: int
         print_blob=False,
     )
     @seed(seed_value)
-    @given(cases())
+    @given(cases(shapes=shapes))
     def _each(case: DiffCase) -> None:
         nonlocal stopped
         if stopped:  # hypothesis replays the "failing" case once: stop again
