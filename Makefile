@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pip put elsewhere): every helper it starts must be found without the user's PATH.
 SYSTEM_PATH := /usr/sbin:/usr/bin:/sbin:/bin
 
-.PHONY: demo test test-sim test-real lint bench record-golden sysdeps clean
+.PHONY: demo test test-sim test-fuzz test-real lint bench record-golden sysdeps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,17 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/lvsim demo
 
-## test: lint, the simulator suite, then (when the machine allows) the whole real suite in VMs
-test: $(STAMP) sysdeps lint test-sim test-real
+## test: lint, the simulator suite, the fuzzers, then (when the machine allows) the whole real suite in VMs
+test: $(STAMP) sysdeps lint test-sim test-fuzz test-real
 
 ## test-sim: the simulator suite alone (no root, no VM); needs rsync and bc on the host
 test-sim: $(STAMP)
 	@bash vm/provision.sh --sim-tools
-	$(PY) -m pytest -n auto -m 'not real' -q
+	$(PY) -m pytest -n auto --dist worksteal -m 'not real and not fuzz' -q
+
+## test-fuzz: the two hypothesis fuzzers (tests/test_fuzz.py), side by side, about a minute
+test-fuzz: $(STAMP)
+	$(PY) -m pytest -n 2 -m 'fuzz and not real' -q
 
 ## test-real: boot VMs with Debian's kernel and run the tests marked `real` inside them as root
 test-real: $(STAMP)

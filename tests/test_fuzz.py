@@ -8,12 +8,15 @@ import json
 import shlex
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lvsim import dispatch
 from lvsim.core.model import Disk, LVKind, State
 from lvsim.testing import difftest
+
+pytestmark = pytest.mark.fuzz  # run by make test-fuzz, apart from make test-sim
 
 WORDS = [
     "vg", "vg/lv", "vg/pool", "/dev/loop0", "/dev/loop1", "/dev/vg/lv", "lv", "pool", "-L", "-l", "-n",
