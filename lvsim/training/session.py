@@ -5,7 +5,8 @@ A session is a directory (default ~/.lvsim/shell, or --dir) that lvsim makes and
     state, state.blobs/   the simulated machine (LVSIM_STATE)
     saves/                save points (`lvsim save/restore`; `.start` is what `lvsim reset` goes back to)
     bin/                  the command shims, `lvsim` itself and the prompt helper, first on PATH
-    etc/lvm.conf          LVM_SYSTEM_DIR: LVM reads it as it would /etc/lvm/lvm.conf (made once, then yours)
+    etc/lvm.conf          LVM_SYSTEM_DIR: LVM reads it as it would /etc/lvm/lvm.conf (made once, then yours;
+                          a lesson or drill starts from the template again)
     work/                 where the shell starts: mount points, backups
     bashrc                the shell's start-up file (rewritten at each start)
     progress.json         lessons done, the lesson or drill in progress
