@@ -82,8 +82,8 @@ def test_generator_on_sim(shapes: str) -> None:
     """The generator is deterministic for a seed, and the simulator runs every sequence alike, never crashing."""
     first: list[difftest.DiffCase] = []
     second: list[difftest.DiffCase] = []
-    difftest.explore(25, first.append, 7, shapes)
-    difftest.explore(25, second.append, 7, shapes)
+    difftest.explore(40, first.append, 7, shapes)
+    difftest.explore(40, second.append, 7, shapes)
     assert first == second and len(set(first)) == len(first) > 15
     for case in first:
         assert 3 + len(difftest.FINAL_REPORTS) <= len(case.steps) <= 12 + len(difftest.FINAL_REPORTS)

@@ -628,7 +628,8 @@ def create_sparse(ctx: Ctx) -> int:
         check_new_lv_name(vg_name, name, "lvcreate")
     vg = find_vg(ctx.state, vg_name)
     name = name or next_lv_name(vg)
-    _existing_check(vg, name)
+    if name:
+        _existing_check(vg, name)
     virtual = args.get("virtualsize")
     assert isinstance(virtual, SizeArg)
     virtual_extents = extents_for_size(ctx, vg, virtual.value)
@@ -676,11 +677,15 @@ def lvcreate(ctx: Ctx) -> int:
     if name:
         check_new_lv_name(vg_name, name, "lvcreate")
     vg = find_vg(ctx.state, vg_name)
-    if name in vg.lvs:
-        raise LvmError(f'Logical Volume "{name}" already exists in volume group "{vg.name}"')
-    devices = tags.expand_pvs(ctx.state, vg, devices)
+    # _lvcreate_single lists the PVs and works out the extents before _lv_create_an_lv checks the name
+    expanded = tags.expand_pvs(ctx.state, vg, devices)
+    if devices and not expanded:  # @tag arguments that no PV of the VG carries
+        raise LvmError("No specified PVs have space available.")
+    devices = expanded
     check_pvs(ctx, vg, devices)
     extents, partial = requested_extents(ctx, vg, devices)
+    if name:
+        _existing_check(vg, name)
     if not partial:
         check_space(ctx, vg, name or next_lv_name(vg), extents, devices)
     lv = new_lv(ctx, vg, name or next_lv_name(vg))
