@@ -301,13 +301,14 @@ def metadata_usage(vg: VG, pool_lv: LV) -> tuple[int, int]:
 
     used = reserve min(4096, M/10) + 7 fixed blocks + the metadata and data space-map bitmaps
     + the mapping-tree blocks of every thin device with a tree of its own (a snapshot shares its
-    origin's tree until it is written).
+    origin's tree until it is written) + the blocks an imported host's trees took beyond that
+    (`host_trees`, set by lvsim import from the Meta% captured).
     """
     tmeta = vg.lvs.get(pool_lv.metadata_lv)
     total = (tmeta.le_count * vg.extent_size // META_BLOCK) if tmeta else 0
     data_blocks = pool_total_blocks(vg, pool_lv)
     used = min(4096, total // 10) + 7 + -(-total // SPACE_MAP_ENTRIES) + -(-data_blocks // SPACE_MAP_ENTRIES)
-    used += pool_tree_blocks(vg, pool_lv)
+    used += max(0, pool_tree_blocks(vg, pool_lv) + int(pool_state(pool_lv).get("host_trees", 0)))
     if pool_mode(pool_lv) == "ro":
         used = total  # the kernel ran out of metadata blocks
     return min(used, total), total

@@ -1,10 +1,11 @@
 """Replay a captured host's activation and usage onto an imported VG: which LVs were active, each
 thin volume's Data% (that many chunks mapped), each pool's Data% (snapshots share their origin's
 chunks, and stop sharing as many as the pool's count needs), each COW snapshot's Snap% (that many
-exceptions). The data itself is not captured: mapped chunks read as zeroes.
+exceptions), each pool's Meta% (its mapping trees take the blocks the host's did). The data itself is not
+captured: mapped chunks read as zeroes.
 
-What cannot be reproduced exactly (Meta%, pool usage the sharing model cannot reach, LVs open on
-the host) is returned as notes for the user.
+What cannot be reproduced exactly (pool usage the sharing model cannot reach, LVs open on the host)
+is returned as notes for the user.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ def _replay_pool(state: State, vg: VG, pool: LV, rows: dict[str, dict[str, str]]
             )
     host_meta = rows.get(pool.name, {}).get("metadata_percent", "")
     if host_meta and pool.active:
+        used, total = usage.pool_metadata_usage(state, vg, pool)
+        want_meta = _target(host_meta, total)
+        if want_meta is not None:  # the host's trees, laid out as its writes made them
+            mapping.pool_state(pool)["host_trees"] = want_meta - used
         meta = format_percent(*usage.pool_metadata_usage(state, vg, pool))
         if meta != host_meta:
             notes.append(
