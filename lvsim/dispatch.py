@@ -139,6 +139,8 @@ def run(
         if lvm_command:
             config_warnings(ctx)  # LVM reads its configuration before anything else
         rc = handler(ctx)
+        if lvm_command and _reloads_config(ctx):
+            console.error("Reloading config files")  # --config's tree dropped again (recorded, -v)
     except ConfigError as exc:
         ctx = None
         lines = list(exc.lines)
@@ -173,12 +175,19 @@ def config_warnings(ctx: Ctx) -> None:
     """Read the command's configuration (raising ConfigError if LVM could not) and print LVM's
     warnings about it."""
     ctx.console.prefix = ctx.config.str("log/prefix")
+    if _reloads_config(ctx):
+        ctx.console.error("Reloading config files")  # --config applied over the files (recorded, -v)
     for line in [*ctx.config.warnings, *ctx.config.problems()]:
         ctx.console.error(line)
     for source, path in ctx.config.unhonoured():
         from lvsim.lvm.refusal import refuse
 
         refuse(f"{source} setting {path}")
+
+
+def _reloads_config(ctx: Ctx) -> bool:
+    """LVM says when it reloads its configuration for --config and back, at -v."""
+    return ctx.args.has("config") and ctx.args.count("verbose") >= 1
 
 
 def catch_up(state: State) -> None:
