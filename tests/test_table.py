@@ -91,11 +91,7 @@ NOT_YET_IN_GOLDEN = frozenset(
         "dumpconfig --typeconfig",
         "dumpconfig --validate",
         "dumpconfig --withcomments",
-        "lvchange --monitor",
-        "lvchange lvchange_monitor",
         "lvmconfig --withcomments",
-        "vgchange --monitor",
-        "vgchange vgchange_monitor",
     }
 )
 

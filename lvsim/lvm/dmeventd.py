@@ -136,15 +136,33 @@ def change_monitoring(ctx: Ctx, vg: VG, lv: LV, on: bool) -> None:
     active = monitorable(vg, lv) if lv.kind == LVKind.THIN_POOL else lv.active
     if not active:
         raise LvmError(f"Logical volume {vg.name}/{lv.name} is not active.")
-    set_monitoring(ctx, vg, lv, on)
+    for target in _watched_through(vg, lv):
+        set_monitoring(ctx, vg, target, on)
+
+
+def _watched_through(vg: VG, lv: LV) -> list[LV]:
+    """What lvchange --monitor of an LV (un)registers (recorded in the VM): a thin volume's pool, an
+    origin's COW snapshots, else the LV itself."""
+    if lv.kind == LVKind.THIN and lv.pool in vg.lvs:
+        return [vg.lvs[lv.pool]]
+    snapshots = mapping.cow_snapshots_of(vg, lv)
+    return [lv, *snapshots] if snapshots else [lv]
+
+
+def _in_kernel(vg: VG, lv: LV) -> bool:
+    """The LV's device is up: a pool's -tpool layer, a pool's _tdata and _tmeta with it (they stay
+    marked active while their pool is down), any other LV when active."""
+    if lv.kind == LVKind.THIN_POOL:
+        return monitorable(vg, lv)
+    if lv.role in ("tdata", "tmeta") and lv.parent in vg.lvs:
+        return mapping.tpool_active(vg, vg.lvs[lv.parent])
+    return lv.active
 
 
 def vg_monitoring(ctx: Ctx, vg: VG, on: bool) -> None:
     """vgchange --monitor y|n: every active LV of the VG (hidden ones too) is counted, the pools and
     snapshots among them (un)registered (recorded: "7 logical volume(s) in volume group "vg" unmonitored")."""
-    active = [
-        lv for lv in vg.lvs.values() if monitorable(vg, lv) or (lv.kind != LVKind.THIN_POOL and lv.active)
-    ]
+    active = [lv for lv in vg.lvs.values() if _in_kernel(vg, lv)]
     if not active:
         return
     for lv in active:
