@@ -177,7 +177,9 @@ def config_warnings(ctx: Ctx) -> None:
     ctx.console.prefix = ctx.config.str("log/prefix")
     if _reloads_config(ctx):
         ctx.console.error("Reloading config files")  # --config applied over the files (recorded, -v)
-    for line in [*ctx.config.warnings, *ctx.config.problems()]:
+    # lvmconfig --validate checks the files alone, and says nothing of --config (recorded)
+    files_only = ctx.command in ("lvmconfig", "config", "dumpconfig") and ctx.args.has("validate")
+    for line in [*ctx.config.warnings, *ctx.config.problems(command_line=not files_only)]:
         ctx.console.error(line)
     for source, path in ctx.config.unhonoured():
         from lvsim.lvm.refusal import refuse

@@ -209,13 +209,16 @@ class Config:
             tree = merge(tree, layer.tree)
         return tree
 
-    def problems(self) -> list[str]:
-        """LVM's warnings about the settings: unknown ones, and values of the wrong type."""
+    def problems(self, command_line: bool = True) -> list[str]:
+        """LVM's warnings about the settings: unknown ones, and values of the wrong type (without
+        --config's when `command_line` is false)."""
         from lvsim.core import config_defaults
 
         known = set(config_defaults.SETTINGS)
         out = []
         for layer in self.layers:
+            if not command_line and layer.name == "--config":
+                continue
             for path, value in settings(layer.tree).items():
                 if path not in known:
                     out.append(f'Configuration setting "{path}" unknown.')

@@ -193,7 +193,7 @@ def lvmconfig(ctx: Ctx) -> int:
             "--mergedconfig has no effect without --type current or --type full", usage, rc=EINVALID_CMD_LINE
         )
     if args.has("validate"):
-        if ctx.config.problems():  # said already, as every command says them
+        if ctx.config.problems(command_line=False):  # said already; --config's are not checked (recorded)
             raise LvmError("LVM configuration invalid.")
         ctx.console.print("LVM configuration valid.")
         return 0
