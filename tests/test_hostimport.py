@@ -271,22 +271,24 @@ def test_a_real_host_imports_with_every_report_field(tmp_path: Path) -> None:
         for cmd in REAL_LAYOUT:
             made = host.run(shlex.split(cmd.format(**devices)))
             assert made.rc == 0, (cmd, made.stderr)
-        env = {**os.environ, **host.environment(), "TZ": "UTC"}
+        env = {**os.environ, "TZ": "UTC"}
+        host_env = {**env, **host.environment()}  # LVM's private lvm.conf, for LVM's tools only
 
         def on_host(argv: list[str]) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(argv, env=env, capture_output=True, text=True)
+            return subprocess.run(argv, env=host_env, capture_output=True, text=True)
 
-        def lvsim(*args: str, state: str) -> subprocess.CompletedProcess[str]:
+        def lvsim(*args: str, state: str, tools: bool = False) -> subprocess.CompletedProcess[str]:
+            """lvsim; with tools, where it runs LVM's own tools (capture, --from-host)."""
             return subprocess.run(
                 [sys.executable, "-m", "lvsim.cli", *args],
-                env={**env, "LVSIM_STATE": str(tmp_path / state)},
+                env={**(host_env if tools else env), "LVSIM_STATE": str(tmp_path / state)},
                 capture_output=True,
                 text=True,
             )
 
         before = _reports(on_host)
         (tmp_path / "host-reports.json").write_text(json.dumps(before, indent=1))  # to look at if it fails
-        captured = lvsim("capture", str(tmp_path / "bundle"), state="unused.state")
+        captured = lvsim("capture", str(tmp_path / "bundle"), state="unused.state", tools=True)
         assert captured.returncode == 0, captured.stderr
         assert captured.stdout == f"{tmp_path / 'bundle'}: 2 VG(s) captured (backup, data)\n"
         plain = host.run(["vgcfgbackup", "-f", str(tmp_path / "plain-%s.vg")])
@@ -299,7 +301,15 @@ def test_a_real_host_imports_with_every_report_field(tmp_path: Path) -> None:
         scenario = tmp_path / "nightly.yaml"
         scenario.write_text(NIGHTLY)
         planned = lvsim(
-            "plan", str(scenario), "--from-host", "--var", "lv=db", "--var", "vg=data", state="plan.state"
+            "plan",
+            str(scenario),
+            "--from-host",
+            "--var",
+            "lv=db",
+            "--var",
+            "vg=data",
+            state="plan.state",
+            tools=True,
         )
         assert planned.returncode == 0, planned.stdout + planned.stderr
         assert "  0. the host before the first command:\n       VG backup: " in planned.stdout
@@ -311,6 +321,7 @@ def test_a_real_host_imports_with_every_report_field(tmp_path: Path) -> None:
             "--var=vg=data",
             "--format=json",
             state="plan.state",
+            tools=True,
         )
         plan = json.loads(as_json.stdout)
         start = {vg["name"]: vg for vg in plan["start"]}
