@@ -187,6 +187,15 @@ def _sys_block(dev: str) -> str:
     return os.path.basename(os.path.realpath(f"/sys/dev/block/{os.major(rdev)}:{os.minor(rdev)}"))
 
 
+def _host_dm_names() -> set[str]:
+    """The name of every device-mapper device of the machine now (from /sys, whatever udev made)."""
+    names = set()
+    for name_file in Path("/sys/block").glob("dm-*/dm/name"):
+        with contextlib.suppress(OSError):
+            names.add(name_file.read_text().strip())
+    return names
+
+
 def _leaves(block: str, seen: set[str] | None = None) -> set[str]:
     """The bottom devices (e.g. loop3) under a block device name (e.g. dm-4), via /sys/block/*/slaves."""
     seen = set() if seen is None else seen
@@ -607,6 +616,7 @@ class RealBackend(Backend):
             workdir=str(self.workdir),
             block_of=_sys_block,
             devnum_of_block=_devnum,
+            host_dm_names=_host_dm_names,
         )
 
     def _check_device(self, device: str, offset: int, length: int) -> None:

@@ -18,6 +18,7 @@ OWNED = Owned(
     workdir="/tmp/lvsim-real-x",
     block_of=lambda path: BLOCKS.get(path, ""),
     devnum_of_block={"loop3": "7:3", "dm-1": "253:1"}.get,  # type: ignore[arg-type]
+    host_dm_names=lambda: {"vg-a", "host-root"},
 )
 
 
@@ -41,6 +42,8 @@ def _refusal(cmdline: str, stdin: str = "", host_vgs: tuple[str, ...] = ("hostvg
         "kpartx -a /dev/loop3",
         "blkid /dev/loop3p1",
         "dmsetup remove vg-a",
+        "dmsetup remove vg-gone",  # no such device: dmsetup itself says so, as on any host
+        "dmsetup remove /dev/mapper/vg-gone",
         "dmsetup ls",
         "dmsetup info -c -o name --noheadings",
         "dmsetup create extra --table '0 8 linear /dev/loop3 0'",
