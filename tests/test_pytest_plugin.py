@@ -455,15 +455,33 @@ def test_the_words_of_busy_devices_and_unreadable_mounts(lvm: LvmHost, tmp_path:
     with lvm.hold_open("/dev/vg/disk"):
         busy = lvm.run("lvremove -f vg/disk")
         assert (busy.rc, busy.stdout, busy.stderr) == (5, "", "  Logical volume vg/disk in use.\n")
-    lvm.run("lvcreate -L 8M -n data vg", check=True)
+    # overflowed snapshots (4 MiB of COW, 8 MiB written over the origin): of a filesystem, and of none
+    lvm.run("lvcreate -L 40M -n data vg", check=True)
+    lvm.run("mkfs.ext4 -q /dev/vg/data", check=True)
     lvm.run("lvcreate -s -L 4M -n snap vg/data", check=True)
-    lvm.run("dd if=/dev/zero of=/dev/vg/data bs=1M count=8 oflag=direct", check=True)
+    lvm.run("lvcreate -L 40M -n raw vg", check=True)
+    lvm.run("lvcreate -s -L 4M -n rawsnap vg/raw", check=True)
+    for origin in ("data", "raw"):
+        lvm.run(f"dd if=/dev/zero of=/dev/vg/{origin} bs=1M count=8 oflag=direct", check=True)
     assert lvm.lv("vg/snap")["lv_snapshot_invalid"] is True
+    assert lvm.lv("vg/rawsnap")["lv_snapshot_invalid"] is True
+    dmesg = "       dmesg(1) may have more information after failed mount system call.\n"
     failed = lvm.run(["mount", "-o", "ro", "/dev/vg/snap", str(tmp_path)])
     assert (failed.rc, failed.stderr) == (
         32,
-        f"mount: {tmp_path}: can't read superblock on /dev/mapper/vg-snap.\n"
-        "       dmesg(1) may have more information after failed mount system call.\n",
+        f"mount: {tmp_path}: can't read superblock on /dev/mapper/vg-snap.\n{dmesg}",
+    )
+    # no type given and none known: mount tries each and every one refuses the device
+    failed = lvm.run(["mount", "-o", "ro", "/dev/vg/rawsnap", str(tmp_path)])
+    assert (failed.rc, failed.stderr) == (
+        32,
+        f"mount: {tmp_path}: wrong fs type, bad option, bad superblock on /dev/mapper/vg-rawsnap, missing "
+        f"codepage or helper program, or other error.\n{dmesg}",
+    )
+    failed = lvm.run(["mount", "-t", "xfs", "-o", "ro", "/dev/vg/rawsnap", str(tmp_path)])
+    assert (failed.rc, failed.stderr) == (
+        32,
+        f"mount: {tmp_path}: can't read superblock on /dev/mapper/vg-rawsnap.\n{dmesg}",
     )
 
 

@@ -25,11 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lvsim.core import hosttree
+from lvsim.core import devmap, hosttree
 from lvsim.core.content import Payload
 from lvsim.core.devmap import Device
 from lvsim.core.hosttree import Moved, check_tree
-from lvsim.core.model import State
+from lvsim.core.model import LVKind, State
 
 SB_OFFSET = 1024
 SB_SIZE = 3072
@@ -122,6 +122,19 @@ def probe(state: State, dev: Device) -> Filesystem | None:
     except (ValueError, RecursionError):
         return None
     return Filesystem(dev, sb) if _sane_super(sb) else None
+
+
+def probe_before_failure(state: State, dev: Device) -> Filesystem | None:
+    """The filesystem an invalid COW snapshot held when it overflowed (what was probed while it could
+    still be read), or None; `probe` for any other device."""
+    lv = devmap.lv_of(state, dev)
+    if lv is None or lv.kind != LVKind.COW or not lv.invalid:
+        return probe(state, dev)
+    lv.invalid = False  # its exception store still holds what it saw: read it as it was, then put back
+    try:
+        return probe(state, dev)
+    finally:
+        lv.invalid = True
 
 
 def _extent_list(value: object) -> bool:

@@ -586,6 +586,10 @@ def mount(ctx: Ctx) -> int:
     try:
         fsimage.read_at(state, dev, fsimage.SB_OFFSET, fsimage.SB_SIZE)
     except OSError:
+        # a device that fails reads (an invalid snapshot): with no type given and none probed before it
+        # failed, mount tries every type and each says EINVAL; otherwise the filesystem's read fails (EIO)
+        if fstype == "auto" and fsimage.probe_before_failure(state, dev) is None:
+            raise _wrong_fs(target, shown) from None
         raise _mount_error(target, f"can't read superblock on {shown}.") from None
     found = fsimage.probe(state, dev)
     ro = "rw" not in options[options.index("ro") :] if "ro" in options else False
