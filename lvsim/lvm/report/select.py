@@ -494,7 +494,12 @@ class _Parser:
             elif kind == SIZ:
                 factor = 1024 * 1024
         if kind == SIZ:
-            return float(number) * factor / 512, j
+            value = float(number)
+            if value == float("inf"):  # past a double: strtod's ERANGE
+                raise self.error(
+                    f"Field selection value {number} out of supported range for field {field.name}."
+                )
+            return value * factor / 512, j
         if kind == PCT:
             percent = float(number)
             if percent > 100:
