@@ -197,28 +197,14 @@ def _dmsetup(words: Sequence[str], owned: Owned, stdin: str) -> str:
 def _umount(words: Sequence[str], owned: Owned) -> str:
     if any(w in ("-a", "-A", "--all", "--all-targets") for w in words):
         return "umount -a would unmount the host's filesystems"
-    mounts = _mount_table()
+    from lvsim.tools.mountinfo import host_mountinfo
+
+    mounts = host_mountinfo()
     for word in (w for w in words if not w.startswith("-")):
         if word.startswith("/dev/"):
             continue  # checked as a device
         target = os.path.realpath(word)
-        devnums = [d for d, t in mounts if t == target]
+        devnums = [d for d, t, _ in mounts if t == target]
         if devnums and not any(owned.devnum(d) for d in devnums):
             return f"{word} is not a filesystem on a device of this real backend"
     return ""
-
-
-def _mount_table() -> list[tuple[str, str]]:
-    """(major:minor, mount point) of every mount (/proc/self/mountinfo)."""
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return []
-    table = []
-    for line in lines:
-        fields = line.split()
-        if len(fields) > 4:
-            target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            table.append((fields[2], target))
-    return table

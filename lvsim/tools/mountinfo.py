@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from lvsim.core import devmap, fsimage
@@ -128,8 +129,9 @@ def _row(state: State, m: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _host_mounts() -> list[tuple[str, str]]:
-    """(mount point, source) of the host's own mounts."""
+def host_mountinfo() -> list[tuple[str, str, str]]:
+    """(major:minor, mount point, source) of each of the host's own mounts (/proc/self/mountinfo; the
+    mount point with its octal escapes undone)."""
     try:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
@@ -138,9 +140,10 @@ def _host_mounts() -> list[tuple[str, str]]:
     found = []
     for line in lines:
         fields = line.split()
-        if " - " in line and len(fields) > 4:
-            source = line.split(" - ", 1)[1].split()[1:2]
-            found.append((fields[4], source[0] if source else ""))
+        if len(fields) > 4:
+            target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            source = line.split(" - ", 1)[1].split()[1:2] if " - " in line else []
+            found.append((fields[2], target, source[0] if source else ""))
     return found
 
 
@@ -161,7 +164,7 @@ def _select(ctx: Ctx, flags: dict[str, str], pos: list[str]) -> list[dict[str, A
     if source:
         dev = devmap.resolve(state, source)
         if dev is None:
-            if any(s == source for _, s in _host_mounts()):
+            if any(s == source for _, _, s in host_mountinfo()):
                 raise _refuse("findmnt", f"of {source}, a device of the host")
             return []
         return [m for m in mounts if m["name"] == dev.name]
