@@ -279,12 +279,17 @@ def _remove_vg_nodes(vg: str) -> None:
 
 def _busy_children(workdir: _Workdir) -> list[int]:
     """Pids of commands still running for this work directory (they carry its LVM_SYSTEM_DIR)."""
-    marker = f"LVM_SYSTEM_DIR={workdir.etc}".encode()
+    return _pids_whose("environ", f"LVM_SYSTEM_DIR={workdir.etc}")
+
+
+def _pids_whose(part: str, word: str) -> list[int]:
+    """Pids whose /proc/PID/`part` (environ, cmdline: NUL-separated) holds `word` as one of its items."""
+    marker = word.encode()
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             with contextlib.suppress(OSError):
-                if marker in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                if marker in Path(f"/proc/{entry}/{part}").read_bytes().split(b"\0"):
                     pids.append(int(entry))
     return pids
 
@@ -329,14 +334,7 @@ def sweep_dead_sessions(base: Path) -> None:
 
 def _processes_naming(path: Path) -> list[int]:
     """Pids whose command line names path (a reaper still waiting to clean it up)."""
-    marker = str(path).encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                if marker in Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0"):
-                    found.append(int(entry))
-    return found
+    return _pids_whose("cmdline", str(path))
 
 
 def _devnum(block: str) -> str:
