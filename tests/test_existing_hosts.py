@@ -1,4 +1,4 @@
-"""Scenarios over existing storage (issue 15, items 2 and 3): `existing:` and `setup:`, run-time
+"""Scenarios over existing storage: `existing:` and `setup:`, run-time
 parameters (`--set`, checked against LVM's name rules), `when:` conditions on report values, `foreach`
 over the LVs that carry a tag, and re-runs that find the work done.
 

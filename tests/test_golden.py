@@ -44,7 +44,7 @@ def test_case_is_recorded(path: Path) -> None:
 
 def test_recordings_have_cases_and_format() -> None:
     keys = {"name", "description", "disks", "lvm_version", "steps"}
-    environment = {"lvm_conf", "dmeventd"}  # cases that set lvm.conf or need dmeventd (issue 16)
+    environment = {"lvm_conf", "dmeventd"}  # cases that set lvm.conf or need dmeventd
     step_keys = {"cmd", "stdin", "rc", "stdout", "stderr"}
     for path in RECORDINGS:
         recording = json.loads(path.read_text())

@@ -183,7 +183,7 @@ def test_a_real_hosts_capture_replays() -> None:
         assert (out.rc, out.stdout) == (step["rc"], step["stdout"]), step["argv"]
 
 
-# -- a real host, end to end (issue 15's "done when") ----------------------------------------------
+# -- a real host, end to end ----------------------------------------------
 
 # A varied host: linear LVs in several segments over several PVs, a thin pool (zeroing off, a tag)
 # with data written, thin volumes, thin snapshots (one activated with -K and written, one without the
