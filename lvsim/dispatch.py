@@ -118,7 +118,11 @@ def run(
     spec, handler = entry
     from lvsim.core import devmap, fsimage
 
-    fsimage.sync_mounts(state)  # what the kernel's writeback has done by now
+    try:
+        fsimage.sync_mounts(state)  # what the kernel's writeback has done by now
+    except LvmError as exc:  # files that do not fit their filesystem or device: not emulated
+        console.raw_err(exc.raw + "\n")
+        return Outcome(exc.rc, console.stdout, console.stderr)
     held: list[str] = []
     if state.faults:  # injected by lvsim.testing (the pytest plugin, `lvsim fail`)
         from lvsim.testing import faults

@@ -1,7 +1,7 @@
 """The mount shim and the host's files: a mount never moves, overwrites or follows its way
 out to a file it did not create; a crafted image is refused before anything is written; a mount
 point swapped after the mount is left alone; a killed mount can still be unmounted; a filesystem
-written past its thin pool leaves a usable state."""
+written past its thin pool, its snapshot or its own size is refused, with nothing lost."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from simhost import SimHost
 from lvsim import dispatch
 from lvsim.core import devmap, fsimage, hosttree, store
 from lvsim.core.errors import NOT_EMULATED
-from lvsim.core.model import Disk, GiB
+from lvsim.core.model import GiB
 
 DMESG = "       dmesg(1) may have more information after failed mount system call.\n"
 
@@ -167,31 +167,115 @@ def test_a_killed_mount_is_on_record_and_can_be_unmounted(tmp_path: Path, monkey
     assert _listing(mnt) == [] and fsimage.mounts(store.load(path)) == []
 
 
-def test_a_filesystem_written_past_its_pool_leaves_a_usable_state(tmp_path: Path) -> None:
-    sim = SimHost()
-    sim.state.disks["/dev/loop0"] = Disk("/dev/loop0", 2 * GiB, backing_file="/lvsim/loop0.img")
+def _refusal(mnt: Path, why: str) -> str:
+    return (
+        f"lvsim: {mnt}: its files do not fit ({why}): a filesystem written past its space is not emulated "
+        "(the host took the writes, so they cannot fail as the kernel fails them); nothing was written back, "
+        "the mount and its files are as they were: remove what does not fit and run the command again\n"
+    )
+
+
+def _saved_run(path: Path, *argv: str) -> dispatch.Outcome:
+    """One command line on the state file at `path`, as a shim runs it (the state saved after)."""
+    with store.transaction(path) as state:
+        return dispatch.run(state, list(argv))
+
+
+@pytest.mark.parametrize(("fs", "pool", "when_full"), [("ext4", "20M", "y"), ("xfs", "100M", "n")])
+def test_files_past_the_thin_pool_are_refused_and_nothing_is_lost(
+    tmp_path: Path, fs: str, pool: str, when_full: str
+) -> None:
+    """On LVM the kernel's writes fail (in queue mode after no_space_timeout); lvsim cannot fail them."""
+    sim = SimHost(2 * GiB).with_vg()
     for cmd in (
-        "pvcreate /dev/loop0",
-        "vgcreate vg /dev/loop0",
-        "lvcreate -L 20M -T vg/pool",
-        "lvcreate -V 200M -T vg/pool -n t",
-        "mkfs.ext4 -q /dev/vg/t",
+        f"lvcreate -L {pool} -T vg/pool --errorwhenfull {when_full}",
+        "lvcreate -V 320M -T vg/pool -n t",
+        f"mkfs.{fs} -q /dev/vg/t",
     ):
-        sim(*cmd.split())
+        sim.ok(cmd)
+    path = tmp_path / "state"
+    with store.transaction(path) as state:
+        state.__dict__.update(sim.state.__dict__)
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    sim("mount", "/dev/vg/t", str(mnt))
+    assert _saved_run(path, "mount", "/dev/vg/t", str(mnt)).rc == 0
     (mnt / "small").write_text("fits\n")
-    sim("lvs")
-    (mnt / "big").write_bytes(os.urandom(40_000_000))
-    for cmd in (["lvs", "-a"], ["blkid", "/dev/vg/t"], ["umount", str(mnt)], ["lvs"]):
-        out = sim(*cmd)
-        assert "Internal error" not in out.stderr
-    report = sim("lvs", "--noheadings", "-o", "data_percent", "vg/pool").stdout.strip()
-    assert report == "100.00"
-    sim("mount", "/dev/vg/t", str(mnt))
-    assert (mnt / "small").read_text() == "fits\n"  # the last writeback that fitted
-    assert not (mnt / "big").exists()
+    assert _saved_run(path, "lvs").rc == 0  # writeback: `small` is in the image now
+    before = store.load(path)
+    used = _saved_run(
+        path, "lvs", "--noheadings", "-o", "lv_attr,data_percent,lv_health_status", "vg/pool"
+    ).stdout
+    big = os.urandom(60 << 20)
+    (mnt / "big").write_bytes(big)
+    for argv in (["lvs"], ["lvcreate", "-L", "4M", "-n", "other", "vg"], ["umount", str(mnt)], ["blkid"]):
+        out = _saved_run(path, *argv)
+        assert (out.rc, out.stdout, out.stderr) == (
+            NOT_EMULATED,
+            "",
+            _refusal(mnt, "thin pool vg/pool is out of data space"),
+        ), argv
+        saved = store.load(path)  # nothing changed: the pool, the clock, the LVs, the mount
+        assert saved.to_json() == before.to_json()
+        assert _listing(mnt) == ["big", "lost+found", "small"] if fs == "ext4" else ["big", "small"]
+        assert (mnt / "big").read_bytes() == big
+    (mnt / "big").unlink()
+    report = _saved_run(path, "lvs", "--noheadings", "-o", "lv_attr,data_percent,lv_health_status", "vg/pool")
+    assert (report.rc, report.stdout) == (0, used)
+    assert _saved_run(path, "umount", str(mnt)).rc == 0
+    assert _listing(mnt) == [] and fsimage.mounts(store.load(path)) == []
+    assert _saved_run(path, "mount", "/dev/vg/t", str(mnt)).rc == 0
+    assert (mnt / "small").read_text() == "fits\n" and not (mnt / "big").exists()
+    assert _saved_run(path, "umount", str(mnt)).rc == 0
+
+
+def test_a_full_filesystem_is_refused_too(sim: SimHost, tmp_path: Path) -> None:
+    """Files larger than the filesystem (64 MiB) fail on LVM with the filesystem's ENOSPC."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    sim("mount", "/dev/vg/fs", str(mnt))
+    (mnt / "big").write_bytes(b"x" * (40 << 20))
+    (mnt / "more").write_bytes(b"y" * (40 << 20))
+    for argv in (["lvs"], ["umount", str(mnt)]):
+        assert sim(*argv, rc=NOT_EMULATED).stderr == _refusal(
+            mnt, "the ext4 filesystem on /dev/mapper/vg-fs is full"
+        )
+    (mnt / "more").unlink()
+    sim("umount", str(mnt))
+    sim("mount", "/dev/vg/fs", str(mnt))
+    assert (mnt / "big").read_bytes() == b"x" * (40 << 20)
+
+
+def test_a_mounted_cow_snapshot_written_past_its_space_is_refused(sim: SimHost, tmp_path: Path) -> None:
+    """Writes into a mounted (read-write) snapshot that overflow it; writes into its origin only invalidate it."""
+    sim.ok("lvcreate -s -L 8M -n snap vg/fs")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    sim("mount", "/dev/vg/snap", str(mnt))
+    (mnt / "big").write_bytes(os.urandom(20 << 20))
+    assert sim("lvs", rc=NOT_EMULATED).stderr == _refusal(mnt, "snapshot vg/snap has no room left for them")
+    (mnt / "big").unlink()
+    assert sim.rows("-o lv_name,lv_attr vg")["snap"] == ["swi-aos---"]
+    sim("umount", str(mnt))
+    sim("mount", "/dev/vg/fs", str(mnt))
+    (mnt / "big").write_bytes(os.urandom(20 << 20))
+    assert sim.rows("-o lv_name,lv_attr vg")["snap"] == ["swi-I-s---"]
+    sim("umount", str(mnt))
+    sim("mount", "/dev/vg/fs", str(mnt))
+    assert (mnt / "big").stat().st_size == 20 << 20
+    sim("umount", str(mnt))
+
+
+def test_a_discard_mount_on_a_device_without_discards_keeps_its_files(sim: SimHost, tmp_path: Path) -> None:
+    """An origin with a COW snapshot takes no discards: the write-back stores the files, trims nothing."""
+    sim.ok("lvcreate -s -L 8M -n snap vg/fs")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    sim("mount", "-o", "discard", "/dev/vg/fs", str(mnt))
+    (mnt / "kept").write_text("kept\n")
+    assert sim("lvs").stderr == ""
+    sim("umount", str(mnt))
+    sim("mount", "/dev/vg/fs", str(mnt))
+    assert (mnt / "kept").read_text() == "kept\n"
     sim("umount", str(mnt))
 
 

@@ -18,6 +18,8 @@ in the mount-point directory and unmounting (or `sync_mounts`) captures it back,
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import errno
 import json
 import os
@@ -28,6 +30,7 @@ from typing import Any
 from lvsim.core import devmap, hosttree
 from lvsim.core.content import Payload
 from lvsim.core.devmap import Device
+from lvsim.core.errors import NOT_EMULATED, LvmError
 from lvsim.core.hosttree import Moved, check_tree
 from lvsim.core.model import LVKind, State
 
@@ -297,9 +300,10 @@ def materialise(state: State, fs: Filesystem, root: int) -> None:
     hosttree.materialise(root, tree, read)
 
 
-def capture(state: State, fs: Filesystem, root: int) -> bool:
-    """Store the tree of the directory open at `root` in the filesystem; unchanged files keep their
-    blocks.  Returns whether anything changed (NoSpace when it does not fit)."""
+def scan(state: State, fs: Filesystem, root: int) -> tuple[Tree, dict[str, bytes]] | None:
+    """The tree of the directory open at `root` and the contents of its new or changed files, or
+    None when it is the filesystem's tree as stored (unchanged files keep their blocks).  NoSpace
+    for a file larger than the filesystem."""
     old = fs.tree(state)
     tree: Tree = {}
     contents: dict[str, bytes] = {}
@@ -325,9 +329,8 @@ def capture(state: State, fs: Filesystem, root: int) -> bool:
                 entry["size"] = len(contents[rel])
         tree[rel] = entry
     if tree == old and not contents:
-        return False
-    store_tree(state, fs, tree, contents)
-    return True
+        return None
+    return tree, contents
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,7 +362,10 @@ def mount_device(state: State, mount: dict[str, Any]) -> Device | None:
 
 def sync_mount(state: State, mount: dict[str, Any]) -> None:
     """Write a read-write mount's directory back to its device (what writeback does).  Nothing is
-    read from a mount still being filled, or from a directory that is not the one mounted."""
+    read from a mount still being filled, or from a directory that is not the one mounted.
+
+    Files that the filesystem or its device cannot take raise `write_back`'s refusal (LvmError,
+    NOT_EMULATED), with the state as it was and the mount and its files left in place."""
     if mount["ro"] or mount.get("frozen") or mount.get("filling"):
         return
     dev = mount_device(state, mount)
@@ -371,11 +377,73 @@ def sync_mount(state: State, mount: dict[str, Any]) -> None:
     except Moved:
         return
     try:
-        with contextlib.suppress(OSError, NoSpace, Corrupt):  # writeback errors reach no command
-            if capture(state, fs, root) and mount.get("discard"):
-                trim(state, fs)
+        write_back(state, mount, fs, root)
     finally:
         os.close(root)
+
+
+def write_back(state: State, mount: dict[str, Any], fs: Filesystem, root: int) -> bool:
+    """Capture the mount's directory open at `root` into `fs` (and trim it under the discard
+    option); returns whether anything changed.
+
+    The host's writes into the directory have already succeeded, so files that do not fit, in the
+    filesystem or on its device (a thin pool out of data space, a COW snapshot overflowing), cannot
+    be failed as the kernel fails them: that is refused (LvmError, NOT_EMULATED) after the state is
+    put back as it was, so that nothing is lost and the user can free space in the mount and go
+    on.  A device that already fails (an invalid snapshot) loses the writes, as it does on LVM."""
+    try:
+        found = scan(state, fs, root)
+    except NoSpace:
+        raise _refusal(mount, f"the {fs.type} filesystem on {mount['source']} is full") from None
+    except (OSError, Corrupt):  # the device fails reads
+        return False
+    if found is None:
+        return False
+    lv = devmap.lv_of(state, fs.dev)
+    valid = lv is not None and not lv.invalid  # a COW snapshot that fails already loses its writes
+    before = copy.deepcopy(state)  # the device content too (lvsim.core.content.LiveData)
+    try:
+        store_tree(state, fs, *found)
+    except (OSError, NoSpace) as exc:
+        why = _what_ran_out(state, mount, fs, exc, valid)
+        for f in dataclasses.fields(state):
+            if f.name != "mounts":  # the callers hold the mount records
+                setattr(state, f.name, getattr(before, f.name))
+        if why:
+            raise _refusal(mount, why) from None
+        return False
+    if mount.get("discard"):
+        with contextlib.suppress(OSError):  # a device that takes no discards: nothing is trimmed
+            trim(state, fs)
+    return True
+
+
+def _what_ran_out(state: State, mount: dict[str, Any], fs: Filesystem, exc: Exception, valid: bool) -> str:
+    """What a write-back failing with `exc` found full, or "" for a device that fails otherwise
+    (read-only, an invalid snapshot): its writes are lost, as on LVM."""
+    lv = devmap.lv_of(state, fs.dev)
+    vg = next((v for v in state.vgs.values() if lv is not None and v.lvs.get(lv.name) is lv), None)
+    code = exc.errno if isinstance(exc, OSError) else None
+    if isinstance(exc, NoSpace):
+        return f"the {fs.type} filesystem on {mount['source']} is full"
+    if lv is None or vg is None:
+        return ""
+    if lv.kind == LVKind.THIN and code == errno.ENOSPC:
+        return f"thin pool {vg.name}/{lv.pool} is out of data space"
+    if lv.kind == LVKind.COW and code == errno.EIO and valid:  # it overflowed on this write
+        return f"snapshot {vg.name}/{lv.name} has no room left for them"
+    return ""
+
+
+def _refusal(mount: dict[str, Any], why: str) -> LvmError:
+    """lvsim's refusal of files a mount cannot hold (`why`: what ran out)."""
+    return LvmError(
+        rc=NOT_EMULATED,
+        raw=f"lvsim: {mount['target']}: its files do not fit ({why}): a filesystem written past its "
+        "space is not emulated (the host took the writes, so they cannot fail as the kernel fails "
+        "them); nothing was written back, the mount and its files are as they were: remove what "
+        "does not fit and run the command again",
+    )
 
 
 def sync_mounts(state: State) -> None:

@@ -686,30 +686,34 @@ def find_mount(state: State, arg: str, prog: str) -> dict[str, Any] | None:
 def unmount(state: State, m: dict[str, Any]) -> bool:
     """Capture a read-write mount back into its device, mark it clean, empty the mount point and drop
     the mount.  False (nothing written back, no file touched) when the mount point is no longer the
-    directory that was mounted."""
+    directory that was mounted.  Files that do not fit are `fsimage.write_back`'s refusal, with the
+    mount and its files left in place."""
     dev = fsimage.mount_device(state, m)
     found = fsimage.probe(state, dev) if dev else None
-    fsimage.mounts(state).remove(m)
-    lv = devmap.lv_of(state, dev) if dev else None
-    if dev is not None and dev.lv and lv is not None:
-        lv.open_count = max(0, lv.open_count - 1)
     try:
         root = fsimage.open_mount(m)
     except hosttree.Moved:
+        _drop(state, m, dev)
         return False
     try:
         if not m["ro"] and not m.get("filling") and found is not None:
-            with contextlib.suppress(
-                OSError, fsimage.NoSpace, fsimage.Corrupt
-            ):  # lost writes, as on a failed device
-                if fsimage.capture(state, found, root) and m.get("discard"):
-                    fsimage.trim(state, found)
+            fsimage.write_back(state, m, found, root)
+            with contextlib.suppress(OSError):  # a device that fails: as on LVM, the log stays dirty
                 found.sb["clean"] = True
                 fsimage.write_super(state, found)
+        _drop(state, m, dev)
         hosttree.remove_contents(root)
     finally:
         os.close(root)
     return True
+
+
+def _drop(state: State, m: dict[str, Any], dev: Device | None) -> None:
+    """Take a mount off the record, and its hold on its LV."""
+    fsimage.mounts(state).remove(m)
+    lv = devmap.lv_of(state, dev) if dev else None
+    if dev is not None and dev.lv and lv is not None:
+        lv.open_count = max(0, lv.open_count - 1)
 
 
 @command(RawSpec("umount"))
@@ -738,7 +742,13 @@ def umount(ctx: Ctx) -> int:
             ctx.console.raw_err(
                 f"lvsim: umount: what {m['target']} held before the mount is in {m['stash']}\n"
             )
-        if not unmount(ctx.state, m):
+        try:
+            unmounted = unmount(ctx.state, m)
+        except LvmError as exc:  # files that do not fit: the mount stays
+            ctx.console.raw_err(exc.raw + "\n")
+            rc = exc.rc
+            continue
+        if not unmounted:
             ctx.console.raw_err(
                 f"lvsim: umount: {m['target']} is no longer the directory that was mounted (moved or "
                 "replaced): the mount is dropped, nothing was written back and no file was touched\n"
