@@ -43,6 +43,14 @@ Extents = list[list[int]]
 Corrupt = hosttree.BadTree  # a file index that cannot be read or written to the host
 
 
+class RegionWriteError(OSError):
+    """mkfs could not write one of its metadata regions (`region`: offset and length)."""
+
+    def __init__(self, code: int, region: list[int]) -> None:
+        super().__init__(code, os.strerror(code))
+        self.region = region
+
+
 class DeviceReadError(Exception):
     """The device under a filesystem failed a read (an invalidated snapshot, a failed pool)."""
 
@@ -177,11 +185,16 @@ def wipe_super(state: State, dev: Device) -> None:
 def make(
     state: State, dev: Device, sb: dict[str, Any], meta: Extents, tree: Tree, do_discard: bool
 ) -> Filesystem:
-    """Create a filesystem: discard the device, write the metadata regions, the root tree, the superblock."""
+    """Create a filesystem: discard the device, write the metadata regions, the root tree, the superblock.
+
+    A metadata region that cannot be written is a RegionWriteError naming it."""
     if do_discard:
         discard(state, dev, 0, dev.size)
     for off, length in meta:
-        fill(state, dev, off, length)
+        try:
+            fill(state, dev, off, length)
+        except OSError as exc:
+            raise RegionWriteError(exc.errno or 0, [off, length]) from None
     sb = {**sb, "size": dev.size, "meta": meta, "index": [], "index_len": 0, "clean": True}
     fs = Filesystem(dev, sb)
     store_tree(state, fs, tree, {})

@@ -523,7 +523,11 @@ def mkfs_xfs(ctx: Ctx) -> int:
         # like xfsprogs, zero the device's last 128 KiB (old MD and other superblocks)
         fsimage.write_at(state, dev, dev.size - XFS_WHACK_SIZE, content.zeros(XFS_WHACK_SIZE))
     except (OSError, fsimage.NoSpace) as exc:
-        raise fail(f"mkfs.xfs: pwrite failed: {_reason(exc)}", 1) from None
+        # xfsprogs zeroes the log with libxfs_device_zero, and writes the rest with pwrite [VM]
+        log = isinstance(exc, fsimage.RegionWriteError) and exc.region == sb["log"]
+        raise fail(
+            f"mkfs.xfs: {'libxfs_device_zero write' if log else 'pwrite'} failed: {_reason(exc)}", 1
+        ) from None
     if "q" not in flags:
         ctx.console.raw_out(xfs_report(pos[0], geo))
     return 0
