@@ -142,6 +142,10 @@ def run(
         ctx = Ctx(state, console, args, name, env or {}, rest)
         if lvm_command:
             config_warnings(ctx)  # LVM reads its configuration before anything else
+            if any(pv.missing for pv in state.pvs.values()):
+                from lvsim.lvm.missing_pvs import check_command
+
+                check_command(ctx)
         rc = handler(ctx)
         if lvm_command and _reloads_config(ctx):
             console.error("Reloading config files")  # --config's tree dropped again (recorded, -v)

@@ -64,29 +64,6 @@ def test_refused_before_doing_anything(sim: SimBackend, cmd: str, line: str) -> 
     assert _state(sim) == before
 
 
-@pytest.mark.parametrize("inactive", [True, False])
-def test_pvremove_ff_that_would_leave_a_vg_with_a_missing_pv_is_refused(
-    sim: SimBackend, inactive: bool
-) -> None:
-    """pvremove -ff -y of a VG's PV that no active LV holds open: real LVM wipes the label and the VG
-    goes on with a missing PV (recorded in the VM, not modelled), so lvsim refuses after LVM's own
-    warnings and the VG stays whole; a PV active LVs use fails as on LVM (golden boundary-missing-pv)."""
-    sim.add_disk(100 * MiB)
-    for cmd in ("vgextend vg /dev/loop1", "lvcreate -L 120M -n b vg", *(["lvchange -an vg/b"] * inactive)):
-        assert sim.run(shlex.split(cmd)).rc == 0
-    if not inactive:
-        assert sim.run(shlex.split("lvremove -f vg/b")).rc == 0
-    before = _state(sim), sim.run(["pvs"]).stdout
-    out = sim.run(shlex.split("pvremove -ff -y /dev/loop1"))
-    assert (out.rc, out.stdout) == (NOT_EMULATED, "")
-    assert out.stderr == (
-        "  WARNING: PV /dev/loop1 is used by VG vg.\n"
-        '  WARNING: Wiping physical volume label from /dev/loop1 of volume group "vg".\n'
-        "lvsim: pvremove -ff of a PV of VG vg (a VG with a missing PV) is not emulated\n"
-    )
-    assert (_state(sim), sim.run(["pvs"]).stdout) == before
-
-
 def test_lvm_syntax_errors_come_before_refusal(sim: SimBackend) -> None:
     """A command line LVM itself rejects gets LVM's answer (exit 3, core-syntax), not lvsim's refusal."""
     out = sim.run(shlex.split("lvcreate -L 4M -n b --discards ignore vg"))

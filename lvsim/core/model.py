@@ -22,6 +22,18 @@ PE_START = 1 * MiB  # default data alignment: first PE at 1 MiB
 MDA_START = 4 * KiB
 PV_MIN_SIZE = 2 * MiB
 DEFAULT_EXTENT_SIZE = 4 * MiB
+UNKNOWN_DEVICE = "[unknown]"  # LVM's name for the device of a PV it cannot find
+
+
+def missing_key(uuid: str) -> str:
+    """The key of a missing PV (its label wiped) in State.pvs, a VG's pvs and its segments: its device
+    no longer names it (the device may be labelled anew), so it goes by its uuid."""
+    return f"{UNKNOWN_DEVICE}/{uuid}"
+
+
+def shown_device(key: str) -> str:
+    """A PV's device as LVM prints it: [unknown] for a missing PV."""
+    return UNKNOWN_DEVICE if key.startswith(UNKNOWN_DEVICE + "/") else key
 
 
 @dataclass
@@ -50,6 +62,13 @@ class PV:
     device_id_type: str = ""  # the devices file's id of the PV's device, as its metadata names it
     device_id: str = ""
     tags: list[str] = field(default_factory=list)
+    # A missing PV (its device's label wiped while its VG still lists it): the device its VG's metadata
+    # last named ("last written to", [unknown] once the VG was written without it); "" for a PV found.
+    missing_hint: str = ""
+
+    @property
+    def missing(self) -> bool:
+        return bool(self.missing_hint)
 
 
 @dataclass

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from lvsim.core import mapping
 from lvsim.core.context import Ctx, command
-from lvsim.core.errors import ECMD_FAILED, LvmError
+from lvsim.core.errors import ECMD_FAILED, NOT_EMULATED, LvmError
 from lvsim.core.model import LV, VG, LVKind
 from lvsim.core.names import find_vg, split_lv_arg
-from lvsim.lvm import readahead, tags
+from lvsim.core.partial import is_partial
+from lvsim.lvm import missing_pvs, readahead, tags
 from lvsim.lvm.common import LV_TYPE_NAMES, set_active
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.refusal import refuse
@@ -35,6 +36,14 @@ def refuse_resync(ctx: Ctx) -> int:
     return rc
 
 
+def read_vg(ctx: Ctx, name: str) -> VG:
+    """The VG an LV argument names; of a VG with missing PVs only activation is emulated."""
+    vg = find_vg(ctx.state, name)
+    if missing_pvs.missing_pvs(ctx.state, vg):
+        missing_pvs.only_options(ctx, vg, ("activate",))
+    return missing_pvs.read_vg(ctx, name)
+
+
 @command(LvmSpec("lvchange"))
 def lvchange(ctx: Ctx) -> int:
     args = ctx.args
@@ -57,10 +66,10 @@ def lvchange(ctx: Ctx) -> int:
         vg_name, lv_name = split_lv_arg(arg)
         try:
             if not vg_name:
-                vg = find_vg(ctx.state, lv_name)
+                vg = read_vg(ctx, lv_name)
                 targets = [lv for lv in vg.lvs.values() if lv.visible]
             else:
-                vg = find_vg(ctx.state, vg_name)
+                vg = read_vg(ctx, vg_name)
                 lv = vg.lvs.get(lv_name)
                 if lv is None:
                     raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
@@ -68,6 +77,8 @@ def lvchange(ctx: Ctx) -> int:
             for lv in targets:
                 change_one(ctx, vg, lv, named=bool(vg_name))
         except LvmError as exc:
+            if exc.rc == NOT_EMULATED:
+                raise
             for line in exc.lines:
                 ctx.console.error(line)
             rc = ECMD_FAILED
@@ -145,6 +156,8 @@ def change_one(ctx: Ctx, vg: VG, lv: LV, named: bool = True) -> None:
             return
         if on and lv.skip_activation and not args.has("ignoreactivationskip"):
             return
+        if on and is_partial(ctx.state, vg, lv):
+            raise LvmError(missing_pvs.refuse_activation(vg, lv))
         set_active(ctx, vg, lv, on)
 
 

@@ -11,7 +11,7 @@ from lvsim.core import alloc, mapping
 from lvsim.core.context import Args, Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.model import LV, VG, KiB, LVKind, MiB
-from lvsim.core.names import check_new_lv_name, find_vg, next_lv_name, next_snapshot_name, split_lv_arg
+from lvsim.core.names import check_new_lv_name, next_lv_name, next_snapshot_name, split_lv_arg
 from lvsim.core.pool_sizing import COW_DEFAULT_CHUNK, cow_max_extents, validate_chunk
 from lvsim.core.units import SECTOR, SizeArg, display_size, f32, percent_value
 from lvsim.lvm import readahead, tags
@@ -25,6 +25,7 @@ from lvsim.lvm.common import (
     percent_extents,
     run_help,
 )
+from lvsim.lvm.missing_pvs import read_vg_to_change
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import build_pool, handle_spare, pool_params, spare_of
 from lvsim.lvm.refusal import refuse
@@ -249,7 +250,7 @@ def create_thin_or_snapshot(ctx: Ctx) -> int:
             raise
         raise LvmError(*exc.lines, run_help("lvcreate"), rc=EINVALID_CMD_LINE) from None
     chunk = _check_chunk_arg(ctx, req)
-    vg = find_vg(ctx.state, req.vg)
+    vg = read_vg_to_change(ctx, req.vg)
     check_pvs(ctx, vg, req.devices)
     if req.snapshot and req.origin:
         origin = vg.lvs.get(req.origin)
@@ -626,7 +627,7 @@ def create_sparse(ctx: Ctx) -> int:
     vg_name, name, devices = split_create_target(args)
     if name:
         check_new_lv_name(vg_name, name, "lvcreate")
-    vg = find_vg(ctx.state, vg_name)
+    vg = read_vg_to_change(ctx, vg_name)
     name = name or next_lv_name(vg)
     if name:
         _existing_check(vg, name)
@@ -676,7 +677,7 @@ def lvcreate(ctx: Ctx) -> int:
     vg_name, name, devices = split_create_target(args)
     if name:
         check_new_lv_name(vg_name, name, "lvcreate")
-    vg = find_vg(ctx.state, vg_name)
+    vg = read_vg_to_change(ctx, vg_name)
     # _lvcreate_single lists the PVs and works out the extents before _lv_create_an_lv checks the name
     expanded = tags.expand_pvs(ctx.state, vg, devices)
     if devices and not expanded:  # @tag arguments that no PV of the VG carries

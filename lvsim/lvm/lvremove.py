@@ -7,8 +7,8 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, LvmError
 from lvsim.core.lifecycle import before_delete
 from lvsim.core.model import LV, VG, LVKind
-from lvsim.core.names import find_vg, split_lv_arg
-from lvsim.lvm import tags
+from lvsim.core.names import split_lv_arg
+from lvsim.lvm import missing_pvs, tags
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.report.view import system_vgs
 
@@ -23,6 +23,8 @@ def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
     vg.seqno += 1
     if lv.visible:  # the spare goes without a word
         ctx.console.print(f'Logical volume "{lv.name}" successfully removed.')
+    if missing_pvs.missing_pvs(ctx.state, vg):
+        missing_pvs.written(ctx, vg)
 
 
 def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = False) -> int:
@@ -96,7 +98,7 @@ def lvremove(ctx: Ctx) -> int:
     for arg in args:
         vg_name, lv_name = split_lv_arg(arg)
         try:
-            vg = find_vg(ctx.state, vg_name or lv_name)
+            vg = missing_pvs.update_vg(ctx, vg_name or lv_name)
         except LvmError as exc:
             for line in exc.lines:
                 ctx.console.error(line)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.lifecycle import rename_lv
-from lvsim.core.names import check_new_lv_name, find_vg, name_problem, split_lv_arg
+from lvsim.core.names import check_new_lv_name, name_problem, split_lv_arg
 from lvsim.lvm.common import run_help
+from lvsim.lvm.missing_pvs import read_vg_to_change
 from lvsim.lvm.parser import LvmSpec
 
 
@@ -35,7 +36,7 @@ def lvrename(ctx: Ctx) -> int:
     if name_problem(new):
         raise usage_error(f'New logical volume name "{new}" is invalid')
     check_new_lv_name(vg_name, new, "lvrename")
-    vg = find_vg(ctx.state, vg_name)
+    vg = read_vg_to_change(ctx, vg_name)
     lv = vg.lvs.get(old)
     if lv is None:
         raise LvmError(f'Existing logical volume "{old}" not found in volume group "{vg_name}"')

@@ -9,7 +9,7 @@ from lvsim.core import alloc, mapping
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import EINVALID_CMD_LINE, LvmError
 from lvsim.core.model import LV, VG, LVKind, MiB
-from lvsim.core.names import find_vg, split_lv_arg
+from lvsim.core.names import split_lv_arg
 from lvsim.core.pool_sizing import COW_DEFAULT_CHUNK, MAX_METADATA, cow_max_extents, estimate_metadata
 from lvsim.core.units import SECTOR, SizeArg, display_size
 from lvsim.lvm.common import (
@@ -19,6 +19,7 @@ from lvsim.lvm.common import (
     overprovisioning_warnings,
     run_help,
 )
+from lvsim.lvm.missing_pvs import read_vg_to_change
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.pool_create import allocate_checked, handle_spare
 
@@ -82,7 +83,7 @@ def resize_target(ctx: Ctx) -> tuple[VG, LV]:
     vg_name, lv_name = split_lv_arg(ctx.args.pos[0])
     if not vg_name:
         raise LvmError("Please specify a logical volume path.", run_help(ctx.command), rc=EINVALID_CMD_LINE)
-    vg = find_vg(ctx.state, vg_name)
+    vg = read_vg_to_change(ctx, vg_name)
     lv = vg.lvs.get(lv_name)
     if lv is None:
         raise LvmError(f"Logical volume {lv_name} not found in volume group {vg_name}.")

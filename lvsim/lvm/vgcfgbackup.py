@@ -12,8 +12,10 @@ import tempfile
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED
 from lvsim.core.model import VG, State
+from lvsim.lvm import missing_pvs
 from lvsim.lvm.metadata import files, writer
 from lvsim.lvm.parser import LvmSpec
+from lvsim.lvm.refusal import refuse
 from lvsim.tools.toolkit import host_file
 
 
@@ -74,8 +76,13 @@ def vgcfgbackup(ctx: Ctx) -> int:
     template = ctx.args.str("file")
     last = ""
     cmd_line = files.command_line(ctx.command, ctx.words)
+    partial = [n for n in names if missing_pvs.missing_pvs(ctx.state, ctx.state.vgs[n])]
+    if partial and (not template or len(names) > 1):  # recorded: vgcfgbackup -f FILE VG
+        refuse(f"vgcfgbackup of VG {partial[0]} with missing PVs but as -f FILE VG")
     for name in names:
         vg = ctx.state.vgs[name]
+        if name in partial:
+            missing_pvs.warn_missing(ctx.console, ctx.state, vg)
         if template:
             path = expand(template, name)
             if path == last:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED
 from lvsim.core.model import VG, LVKind, State
+from lvsim.core.partial import is_partial
+from lvsim.lvm import missing_pvs
 from lvsim.lvm.common import set_active
 from lvsim.lvm.parser import LvmSpec
+from lvsim.lvm.refusal import refuse
 
 
 def scan_order(state: State) -> list[str]:
     """The order LVM walks all VGs in: by their first PV in device order, last found first."""
     disks = list(state.disks)
-    return sorted(state.vgs, key=lambda n: -min((disks.index(d) for d in state.vgs[n].pvs), default=0))
+    return sorted(
+        state.vgs, key=lambda n: -min((disks.index(d) for d in state.vgs[n].pvs if d in disks), default=0)
+    )
 
 
 @command(LvmSpec("vgchange"))
@@ -29,6 +34,12 @@ def vgchange(ctx: Ctx) -> int:
         names = scan_order(ctx.state)
     for name in names:
         vg = ctx.state.vgs[name]
+        partial = missing_pvs.missing_pvs(ctx.state, vg)
+        if partial:  # recorded: vgchange -ay of a VG with missing PVs
+            missing_pvs.only_options(ctx, vg, ("activate",))
+            if ctx.args.get("activate") != "y":
+                refuse(f"vgchange -a {ctx.args.get('activate')} of VG {name} with missing PVs")
+            missing_pvs.warn_missing(ctx.console, ctx.state, vg)
         changed = change_properties(ctx, vg)
         if changed is False:
             rc = ECMD_FAILED
@@ -46,6 +57,10 @@ def vgchange(ctx: Ctx) -> int:
                 if lv.kind == LVKind.COW:  # a snapshot follows its origin (skipped or not)
                     continue
                 if lv.visible and (not on or not lv.skip_activation or ctx.args.has("ignoreactivationskip")):
+                    if on and partial and is_partial(ctx.state, vg, lv):
+                        ctx.console.error(missing_pvs.refuse_activation(vg, lv))
+                        rc = ECMD_FAILED
+                        continue
                     set_active(ctx, vg, lv, on)
             active = sum(1 for lv in vg.lvs.values() if lv.visible and lv.active)
             ctx.console.print(f'{active} logical volume(s) in volume group "{name}" now active')

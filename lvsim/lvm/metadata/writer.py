@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from lvsim.core.config_text import escape
-from lvsim.core.model import LV, SECTOR, VG, LVKind, State
+from lvsim.core.model import LV, SECTOR, VG, LVKind, State, shown_device
 
 LVM_VERSION = "2.03.16(2) (2022-05-18)"
 CONTENTS = "Text Format Volume Group"
@@ -170,13 +170,13 @@ def _pvs(out: _Out, state: State, vg: VG, names: dict[str, str]) -> None:
         out.nl()
         out.open(names[device])
         out.line(f'id = "{pv.uuid}"')
-        out.line(f'device = "{escape(device)}"', "# Hint only")
+        out.line(f'device = "{escape(shown_device(device))}"', "# Hint only")
         out.nl()
         if pv.device_id_type and pv.device_id:
             out.line(f'device_id_type = "{pv.device_id_type}"')
             out.line(f'device_id = "{pv.device_id}"')
         out.line(f"status = {str_list(['ALLOCATABLE'] if pv.allocatable else [])}")
-        out.line("flags = []")
+        out.line(f"flags = {str_list(['MISSING'] if pv.missing else [])}")
         if pv.tags:
             out.line(f"tags = {str_list(pv.tags)}")
         dev_size = pv.size or state.disks[device].size

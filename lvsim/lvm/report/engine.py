@@ -261,6 +261,10 @@ class Walker:
         view = self._views.get(name)
         if view is None:
             view = self._views[name] = VgView(self.state, self.state.vgs[name], not self.args.has("readonly"))
+            if view.missing_count:  # LVM warns as it reads the VG
+                from lvsim.lvm.missing_pvs import warn_missing
+
+                warn_missing(self.console, self.state, view.vg)
         return view
 
     def _missing_vg(self, name: str) -> None:
@@ -362,6 +366,9 @@ class Walker:
         if by_vg:
             devices = [d for name in self.vg_names() for d in state.vgs[name].pvs]
         else:
+            for name in system_vgs(state):  # pvs reads every VG, whatever PVs it names
+                if any(state.pvs[d].missing for d in state.vgs[name].pvs if d in state.pvs):
+                    self.view(name)
             devices = system_pvs(state)
             args, tags, _ = split_args(self.console, self.args.pos)
             if self.args.pos:
@@ -601,6 +608,10 @@ def _report(
     if definition.help:
         rows = []
     columns = definition.columns
+    if any(row.view is not None and row.view.missing_count for row in rows):
+        from lvsim.lvm.missing_pvs import check_report_fields
+
+        check_report_fields(command, [c.field.name for c in columns])
     visible = [c.field for c in columns if not c.hidden]
     # columns only displayed need just their text; sorted or selected columns need values too
     used = set(definition.sort_keys) | definition.selected_columns()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lvsim.core.model import LV, PV, VG, Disk, LVKind
+from lvsim.core.model import LV, PV, VG, Disk, LVKind, shown_device
 from lvsim.core.names import dm_name
 from lvsim.lvm.report.view import ALLOC_CHARS, ST_POOL, ST_SNAP, Seg, VgView, dev_numbers
 
@@ -527,7 +527,9 @@ def lv_attr(r: Row) -> str:
     else:
         c67 = "s-" if kind == LVKind.COW or cow_origin else "--"
     c8 = "-"
-    if info.status == ST_POOL:
+    if view.is_partial(lv):
+        c8 = "p"
+    elif info.status == ST_POOL:
         c8 = _HEALTH_CHAR.get(info.health, "-")
     elif info.fail:
         c8 = "F"
@@ -631,6 +633,8 @@ def _status_is(r: Row, status: int) -> bool:
 
 
 def _health(r: Row) -> str:
+    if r.view.is_partial(r.lv):
+        return "partial"
     info = _info(r)
     return info.health if info.status == ST_POOL else ""
 
@@ -704,7 +708,11 @@ def _pv_free(r: Row) -> int:
 def _pv_attr(r: Row) -> str:
     if not _pv_in_vg(r):
         return "---"
-    return ("a" if r.pv.allocatable else "u") + ("x" if _vg_exported(r.view.vg) else "-") + "-"
+    return (
+        ("a" if r.pv.allocatable else "u")
+        + ("x" if _vg_exported(r.view.vg) else "-")
+        + ("m" if r.pv.missing else "-")
+    )
 
 
 def _dev_numbers(r: Row) -> tuple[int, int]:
@@ -736,7 +744,7 @@ def _vg_attr(r: Row) -> str:
             "w" if vg.writable else "r",
             "z" if vg.resizeable else "-",
             "x" if _vg_exported(vg) else "-",
-            "-",
+            "p" if r.view.missing_count else "-",
             ALLOC_CHARS.get(vg.alloc, "-"),
             "-",
         )
@@ -802,6 +810,8 @@ def _ranges(r: Row, style: str) -> list[str]:
             length = r.view.extents(sub) if sub is not None else 0
             if style == "le" and sub is not None and not sub.visible:
                 name = f"[{name}]"
+        elif kind == "pv":
+            name = shown_device(name)
         out.append(f"{name}({start})" if style == "dev" else f"{name}:{start}-{start + length - 1}")
     return out
 
@@ -913,7 +923,7 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "pv_fmt": lambda r: "lvm2" if r.pv is not None else "",
     "pv_uuid": lambda r: r.pv.uuid if r.pv is not None else "",
     "dev_size": lambda r: r.dev.size if r.dev is not None else 0,
-    "pv_name": lambda r: r.dev.path if r.dev is not None else (r.pv.device if r.pv else ""),
+    "pv_name": lambda r: r.dev.path if r.dev is not None else (shown_device(r.pv.device) if r.pv else ""),
     "pv_major": lambda r: (str(_dev_numbers(r)[0]), _dev_numbers(r)[0]),
     "pv_minor": lambda r: (str(_dev_numbers(r)[1]), _dev_numbers(r)[1]),
     "pv_mda_free": _pv_mda_free,
@@ -934,6 +944,7 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "pv_ba_start": lambda r: 0,
     "pv_ba_size": lambda r: 0,
     "pv_in_use": lambda r: _pv_in_vg(r),
+    "pv_missing": lambda r: r.pv is not None and r.pv.missing,
     # VGS
     "vg_fmt": lambda r: "lvm2" if r.view is not None else "",
     "vg_uuid": lambda r: r.view.vg.uuid if r.view is not None else "",
@@ -952,7 +963,8 @@ GETTERS: dict[str, Callable[[Row], Any]] = {
     "max_lv": lambda r: 0,
     "max_pv": lambda r: 0,
     "pv_count": lambda r: _vg_field(r, lambda v: len(v.vg.pvs), 0),
-    "vg_missing_pv_count": lambda r: 0,
+    "vg_missing_pv_count": lambda r: _vg_field(r, lambda v: v.missing_count, 0),
+    "vg_partial": lambda r: _vg_field(r, lambda v: bool(v.missing_count), False),
     "lv_count": lambda r: _vg_field(r, _lv_count, 0),
     "snap_count": lambda r: _vg_field(r, _snap_count, 0),
     "vg_seqno": lambda r: _vg_field(r, lambda v: v.vg.seqno, 0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lvsim.core import devmap
 from lvsim.core.model import LV, VG, LVKind, State
+from lvsim.core.partial import is_partial
 from lvsim.core.units import percent_value
 
 ALLOC_CHARS = {
@@ -94,6 +95,8 @@ class VgView:
             for seg in lv.segments:
                 self.alloc_by_pv[seg.pv] = self.alloc_by_pv.get(seg.pv, 0) + seg.extents
         self.free_count = self.extent_count - sum(self.alloc_by_pv.values())
+        self.missing_count = sum(1 for d in vg.pvs if d in state.pvs and state.pvs[d].missing)
+        self._partial: dict[str, bool] = {}
 
     # -- relationships -------------------------------------------------------------------------
 
@@ -148,6 +151,15 @@ class VgView:
     def is_merging_origin(self, lv: LV) -> bool:
         snaps = self.cows.get(lv.name, []) + self.thin_snapshots(lv)
         return any(self.is_merging(s) for s in snaps)
+
+    def is_partial(self, lv: LV) -> bool:
+        """An LV with extents on a missing PV, or over such an LV (lvsim.lvm.missing_pvs)."""
+        if not self.missing_count:
+            return False
+        partial = self._partial.get(lv.name)
+        if partial is None:
+            partial = self._partial[lv.name] = is_partial(self.state, self.vg, lv)
+        return partial
 
     def tpool_active(self, pool: LV) -> bool:
         """The pool's -tpool layer is up: the pool or any of its thin volumes is active."""

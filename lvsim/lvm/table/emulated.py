@@ -59,6 +59,7 @@ DEFINITIONS: dict[str, dict[str, frozenset[str]]] = {
     "vgreduce": {  # --force only matters with --removemissing
         "vgreduce_by_pv": frozenset({"autobackup", "force"}),
         "vgreduce_all": frozenset({"autobackup", "force"}),
+        "vgreduce_missing": frozenset({"autobackup", "force"}),  # a VG with missing PVs (missing_pvs)
     },
     "vgremove": {"vgremove_general": frozenset({"force", "yes", "noudevsync"})},
     "vgchange": {
