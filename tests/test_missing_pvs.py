@@ -70,6 +70,7 @@ def test_pv_records_of_an_earlier_lvsim_load_as_pvs_found() -> None:
         ("pvcreate /dev/loop1", "pvcreate while VG vg has missing PVs"),
         ("lvconvert -y --thinpool vg/c", "lvconvert while VG vg has missing PVs"),
         ("vgextend --restoremissing vg /dev/loop1", "vgextend --restoremissing"),
+        ("vgextend vg /dev/loop1", "vgextend of VG vg with missing PVs by a device that is no PV yet"),
         ("lvchange --addtag t vg/c", "lvchange --addtag on VG vg with missing PVs"),
         ("lvchange -ay @t", "lvchange while VG vg has missing PVs"),
         ("vgchange --addtag t vg", "vgchange --addtag on VG vg with missing PVs"),
@@ -137,3 +138,27 @@ def test_the_backup_lvm_writes_names_the_missing_pv_unknown() -> None:
     text = host.out("cat /etc/lvm/backup/vg")
     section = text[text.index("pv1 {") : text.index("}", text.index("pv1 {"))]
     assert 'device = "[unknown]"\t# Hint only' in section and 'flags = ["MISSING"]' in section
+
+
+def test_dmeventd_does_not_extend_a_pool_of_a_vg_with_missing_pvs() -> None:
+    """dmeventd's lvextend --use-policies gets lvextend's recorded answer ('Cannot change VG') in its
+    journal, and the pool keeps its size."""
+    from lvsim.lvm import dmeventd
+
+    host = SimHost(400 * MiB, 100 * MiB)
+    host.backend.set_lvm_conf(
+        "activation {\n\tthin_pool_autoextend_threshold = 70\n\tthin_pool_autoextend_percent = 20\n}\n"
+    )
+    for cmd in (
+        "vgcreate vg /dev/loop0 /dev/loop1",
+        "lvcreate -L 100M -T vg/pool /dev/loop0",
+        "lvcreate -V 200M -T vg/pool -n t",
+        "lvcreate -an -L 8M -n b vg /dev/loop1",
+        "pvremove -ff -y /dev/loop1",
+        "dd if=/dev/urandom of=/dev/vg/t bs=1M count=80 oflag=direct status=none",
+    ):
+        host.ok(cmd)
+    host.backend.wait(60)
+    assert host.lv("pool").le_count == 25
+    journal = [e["msg"] for e in dmeventd.journal(host.state)]
+    assert "Cannot change VG vg while PVs are missing." in journal

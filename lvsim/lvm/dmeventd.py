@@ -266,9 +266,11 @@ def _lvm_ctx(state: State, vg: VG, lv: LV) -> Ctx:
 def _run_policy(state: State, vg: VG, lv: LV) -> bool:
     """lvextend --use-policies VG/LV as dmeventd runs it; its messages go to the journal."""
     from lvsim.lvm.lvresize import use_policies
+    from lvsim.lvm.missing_pvs import read_vg_to_change
 
     ctx = _lvm_ctx(state, vg, lv)
     try:
+        read_vg_to_change(ctx, vg.name)  # a VG with missing PVs: LVM's lvextend refuses to change it
         rc = use_policies(ctx, vg, lv)
         if lv.kind == LVKind.THIN_POOL:
             _table_loaded(ctx, vg, lv)  # a resize reloads the pool's table

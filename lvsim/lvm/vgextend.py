@@ -16,6 +16,9 @@ from lvsim.lvm.vgcreate import add_pvs
 
 @command(LvmSpec("vgextend"))
 def vgextend(ctx: Ctx) -> int:
+    partial = [vg for vg in missing_pvs.vgs_missing_pvs(ctx.state) if vg.name == ctx.args.pos[0]]
+    if partial and any(d not in ctx.state.pvs for d in ctx.args.pos[1:]):  # recorded: PVs made before
+        refuse(f"vgextend of VG {partial[0].name} with missing PVs by a device that is no PV yet")
     for device in ctx.args.pos[1:]:
         if device in ctx.state.disks and device not in ctx.state.pvs:
             create_pv(ctx.state, ctx.console, device)
