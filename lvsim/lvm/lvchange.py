@@ -74,8 +74,8 @@ def lvchange(ctx: Ctx) -> int:
                 if lv is None:
                     raise LvmError(f'Failed to find logical volume "{vg_name}/{lv_name}"')
                 targets = [lv]
-            for lv in targets:
-                change_one(ctx, vg, lv, named=bool(vg_name))
+            for lv in targets:  # each LV fails on its own (process_each_lv goes on)
+                rc = max(rc, _change_reported(ctx, vg, lv, named=bool(vg_name)))
         except LvmError as exc:
             if exc.rc == NOT_EMULATED:
                 raise
@@ -83,6 +83,19 @@ def lvchange(ctx: Ctx) -> int:
                 ctx.console.error(line)
             rc = ECMD_FAILED
     return rc
+
+
+def _change_reported(ctx: Ctx, vg: VG, lv: LV, named: bool) -> int:
+    """change_one, LVM's refusal of it said on stderr: the exit code."""
+    try:
+        change_one(ctx, vg, lv, named)
+    except LvmError as exc:
+        if exc.rc == NOT_EMULATED:
+            raise
+        for line in exc.lines:
+            ctx.console.error(line)
+        return ECMD_FAILED
+    return 0
 
 
 # lvchange_properties' options that share one metadata commit, in LVM's order (OO_LVCHANGE_META);

@@ -23,8 +23,19 @@ def delete_lv(ctx: Ctx, vg: VG, lv: LV) -> None:
     vg.seqno += 1
     if lv.visible:  # the spare goes without a word
         ctx.console.print(f'Logical volume "{lv.name}" successfully removed.')
-    if missing_pvs.missing_pvs(ctx.state, vg):
+    if lv.kind == LVKind.THIN and missing_pvs.missing_pvs(ctx.state, vg):
+        missing_pvs.written(ctx, vg)  # a thin volume's removal is committed at once (the pool's message)
+
+
+def remove_lvs_committed(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = False) -> int:
+    """remove_lvs, then the one metadata commit LVM defers the other removals to (its warnings of
+    missing PVs: lvsim.lvm.missing_pvs.written)."""
+    before = dict(vg.lvs)
+    rc = remove_lvs(ctx, vg, lvs, stop_on_error)
+    gone = [lv for name, lv in before.items() if name not in vg.lvs]
+    if any(lv.kind != LVKind.THIN for lv in gone) and missing_pvs.missing_pvs(ctx.state, vg):
         missing_pvs.written(ctx, vg)
+    return rc
 
 
 def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = False) -> int:
@@ -98,7 +109,8 @@ def lvremove(ctx: Ctx) -> int:
     for arg in args:
         vg_name, lv_name = split_lv_arg(arg)
         try:
-            vg = missing_pvs.update_vg(ctx, vg_name or lv_name)
+            name = vg_name or lv_name
+            vg = chosen[name][0] if name in chosen else missing_pvs.update_vg(ctx, name)
         except LvmError as exc:
             for line in exc.lines:
                 ctx.console.error(line)
@@ -112,7 +124,7 @@ def lvremove(ctx: Ctx) -> int:
         else:
             missing.append(f"{vg_name}/{lv_name}")
     for vg, names, missing in chosen.values():
-        rc = max(rc, remove_lvs(ctx, vg, processing_order(vg, names)))
+        rc = max(rc, remove_lvs_committed(ctx, vg, processing_order(vg, names)))
         for full in missing:  # LVM reports the names it could not find after the VG's own LVs
             ctx.console.error(f'Failed to find logical volume "{full}"')
             rc = ECMD_FAILED

@@ -1,6 +1,6 @@
 """A VG with missing PVs: `pvremove -ff` wiped the label of a PV no active LV held open, and the VG,
 whose metadata still lists it, goes on without it (recorded on LVM 2.03.16: golden cases
-boundary-missing-pv-wiped and boundary-missing-pv-thin).
+boundary-missing-pv-wiped, -thin and -activation).
 
 The PV stays in the VG under its uuid (`lvsim.core.model.missing_key`), shown as [unknown]; every
 command that reads the VG warns about it; LVs with extents on it are partial. What LVM was seen to do

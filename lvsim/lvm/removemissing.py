@@ -32,10 +32,13 @@ def remove_missing(ctx: Ctx, vg: VG) -> int:
         written(ctx, vg)
         return ECMD_FAILED
     _check_removable(state, vg, partial)
+    before = dict(vg.lvs)
     for lv in partial:
         if lv.visible and lv.name in vg.lvs:
             console.warn(f"Removing partial LV {vg.name}/{lv.name}.")
             remove_one(ctx, vg, lv)
+    if any(lv.kind != LVKind.THIN for name, lv in before.items() if name not in vg.lvs):
+        written(ctx, vg)  # the removals' one commit, with the missing PVs still in the VG
     for pv in missing_pvs(state, vg):
         vg.pvs.remove(pv.device)
         del state.pvs[pv.device]

@@ -32,13 +32,16 @@ def vgchange(ctx: Ctx) -> int:
         rc = walker.rc
     else:
         names = scan_order(ctx.state)
+    for name in names:  # recorded: vgchange -ay and -an of a VG with missing PVs, nothing else
+        vg = ctx.state.vgs[name]
+        if missing_pvs.missing_pvs(ctx.state, vg):
+            missing_pvs.only_options(ctx, vg, ("activate",))
+            if ctx.args.get("activate") not in ("y", "n"):
+                refuse(f"vgchange -a {ctx.args.get('activate')} of VG {name} with missing PVs")
     for name in names:
         vg = ctx.state.vgs[name]
         partial = missing_pvs.missing_pvs(ctx.state, vg)
-        if partial:  # recorded: vgchange -ay of a VG with missing PVs
-            missing_pvs.only_options(ctx, vg, ("activate",))
-            if ctx.args.get("activate") != "y":
-                refuse(f"vgchange -a {ctx.args.get('activate')} of VG {name} with missing PVs")
+        if partial:
             missing_pvs.warn_missing(ctx.console, ctx.state, vg)
         changed = change_properties(ctx, vg)
         if changed is False:

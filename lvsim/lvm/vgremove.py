@@ -6,7 +6,7 @@ from lvsim.core.context import Ctx, command
 from lvsim.core.errors import ECMD_FAILED, NOT_EMULATED, LvmError
 from lvsim.core.model import VG, State
 from lvsim.lvm import missing_pvs
-from lvsim.lvm.lvremove import processing_order, remove_lvs
+from lvsim.lvm.lvremove import processing_order, remove_lvs_committed
 from lvsim.lvm.parser import LvmSpec
 from lvsim.lvm.refusal import refuse
 
@@ -37,7 +37,7 @@ def vgremove(ctx: Ctx) -> int:
                 if not ctx.args.has("yes") and not ctx.console.prompt(question):
                     raise LvmError(f'Volume group "{name}" not removed')
             order = processing_order(vg, {lv.name for lv in visible})  # thin pools first
-            if remove_lvs(ctx, vg, order, stop_on_error=True) != 0:
+            if remove_lvs_committed(ctx, vg, order, stop_on_error=True) != 0:
                 raise LvmError()
             remove_vg(ctx.state, vg)
             ctx.console.print(f'Volume group "{name}" successfully removed')
