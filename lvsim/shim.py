@@ -118,11 +118,31 @@ def main(pinned: str | None = None, explicit: bool = True) -> int:
         return guard.INTERNAL_ERROR_RC
 
 
+def server_key(interpreter: str, home: str) -> str:
+    """What names the command server of an interpreter and an lvsim (its root directory)."""
+    import hashlib
+
+    from lvsim import shimclient
+
+    return hashlib.sha256(f"{shimclient.PROTOCOL}\0{interpreter}\0{home}".encode()).hexdigest()[:20]
+
+
 def _shim_text(interpreter: str, home: str, pinned: str, explicit: bool) -> str:
-    """A shim: Python code run by the absolute interpreter that wrote it (never one found on PATH)."""
+    """A shim: Python code run by the absolute interpreter that wrote it (never one found on PATH).
+
+    It hands its command to the command server (`lvsim.shimclient`, the only module of lvsim it
+    imports then); when none takes it, it starts one and runs the command itself."""
+    key = server_key(interpreter, home)
     body = (
         f"import sys\nsys.path.insert(0, {home!r})\n"
-        f"try:\n    {SHIM_MARKER}\n"
+        "try:\n"
+        "    from lvsim.shimclient import served, start_server\n"
+        f"    _code = served({key!r}, {pinned!r}, {explicit!r})\n"
+        "    if _code is not None:\n"
+        "        import posix\n"
+        "        posix._exit(_code)  # nothing to flush, nothing to clean up\n"
+        f"    start_server({key!r}, {interpreter!r}, {home!r})\n"
+        f"    {SHIM_MARKER}\n"
         "except Exception as exc:\n"
         "    if sys.stderr is not None:\n"
         f"        sys.stderr.write('lvsim: cannot load lvsim from ' + {home!r} + ' (%s: %s); "

@@ -218,15 +218,25 @@ def lock_holders(fd: int) -> list[str]:
         fields = line.split()
         if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == inode and "->" not in fields:
             pid = fields[4]
-            try:
-                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-                cmd = " ".join(os.fsdecode(a) for a in raw.split(b"\0") if a)
-            except OSError:
-                cmd = ""
+            cmd = _command_line(pid)
+            if "lvsim.shimserver" in cmd:  # a shim's command the server runs (its comm: lvsim@SHIM)
+                with suppress(OSError):
+                    comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                    if comm.startswith("lvsim@") and comm[6:].isdigit():
+                        pid = comm[6:]
+                        cmd = _command_line(pid)
             text = f"pid {pid}" + (f" ({cmd[:120]})" if cmd else "")
             if text not in holders:
                 holders.append(text)
     return holders
+
+
+def _command_line(pid: str) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(os.fsdecode(a) for a in raw.split(b"\0") if a)
 
 
 def _acquire(fd: int, path: Path, shared: bool) -> None:
