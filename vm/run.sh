@@ -70,9 +70,12 @@ cached_root+=" -device virtio-9p-pci,fsdev=lvsimroot,mount_tag=lvsimroot"
 guest_cmd="bash $(printf '%q' "$root/vm/guest.sh") --log $(printf '%q' "$log") $(printf '%q ' "$@")"
 
 status=0
+# qemu opens its output as /proc/self/fd/1 and /proc/self/fd/2 (O_TRUNC): on a caller's stdout that is
+# a regular file (`make test > log`) that would empty the file, so qemu writes into pipes instead.
 timeout -k 30 "${LVSIM_VM_TIMEOUT:-1800}" \
     "$vng" --disable-kvm --run "$kernel" --user root --memory "${LVSIM_VM_MEMORY:-2G}" --cpus "${LVSIM_VM_CPUS:-2}" \
-    --rwdir "$out" --qemu-opts="$cached_root" -- "$guest_cmd" || status=$?
+    --rwdir "$out" --qemu-opts="$cached_root" -- "$guest_cmd" \
+    > >(cat 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-) 2> >(cat >&2 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-) || status=$?
 if $check; then
     [[ $status -eq 0 ]] || die "the test VM booted with $kernel but LVM or device-mapper failed in it" \
         "(exit $status): $(tail -n 5 "$log" | tr '\n' ' ')"
