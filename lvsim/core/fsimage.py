@@ -32,7 +32,7 @@ from lvsim.core.content import Payload
 from lvsim.core.devmap import Device
 from lvsim.core.errors import NOT_EMULATED, LvmError
 from lvsim.core.hosttree import Moved, check_tree
-from lvsim.core.model import LVKind, State
+from lvsim.core.model import LV, LVKind, State
 
 SB_OFFSET = 1024
 SB_SIZE = 3072
@@ -418,7 +418,7 @@ def write_back(state: State, mount: dict[str, Any], fs: Filesystem, root: int) -
     try:
         store_tree(state, fs, *found)
     except (OSError, NoSpace) as exc:
-        why = _what_ran_out(state, mount, fs, exc, valid)
+        why = _what_ran_out(state, mount, fs, exc, lv, valid)
         for f in dataclasses.fields(state):
             if f.name != "mounts":  # the callers hold the mount records
                 setattr(state, f.name, getattr(before, f.name))
@@ -431,10 +431,11 @@ def write_back(state: State, mount: dict[str, Any], fs: Filesystem, root: int) -
     return True
 
 
-def _what_ran_out(state: State, mount: dict[str, Any], fs: Filesystem, exc: Exception, valid: bool) -> str:
-    """What a write-back failing with `exc` found full, or "" for a device that fails otherwise
+def _what_ran_out(
+    state: State, mount: dict[str, Any], fs: Filesystem, exc: Exception, lv: LV | None, valid: bool
+) -> str:
+    """What a write-back to `lv` failing with `exc` found full, or "" for a device that fails otherwise
     (read-only, an invalid snapshot): its writes are lost, as on LVM."""
-    lv = devmap.lv_of(state, fs.dev)
     vg = next((v for v in state.vgs.values() if lv is not None and v.lvs.get(lv.name) is lv), None)
     code = exc.errno if isinstance(exc, OSError) else None
     if isinstance(exc, NoSpace):
