@@ -55,6 +55,7 @@ from pathlib import Path
 
 shards, elapsed = int(sys.argv[1]), sys.argv[2]
 totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+unhappy = []
 for i in range(shards):
     path = Path(f"vm/out/junit-real-{i}.xml")
     if not path.exists():
@@ -64,7 +65,14 @@ for i in range(shards):
     for suite in [root] if root.tag == "testsuite" else root.iter("testsuite"):
         for key in totals:
             totals[key] += int(suite.get(key, 0))
+    for case in root.iter("testcase"):
+        for bad in [*case.findall("failure"), *case.findall("error")]:
+            head = (bad.get("message") or bad.text or "").strip().splitlines()[:3]
+            unhappy.append(f"{bad.tag.upper()} {case.get('classname')}::{case.get('name')}: " + " | ".join(head))
 n, f, e, s = totals.values()
+# After the VMs' long outputs, the last lines of the log name what went wrong (a CI log shows its tail).
+for line in unhappy:
+    print(f"vm/test-real.sh: {line[:600]}")
 if n == 0:
     print("vm/test-real.sh: no real-LVM test ran", file=sys.stderr)
     sys.exit(1)
