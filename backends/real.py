@@ -1,6 +1,6 @@
 """RealBackend: the real LVM tools on loop devices, as root, fenced off from the rest of the host.
 
-Safety rules (issue 4 §2):
+Safety rules:
 
 * It refuses to start unless it runs as root and device-mapper works (`/dev/mapper/control` exists
   and `dmsetup version` succeeds).

@@ -1,4 +1,4 @@
-"""What RealBackend lets a command line touch on the host (issue 12 §7).
+"""What RealBackend lets a command line touch on the host.
 
 RealBackend runs real LVM and device tools as root, so before a command runs it is checked here:
 

@@ -178,7 +178,7 @@ def test_the_nightly_backup_runs_every_night_and_never_touches_the_lv(tmp_path: 
 
 @pytest.mark.parametrize("name", ["nightly-xfs-backup", "nightly-vm-disk-backup"])
 def test_the_origins_backups_dry_run_run_and_run_again(tmp_path: Path, name: str) -> None:
-    """Issue 15's "done when" on the simulator (test_render runs the same on real LVM): the script's
+    """On the simulator (test_render runs the same on real LVM): the script's
     dry run passes its preflight, shows lvs now and after, and changes nothing; the run makes the
     backup; the next night's run finishes too, with the LVs (uuids included) and the copy as before."""
     scenario = find(name)

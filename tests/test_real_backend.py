@@ -227,7 +227,7 @@ DEAD_SESSION = textwrap.dedent(
 
 @pytest.mark.real
 def test_refuses_what_is_not_its_own(tmp_path: Path) -> None:
-    """Issue 12 §7 on real devices: host tools, foreign devices and dm devices, filter-widening
+    """On real devices: host tools, foreign devices and dm devices, filter-widening
     options and host VG names are refused (rc 95, one line); a filesystem right on one of its loops
     is unmounted at close; the work directory of a dead session is swept by the next backend; the VG
     name of another session's active VG is taken until that session closes."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `lvsim vm -- COMMAND` end to end (issue 14), run on the host by vm/test-real.sh: a user's project (one
+# `lvsim vm -- COMMAND` end to end, run on the host by vm/test-real.sh: a user's project (one
 # test file using the `lvm` fixture, no conftest, outside this checkout) runs as root on real LVM in
 # the VM that lvsim itself boots. Exit 0 only if that test passed there on the real backend.
 set -Eeuo pipefail

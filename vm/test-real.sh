@@ -116,7 +116,7 @@ print(f"real-LVM suite in {shards} VM(s): {n - f - e - s} passed, {f} failed, {e
       f"({elapsed} s wall, including boot)" + (f"; {len(flaky)} of the failed passed when run again" if flaky else ""))
 PY
 
-# `lvsim vm -- COMMAND` itself (issue 14): a user's test file, no conftest, on real LVM in the VM lvsim
+# `lvsim vm -- COMMAND` itself: a user's test file, no conftest, on real LVM in the VM lvsim
 # boots (one more boot, after the shards; not when pytest arguments chose some tests only).
 if [[ $# -eq 0 ]]; then
     bash vm/lvsim-vm-check.sh || status=1

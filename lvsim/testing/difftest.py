@@ -270,7 +270,7 @@ def _report(draw: _Draw, model: _Model) -> list[str]:
     )
 
 
-# The command shapes of well-known LVM clients (issue 13): Proxmox VE's pve-storage, OpenStack's
+# The command shapes of well-known LVM clients: Proxmox VE's pve-storage, OpenStack's
 # os-brick, libvirt's logical pool backend and Ansible's lvg/lvol modules.
 CLIENT_TAGS = ("pve-vm-100", "pve-vm-101", "app")
 
@@ -493,7 +493,7 @@ _COMMANDS: tuple[tuple[int, Callable[[_Draw, _Model], list[str]]], ...] = (
     (2, _client_lifecycle),
     (2, _client_query),
 )
-# Only the clients' shapes (issue 13), with the pools, thin volumes and writes they work on.
+# Only the clients' shapes, with the pools, thin volumes and writes they work on.
 _CLIENT_COMMANDS: tuple[tuple[int, Callable[[_Draw, _Model], list[str]]], ...] = (
     (3, _client_create),  # first: hypothesis's simplest sequence repeats it
     (2, _lvcreate_pool),
