@@ -35,8 +35,9 @@ def test_case_is_recorded(path: Path) -> None:
     recording = transcript.load_recording(recorded)
     assert recording["disks"] == list(case.disks)
     assert recording["description"] == case.description
-    steps = [("wait", s["wait"]) if "wait" in s else (s["cmd"], s["stdin"]) for s in recording["steps"]]
-    assert steps == [("wait", s.wait) if s.wait else (s.cmd, s.stdin) for s in case.steps]
+    steps = [(s["cmd"], s["stdin"]) if "cmd" in s else next(iter(s.items())) for s in recording["steps"]]
+    assert steps == [("wait", s.wait) if s.wait else ("mkdir", s.mkdir) if s.mkdir else (s.cmd, s.stdin)
+                     for s in case.steps]  # fmt: skip
     assert recording.get("lvm_conf", "") == case.lvm_conf
     assert recording.get("dmeventd", False) == case.dmeventd
     assert recording["lvm_version"].startswith("2.03.16")
@@ -51,7 +52,7 @@ def test_recordings_have_cases_and_format() -> None:
         assert set(recording) in (keys, keys | environment), path
         assert recording["name"] == path.stem
         assert (transcript.CASES_DIR / f"{path.stem}.yaml").exists(), f"{path.stem}: recording without a case"
-        assert all(set(step) in (step_keys, {"wait"}) for step in recording["steps"]), path
+        assert all(set(step) in (step_keys, {"wait"}, {"mkdir"}) for step in recording["steps"]), path
 
 
 def test_enough_commands_recorded() -> None:

@@ -8,6 +8,7 @@ A *case* (tests/golden/cases/NAME.yaml) says what to run::
       - pvcreate /dev/loop0        # split with shlex
       - {cmd: "vgremove vg", stdin: "n\\n"}
       - {wait: 12}                 # no command: 12 s pass (real time, or the simulated clock)
+      - {mkdir: mnt}               # no command: a directory in the case's scratch directory (a mount point)
     lvm_conf: |                    # optional: lvm.conf settings for every step (Backend.set_lvm_conf)
       activation { thin_pool_autoextend_threshold = 70 }
     dmeventd: true                 # optional: on real LVM, restart dmeventd from the backend's env
@@ -92,6 +93,7 @@ class Step:
     cmd: str
     stdin: str = ""
     wait: float = 0.0  # a step `{wait: SECONDS}` runs no command: time passes (Backend.wait)
+    mkdir: str = ""  # a step `{mkdir: DIR}` runs no command: DIR is made in the scratch directory
 
     @property
     def argv(self) -> list[str]:
@@ -160,6 +162,8 @@ def load_case(path: str | Path) -> Case:
             steps.append(Step(raw["cmd"], str(raw.get("stdin", ""))))
         elif isinstance(raw, dict) and isinstance(raw.get("wait"), int | float) and len(raw) == 1:
             steps.append(Step("", wait=float(raw["wait"])))
+        elif isinstance(raw, dict) and _scratch_name(raw.get("mkdir")) and len(raw) == 1:
+            steps.append(Step("", mkdir=raw["mkdir"]))
         else:
             raise ValueError(f"{path}: bad step {raw!r}")
     return Case(
@@ -170,6 +174,20 @@ def load_case(path: str | Path) -> Case:
         lvm_conf=str(data.get("lvm_conf", "")),
         dmeventd=bool(data.get("dmeventd", False)),
     )
+
+
+def _scratch_name(value: object) -> bool:
+    """Whether a `mkdir` step names a relative path that stays in the scratch directory."""
+    return (
+        isinstance(value, str) and bool(value) and not value.startswith("/") and ".." not in Path(value).parts
+    )
+
+
+def make_scratch_dir(name: str) -> None:
+    """A `mkdir` step: the directory (and its parents) in the current scratch directory."""
+    if not _scratch_name(name):
+        raise ValueError(f"mkdir step {name!r}: a relative path inside the scratch directory")
+    Path(name).mkdir(parents=True, exist_ok=True)
 
 
 def load_recording(path: str | Path) -> dict[str, Any]:
@@ -359,6 +377,10 @@ def _record_steps(case: Case, backend: Backend) -> list[dict[str, Any]]:
             backend.wait(step.wait)
             steps.append({"wait": step.wait})
             continue
+        if step.mkdir:
+            make_scratch_dir(step.mkdir)
+            steps.append({"mkdir": step.mkdir})
+            continue
         result = backend.run(step.argv, step.stdin)
         steps.append(
             {
@@ -388,6 +410,9 @@ def _replay_steps(recording: dict[str, Any], backend: Backend) -> list[Mismatch]
     for index, step in enumerate(recording["steps"]):
         if "wait" in step:
             backend.wait(step["wait"])
+            continue
+        if "mkdir" in step:
+            make_scratch_dir(step["mkdir"])
             continue
         result = backend.run(shlex.split(step["cmd"]), step["stdin"])
         if result.rc != step["rc"]:
