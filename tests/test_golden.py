@@ -113,3 +113,17 @@ def test_time_columns_of_a_separated_report_are_masked() -> None:
     assert transcript.mask_time_columns(text, argv) == "  vg:1785000000:TIME\n"
     assert transcript.mask_time_columns(text, ["lvs", "-o", "+time", "--separator", ":"]) == text
     assert transcript.mask_time_columns(text, ["lvs", "-o", "vg_name,lv_size,time"]) == text
+
+
+def test_a_mkdir_step_makes_a_directory_in_the_scratch_directory(tmp_path: Path) -> None:
+    """`{mkdir: DIR}` (a mount point) runs no command; DIR must stay inside the scratch directory."""
+    case = tmp_path / "case.yaml"
+    case.write_text("description: d\ndisks: []\nsteps:\n  - {mkdir: mnt/sub}\n  - lvs\n")
+    assert transcript.load_case(case).steps[0] == transcript.Step("", mkdir="mnt/sub")
+    with transcript.scratch_dir() as scratch:
+        transcript.make_scratch_dir("mnt/sub")
+        assert (Path(scratch) / "mnt" / "sub").is_dir()
+    for bad in ("/tmp/x", "../x", "a/../../x", ""):
+        case.write_text(f"description: d\ndisks: []\nsteps:\n  - {{mkdir: '{bad}'}}\n")
+        with pytest.raises(ValueError):
+            transcript.load_case(case)
