@@ -115,6 +115,11 @@ def test_time_columns_of_a_separated_report_are_masked() -> None:
     assert transcript.mask_time_columns(text, ["lvs", "-o", "vg_name,lv_size,time"]) == text
 
 
+def test_normalise_masks_the_scratch_directory() -> None:
+    text = "mount: /tmp/lvsim-case-9_l870ek/mnt: can't read superblock on /dev/mapper/vg-snap.\n"
+    assert transcript.normalise(text) == "mount: SCRATCH/mnt: can't read superblock on /dev/mapper/vg-snap.\n"
+
+
 def test_a_mkdir_step_makes_a_directory_in_the_scratch_directory(tmp_path: Path) -> None:
     """`{mkdir: DIR}` (a mount point) runs no command; DIR must stay inside the scratch directory."""
     case = tmp_path / "case.yaml"

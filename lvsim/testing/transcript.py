@@ -20,8 +20,9 @@ A *recording* (tests/golden/recorded/NAME.json) is what real LVM answered::
 
 `replay(recording, backend)` runs the same steps on a backend and returns the mismatches after
 `normalise()`, which masks only what differs from run to run: LVM uuids, lv_time-like timestamps,
-host names, and dd's elapsed time and rate; in a report printed with --separator, `mask_time_columns()`
-also masks the lv_time columns whatever their format (report/time_format="%s" prints epoch seconds).
+host names, dd's elapsed time and rate, and the scratch directory's random name (in a mount point's
+path); in a report printed with --separator, `mask_time_columns()` also masks the lv_time columns
+whatever their format (report/time_format="%s" prints epoch seconds).
 
 Command line::
 
@@ -75,6 +76,8 @@ _LVMPOLLD_RE = re.compile(
     re.M,
 )
 _DD_RATE_RE = re.compile(r"copied, [0-9.e+-]+ s, [0-9.,]+ [kMGTPE]?B/s")
+# the scratch directory a case runs in (`scratch_dir`: a random name), as a mount point's path shows it
+_SCRATCH_RE = re.compile(r"(?:/[^\s/:'\"]+)*/lvsim-case-[A-Za-z0-9_]+")
 # LVM's metadata backups: RealBackend's private LVM system directory (the simulator's is /etc/lvm), the
 # random part of archive names, ctime(3) stamps, creation_time seconds and the uname(2) comment.
 _SYSTEM_DIR_RE = re.compile(r"/tmp/lvsim-real-[A-Za-z0-9_]+/etc\b")
@@ -215,6 +218,7 @@ def normalise(text: str, hostnames: Iterable[str] = HOSTNAMES) -> str:
     text = _DISK_ID_RE.sub(r"\g<1>xxxxxxxx", text)
     text = _TIME_RE.sub(TIME_MASK, text)
     text = _DD_RATE_RE.sub("copied, T s, R B/s", text)
+    text = _SCRATCH_RE.sub("SCRATCH", text)
     text = _SYSTEM_DIR_RE.sub("/etc/lvm", text)
     text = _ARCHIVE_RE.sub(r"\g<1>-R.vg", text)
     text = _CTIME_RE.sub("Www Mmm dd hh:mm:ss yyyy", text)
@@ -291,7 +295,7 @@ def lvm_version(backend: Backend) -> str:
 @contextmanager
 def scratch_dir() -> Iterator[str]:
     """Run a case's steps in a fresh empty directory (the files they name by relative paths land
-    there), then go back and remove it."""
+    there; `normalise` masks its name), then go back and remove it."""
     previous = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="lvsim-case-") as directory:
         os.chdir(directory)
