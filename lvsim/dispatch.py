@@ -120,7 +120,7 @@ def run(
 
     try:
         fsimage.sync_mounts(state)  # what the kernel's writeback has done by now
-    except LvmError as exc:  # files that do not fit their filesystem or device: not emulated
+    except LvmError as exc:  # files lvsim cannot write back as the kernel would: not emulated
         console.raw_err(exc.raw + "\n")
         return Outcome(exc.rc, console.stdout, console.stderr)
     held: list[str] = []

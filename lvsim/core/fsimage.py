@@ -37,6 +37,10 @@ from lvsim.core.model import LV, LVKind, State
 SB_OFFSET = 1024
 SB_SIZE = 3072
 MAGIC = b"LVSIMFS1"
+# What the kernel's writeback sends of one file at a time (1024 pages); XFS moves a file's size on
+# disk on only when such a batch has reached the device [VM: 120 MiB written into a pool with 35.6 MiB
+# left come back as a 32 MiB file, in error and in queue mode, every time]
+WRITEBACK_BATCH = 4 << 20
 
 Tree = dict[str, dict[str, Any]]
 Extents = list[list[int]]
@@ -250,39 +254,148 @@ def _allocate(fs: Filesystem, used: Extents, size: int) -> Extents:
     return got
 
 
-def _write_extents(state: State, fs: Filesystem, extents: Extents, data: bytes) -> None:
+def _write_extents(state: State, fs: Filesystem, extents: Extents, data: Payload) -> None:
+    view = memoryview(data) if isinstance(data, bytes | bytearray) else data
     pos = 0
     for off, length in extents:
-        chunk = data[pos : pos + length]
+        chunk = view[pos : pos + length]
         if chunk:
             write_at(state, fs.dev, off, chunk)
         pos += length
 
 
+def _write_what_fits(state: State, fs: Filesystem, extents: Extents, data: bytes, step: int) -> Extents:
+    """Write a file's data as the kernel's writeback does, every block it can; returns the file's
+    byte ranges ([offset, length]) that did not reach the device.  After a failed write, the next
+    `step` boundary of the device (a thin pool's chunk) is tried again; with no step (a snapshot
+    that overflowed and fails everything since), the rest fails."""
+    view = memoryview(data)
+    failed: Extents = []
+    pos, dead = 0, False
+    for off, length in extents:
+        end = min(length, len(data) - pos)
+        done = 0
+        while done < end:
+            if dead:
+                failed.append([pos + done, end - done])
+                break
+            # whole extents until a write fails, then piece by piece up to the next step boundary
+            upto = end if not failed or not step else min(end, _next_boundary(fs, off + done, step) - off)
+            try:
+                write_at(state, fs.dev, off + done, view[pos + done : pos + upto])
+                done = upto
+            except OSError as exc:
+                at = done + int(getattr(exc, "done", 0))
+                if not step:
+                    dead = True
+                    failed.append([pos + at, end - at])
+                    break
+                nxt = min(end, _next_boundary(fs, off + at, step) - off)
+                failed.append([pos + at, nxt - at])
+                done = nxt
+        pos += length
+    merged: Extents = []
+    for start, length in failed:
+        if merged and merged[-1][0] + merged[-1][1] == start:
+            merged[-1][1] += length
+        elif length:
+            merged.append([start, length])
+    return merged
+
+
+def _next_boundary(fs: Filesystem, offset: int, step: int) -> int:
+    """The filesystem offset of the first device `step` boundary after `offset`."""
+    absolute = fs.dev.offset + offset
+    return (absolute // step + 1) * step - fs.dev.offset
+
+
+def _retry_step(state: State, fs: Filesystem) -> int:
+    """How far on the device the next write may succeed after one failed: a thin volume's pool
+    chunk (its mapped chunks still take writes); 0 for any other device (it fails from then on)."""
+    lv = devmap.lv_of(state, fs.dev)
+    if lv is None or lv.kind != LVKind.THIN:
+        return 0
+    vg = next((v for v in state.vgs.values() if v.lvs.get(lv.name) is lv), None)
+    pool = vg.lvs.get(lv.pool) if vg is not None else None
+    return pool.chunk_size if pool is not None else 0
+
+
 def read_file(state: State, fs: Filesystem, entry: dict[str, Any]) -> bytes:
     data = b"".join(read_at(state, fs.dev, off, length) for off, length in entry.get("ext", []))
-    return data[: entry.get("size", 0)]
+    data = data[: entry.get("size", 0)]
+    if entry.get("unwritten"):  # ext4's unwritten extents read as zeroes
+        out = bytearray(data)
+        for start, length in entry["unwritten"]:
+            out[start : start + length] = bytes(len(out[start : start + length]))
+        data = bytes(out)
+    return data
 
 
-def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, bytes]) -> None:
-    """Write new file contents and the index for `tree`, then the superblock.
+def _serialise(tree: Tree) -> bytes:
+    return json.dumps(tree, separators=(",", ":"), sort_keys=True).encode()
 
-    Entries named in `contents` get fresh extents; the others keep theirs.  Old file extents become
-    free space (not discarded, as without the discard mount option); the old index's extents are
-    not reused, so a write that fails half-way (a thin pool out of space) leaves the filesystem as
-    it was: the superblock, written last, still points at an intact index.
+
+def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, bytes]) -> dict[str, int]:
+    """Write new file contents and the index for `tree`, then the superblock; returns the files
+    whose data did not all reach the device (path -> bytes the host has).
+
+    Entries named in `contents` get fresh extents (in path order); the others keep theirs.  The
+    index's extents are taken first and written before the files' data (the filesystem's metadata
+    goes to blocks the device already holds, as a journal's do), so the data of a device that runs
+    out (a thin pool out of data space) is written as far as it goes, block by block as the
+    kernel's writeback does, and the index says what became of each file: ext4 keeps its size and
+    the blocks that did not fit read as zeroes (unwritten extents); XFS keeps the whole writeback
+    batches (`WRITEBACK_BATCH`) before the one with the first block that did not fit.  Old file extents become free space (not discarded, as without
+    the discard mount option); the old index's extents are not reused, so a write that fails before
+    the superblock (written last) leaves the filesystem as it was.  OSError when the index itself
+    cannot be written; NoSpace when the filesystem is full.
     """
     used = used_extents(fs, {p: e for p, e in tree.items() if p not in contents})  # and the current index
-    for path, data in contents.items():
-        tree[path]["ext"] = _allocate(fs, used, len(data)) if data else []
-        _write_extents(state, fs, tree[path]["ext"], data)
-    raw = json.dumps(tree, separators=(",", ":"), sort_keys=True).encode()
-    index = _allocate(fs, used, len(raw))
+    order = sorted(contents)
+    trial = [list(e) for e in used]  # where the data would go, for the size of the index to reserve
+    for path in order:
+        tree[path]["ext"] = _allocate(fs, trial, len(contents[path])) if contents[path] else []
+    reserve = len(_serialise(tree)) + (256 + 32 * len(contents) if contents else 0)
+    index = _allocate(fs, used, reserve)
+    for path in order:
+        tree[path]["ext"] = _allocate(fs, used, len(contents[path])) if contents[path] else []
+    if contents:  # the index's blocks first, while the device has room
+        _write_extents(state, fs, index, bytes(sum(length for _, length in index)))
+    short: dict[str, int] = {}
+    step = _retry_step(state, fs)
+    for path in order:
+        data = contents[path]
+        failed = _write_what_fits(state, fs, tree[path]["ext"], data, step) if data else []
+        if not failed:
+            continue
+        short[path] = len(data)
+        if fs.type == "ext4":
+            tree[path]["unwritten"] = failed
+        else:
+            kept = failed[0][0] // WRITEBACK_BATCH * WRITEBACK_BATCH
+            tree[path]["size"] = kept
+            tree[path]["ext"] = _clip_extents(tree[path]["ext"], kept)
+    raw = _serialise(tree)
+    room = sum(length for _, length in index)
+    if len(raw) > room:
+        index += _allocate(fs, used, len(raw) - room)
     _write_extents(state, fs, index, raw)
     # ext4 forgets which groups it trimmed once blocks are freed
     new_sb = {**fs.sb, "index": index, "index_len": len(raw), "trimmed": False}
     write_super(state, Filesystem(fs.dev, new_sb))
     fs.sb = new_sb
+    return short
+
+
+def _clip_extents(extents: Extents, length: int) -> Extents:
+    """The first `length` bytes of a list of extents."""
+    out: Extents = []
+    for off, n in extents:
+        if length <= 0:
+            break
+        out.append([off, min(n, length)])
+        length -= n
+    return out
 
 
 def trim(state: State, fs: Filesystem) -> int:
@@ -313,11 +426,16 @@ def materialise(state: State, fs: Filesystem, root: int) -> None:
     hosttree.materialise(root, tree, read)
 
 
-def scan(state: State, fs: Filesystem, root: int) -> tuple[Tree, dict[str, bytes]] | None:
+def scan(
+    state: State, fs: Filesystem, root: int, short: dict[str, list[int]] | None = None
+) -> tuple[Tree, dict[str, bytes]] | None:
     """The tree of the directory open at `root` and the contents of its new or changed files, or
-    None when it is the filesystem's tree as stored (unchanged files keep their blocks).  NoSpace
-    for a file larger than the filesystem."""
+    None when it is the filesystem's tree as stored.  Unchanged files keep their blocks, and so do
+    files written back before as far as the device took them (`short`: path -> the host's size and
+    mtime then; the kernel does not write them again).  NoSpace for a file larger than the
+    filesystem."""
     old = fs.tree(state)
+    short = short or {}
     tree: Tree = {}
     contents: dict[str, bytes] = {}
     for rel, st, parent in hosttree.scan(root):
@@ -328,8 +446,9 @@ def scan(state: State, fs: Filesystem, root: int) -> tuple[Tree, dict[str, bytes
             entry["target"] = os.readlink(name, dir_fd=parent)
         elif entry["t"] == "f":
             entry["size"] = st.st_size
-            if prev and prev["t"] == "f" and prev["size"] == st.st_size and prev["mtime"] == st.st_mtime_ns:
-                entry["ext"] = prev["ext"]
+            seen = [st.st_size, st.st_mtime_ns]
+            if prev and prev["t"] == "f" and seen in ([prev["size"], prev["mtime"]], short.get(rel)):
+                entry.update({k: prev[k] for k in ("size", "ext", "unwritten") if k in prev})
             else:
                 try:
                     contents[rel] = hosttree.read_regular(parent, name, int(fs.sb["size"]))
@@ -377,8 +496,9 @@ def sync_mount(state: State, mount: dict[str, Any]) -> None:
     """Write a read-write mount's directory back to its device (what writeback does).  Nothing is
     read from a mount still being filled, or from a directory that is not the one mounted.
 
-    Files that the filesystem or its device cannot take raise `write_back`'s refusal (LvmError,
-    NOT_EMULATED), with the state as it was and the mount and its files left in place."""
+    Files lvsim cannot write back as the kernel would (larger than the filesystem, no room for the
+    metadata) raise `write_back`'s refusal (LvmError, NOT_EMULATED), with the state as it was and the
+    mount and its files left in place."""
     if mount["ro"] or mount.get("frozen") or mount.get("filling"):
         return
     dev = mount_device(state, mount)
@@ -399,13 +519,19 @@ def write_back(state: State, mount: dict[str, Any], fs: Filesystem, root: int) -
     """Capture the mount's directory open at `root` into `fs` (and trim it under the discard
     option); returns whether anything changed.
 
-    The host's writes into the directory have already succeeded, so files that do not fit, in the
-    filesystem or on its device (a thin pool out of data space, a COW snapshot overflowing), cannot
-    be failed as the kernel fails them: that is refused (LvmError, NOT_EMULATED) after the state is
-    put back as it was, so that nothing is lost and the user can free space in the mount and go
-    on.  A device that already fails (an invalid snapshot) loses the writes, as it does on LVM."""
+    The host's writes into the directory have already succeeded, as a kernel's page cache takes
+    them; like the kernel's writeback, this one writes what the device takes and loses the rest
+    silently: a thin pool out of data space (in queue mode after no_space_timeout) keeps what
+    `store_tree` says, and the files written short are remembered in the mount (`short`) so that
+    they are not written again; a COW snapshot that overflows becomes invalid, its filesystem
+    gone.  What lvsim cannot emulate is refused (LvmError, NOT_EMULATED) after the state is put
+    back as it was, so that nothing is lost and the user can free space in the mount and go on:
+    files larger than the filesystem (the kernel fails those writes at once) and a thin pool that
+    cannot take even the filesystem's metadata.  A device that already fails (an invalid snapshot)
+    loses the writes, as it does on LVM."""
+    short = mount.get("short") or {}
     try:
-        found = scan(state, fs, root)
+        found = scan(state, fs, root, short)
     except NoSpace:
         raise _refusal(mount, f"the {fs.type} filesystem on {mount['source']} is full") from None
     except (OSError, Corrupt):  # the device fails reads
@@ -416,24 +542,32 @@ def write_back(state: State, mount: dict[str, Any], fs: Filesystem, root: int) -
     valid = lv is not None and not lv.invalid  # a COW snapshot that fails already loses its writes
     before = copy.deepcopy(state)  # the device content too (lvsim.core.content.LiveData)
     try:
-        store_tree(state, fs, *found)
+        lost = store_tree(state, fs, *found)
+        if lost and (lv is None or lv.kind != LVKind.THIN):  # a device that failed them otherwise
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
     except (OSError, NoSpace) as exc:
-        why = _what_ran_out(state, mount, fs, exc, lv, valid)
+        if lv is not None and lv.kind == LVKind.COW and valid and lv.invalid:
+            return True  # the snapshot overflowed on them: invalid, its writes lost, as on LVM
+        why = _what_ran_out(state, mount, fs, exc, lv)
         for f in dataclasses.fields(state):
             if f.name != "mounts":  # the callers hold the mount records
                 setattr(state, f.name, getattr(before, f.name))
         if why:
             raise _refusal(mount, why) from None
         return False
+    tree, written = found
+    short = {p: seen for p, seen in short.items() if p in tree and p not in written}
+    short.update({p: [n, tree[p]["mtime"]] for p, n in lost.items()})
+    mount.pop("short", None)
+    if short:
+        mount["short"] = short
     if mount.get("discard"):
         with contextlib.suppress(OSError):  # a device that takes no discards: nothing is trimmed
             trim(state, fs)
     return True
 
 
-def _what_ran_out(
-    state: State, mount: dict[str, Any], fs: Filesystem, exc: Exception, lv: LV | None, valid: bool
-) -> str:
+def _what_ran_out(state: State, mount: dict[str, Any], fs: Filesystem, exc: Exception, lv: LV | None) -> str:
     """What a write-back to `lv` failing with `exc` found full, or "" for a device that fails otherwise
     (read-only, an invalid snapshot): its writes are lost, as on LVM."""
     vg = next((v for v in state.vgs.values() if lv is not None and v.lvs.get(lv.name) is lv), None)
@@ -443,9 +577,7 @@ def _what_ran_out(
     if lv is None or vg is None:
         return ""
     if lv.kind == LVKind.THIN and code == errno.ENOSPC:
-        return f"thin pool {vg.name}/{lv.pool} is out of data space"
-    if lv.kind == LVKind.COW and code == errno.EIO and valid:  # it overflowed on this write
-        return f"snapshot {vg.name}/{lv.name} has no room left for them"
+        return f"thin pool {vg.name}/{lv.pool} is out of data space, even for the filesystem's metadata"
     return ""
 
 

@@ -103,6 +103,15 @@ def check_tree(tree: object, fs_size: int) -> Tree:
                 total += ext[1]
             if total < size:
                 raise BadTree(f"{path!r:.80} is larger than its extents")
+            unwritten = entry.get("unwritten", [])  # ranges that read as zeroes (ext4's unwritten extents)
+            if not isinstance(unwritten, list) or not all(
+                isinstance(r, list)
+                and len(r) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in r)
+                and r[0] + r[1] <= size
+                for r in unwritten
+            ):
+                raise BadTree(f"bad unwritten ranges for {path!r:.80}")
     if tree and tree.get(".", {}).get("t") != "d":
         raise BadTree("no root directory")
     return tree  # type: ignore[return-value]

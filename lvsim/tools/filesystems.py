@@ -690,8 +690,8 @@ def find_mount(state: State, arg: str, prog: str) -> dict[str, Any] | None:
 def unmount(state: State, m: dict[str, Any]) -> bool:
     """Capture a read-write mount back into its device, mark it clean, empty the mount point and drop
     the mount.  False (nothing written back, no file touched) when the mount point is no longer the
-    directory that was mounted.  Files that do not fit are `fsimage.write_back`'s refusal, with the
-    mount and its files left in place."""
+    directory that was mounted.  Files lvsim cannot write back as the kernel would are
+    `fsimage.write_back`'s refusal, with the mount and its files left in place."""
     dev = fsimage.mount_device(state, m)
     found = fsimage.probe(state, dev) if dev else None
     try:
@@ -748,7 +748,7 @@ def umount(ctx: Ctx) -> int:
             )
         try:
             unmounted = unmount(ctx.state, m)
-        except LvmError as exc:  # files that do not fit: the mount stays
+        except LvmError as exc:  # files lvsim cannot write back: the mount stays
             ctx.console.raw_err(exc.raw + "\n")
             rc = exc.rc
             continue
