@@ -85,6 +85,20 @@ def test_a_crafted_image_writes_nothing_outside_the_mount_point(sim: SimHost, tm
         fsimage.store_tree(sim.state, found, tree, {})
 
 
+@pytest.mark.parametrize("unwritten", [[[0, 2]], [[-1, 1]], [[0]], "x", [[True, 1]]])
+def test_crafted_unwritten_ranges_are_a_bad_superblock(
+    sim: SimHost, tmp_path: Path, unwritten: object
+) -> None:
+    """The ranges of a file that read as zeroes must lie inside the file."""
+    found, tree = _tree(sim)
+    tree["f"] = {"t": "f", "mode": 0o644, "uid": 0, "gid": 0, "mtime": 0, "size": 1, "unwritten": unwritten}
+    fsimage.store_tree(sim.state, found, tree, {"f": b"x"})
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    assert "wrong fs type" in sim("mount", "/dev/vg/fs", str(mnt), rc=32).stderr
+    assert _listing(mnt) == []
+
+
 def test_links_are_materialised_as_links_and_never_followed(sim: SimHost, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
