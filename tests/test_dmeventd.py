@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -218,6 +220,23 @@ def test_a_write_finding_the_pool_full_lets_dmeventd_act_at_once(sim: SimBackend
     # full: +43% (to get back under 70%: 60 MiB); the pool's new low-water mark then fires as the
     # write goes on (44 of 60 MiB): +20% more
     assert value(sim, "vg/pool", "lv_size") == "72.00m"
+
+
+def test_a_write_the_pool_grows_under_lands_where_it_reads_back(sim: SimBackend, tmp_path: Path) -> None:
+    """One write that waits while dmeventd extends the pool (its _tdata gets a second segment) puts
+    every block where the pool maps it: it reads back whole, and the LV next to _tdata is untouched."""
+    sim.set_lvm_conf(AUTOEXTEND)
+    ok(sim, "vgcreate vg /dev/loop0")
+    ok(sim, "lvcreate -L 16M -T vg/pool")
+    ok(sim, "lvcreate -V 320M -T vg/pool -n t")
+    ok(sim, "lvcreate -L 100M -n other vg")
+    ok(sim, "dd if=/dev/zero of=/dev/vg/other bs=1M count=100 oflag=direct status=none")
+    data = os.urandom(40 << 20)
+    (tmp_path / "src").write_bytes(data)
+    ok(sim, f"dd if={tmp_path / 'src'} of=/dev/vg/t bs=40M count=1 oflag=direct status=none")
+    assert len(sim.state.vgs["vg"].lvs["pool_tdata"].segments) == 2
+    assert sim.read("/dev/vg/t", 0, 40 << 20) == data
+    assert sim.read("/dev/vg/other", 0, 100 << 20) == bytes(100 << 20)
 
 
 def test_a_write_queued_on_a_full_pool_fails_after_the_timeout(sim: SimBackend) -> None:

@@ -82,8 +82,8 @@ class Device:
     waited: float = 0.0  # simulated seconds spent queued on a full thin pool
     window: Device | None = None  # a partition (kpartx): this many bytes of `window` from `start`
     start: int = 0
-    # for a thin LV, found on the first write: its COW snapshots and where its pool's data lives
-    _thin: tuple[list[LV], tuple[content.Content, int] | None] | None = field(default=None, repr=False)
+    # for a thin LV, found on the first write: its COW snapshots
+    _thin: list[LV] | None = field(default=None, repr=False)
 
     def write(self, offset: int, payload: Payload) -> None:
         """Write payload at offset; raises DeviceError (with `done`) on failure."""
@@ -122,12 +122,11 @@ class Device:
         state, vg, lv = self.state, self.vg, self.lv
         assert vg is not None and lv is not None
         if self._thin is None:
-            tdata = vg.lvs[vg.lvs[lv.pool].data_lv]
-            self._thin = mapping.cow_snapshots_of(vg, lv), _one_segment(state, vg, tdata)
-        snapshots, direct = self._thin
-        if snapshots:
+            self._thin = mapping.cow_snapshots_of(vg, lv)
+        if self._thin:
             _copy_on_write(state, vg, lv, offset, length)
-        _thin_put(state, vg, lv, offset, length, rels, direct)
+        tdata = vg.lvs[vg.lvs[lv.pool].data_lv]  # where its data lives now (a queued write may grow it)
+        _thin_put(state, vg, lv, offset, length, rels, _one_segment(state, vg, tdata))
 
     def read(self, offset: int, length: int) -> bytes:
         """Read up to length bytes at offset (fewer at the end of the device)."""
@@ -400,6 +399,8 @@ def _thin_put(
         prov = mapping.provision(state, vg, lv, c)
         if prov.failure == "queue":
             prov = _wait_for_room(state, vg, lv, pool, c)
+            tdata = vg.lvs[pool.data_lv]  # dmeventd may have grown the pool meanwhile: another segment
+            direct = _one_segment(state, vg, tdata) if direct is not None else None
         if prov.failure:
             raise MappingError(errno.ENOSPC, lo - offset)
         _, base = mapping.pool_block_location(state, vg, pool, prov.block)
