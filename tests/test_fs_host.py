@@ -324,6 +324,26 @@ def test_what_survives_a_full_thin_pool_is_the_same_every_time(tmp_path: Path, f
         )
 
 
+def test_a_pool_dmeventd_grows_in_time_keeps_the_whole_file(tmp_path: Path) -> None:
+    """In queue mode the write-back waits for the full pool, and dmeventd extends it meanwhile."""
+    sim = SimHost(2 * GiB).with_vg()
+    sim.backend.set_lvm_conf(
+        "activation {\n\tthin_pool_autoextend_threshold = 70\n\tthin_pool_autoextend_percent = 20\n}\n"
+    )
+    for cmd in ("lvcreate -L 16M -T vg/pool", "lvcreate -V 320M -T vg/pool -n t", "mkfs.ext4 -q /dev/vg/t"):
+        sim.ok(cmd)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    sim("mount", "/dev/vg/t", str(mnt))
+    big = os.urandom(40 << 20)
+    (mnt / "big").write_bytes(big)
+    assert sim.rows("-o lv_name,lv_attr,lv_size vg")["pool"] == ["twi-aotz--", "72.00m"]
+    sim("umount", str(mnt))
+    sim("mount", "/dev/vg/t", str(mnt))
+    assert (mnt / "big").read_bytes() == big
+    sim("umount", str(mnt))
+
+
 def test_a_pool_that_cannot_take_the_metadata_is_refused(tmp_path: Path) -> None:
     """A pool already full when the files come, with no room even for the filesystem's index: on
     LVM the filesystem's metadata writes fail (ext4 aborts its journal), which lvsim does not emulate."""
