@@ -4,6 +4,7 @@ and reading what they left (shared by the render and failure-injection tests).""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import shutil
@@ -88,8 +89,15 @@ def write_scenario(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Pa
 
 def render_path(path: Path, tmp_path: Path, **overrides: str) -> Path:
     script = tmp_path / f"{path.stem}.sh"
-    script.write_text(render.render_file(str(path), overrides))
+    script.write_text(_rendered(str(path), path.read_text(), tuple(sorted(overrides.items()))))
     return script
+
+
+@functools.cache
+def _rendered(path: str, text: str, overrides: tuple[tuple[str, str], ...]) -> str:
+    """A scenario file's script, rendered once per test process (a render simulates the scenario)."""
+    del text  # part of the key only: a file rewritten since is rendered anew
+    return render.render_file(path, dict(overrides))
 
 
 # -- the simulated host ---------------------------------------------------------------------------
