@@ -345,9 +345,10 @@ def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, byt
     out (a thin pool out of data space) is written as far as it goes, block by block as the
     kernel's writeback does, and the index says what became of each file: ext4 keeps its size and
     the blocks that did not fit read as zeroes (unwritten extents); XFS keeps the whole writeback
-    batches (`WRITEBACK_BATCH`) before the one with the first block that did not fit.  Old file extents become free space (not discarded, as without
-    the discard mount option); the old index's extents are not reused, so a write that fails before
-    the superblock (written last) leaves the filesystem as it was.  OSError when the index itself
+    batches (`WRITEBACK_BATCH`) before the one with the first block that did not fit.  Old file
+    extents become free space (not discarded, as without the discard mount option); the old index's
+    extents are not reused, so a write that fails before the superblock (written last) leaves the
+    filesystem as it was.  OSError when the index itself
     cannot be written; NoSpace when the filesystem is full.
     """
     used = used_extents(fs, {p: e for p, e in tree.items() if p not in contents})  # and the current index
