@@ -32,7 +32,7 @@ from lvsim.core.content import Payload
 from lvsim.core.devmap import Device
 from lvsim.core.errors import NOT_EMULATED, LvmError
 from lvsim.core.hosttree import Moved, check_tree
-from lvsim.core.model import LV, LVKind, State
+from lvsim.core.model import LV, VG, LVKind, State
 
 SB_OFFSET = 1024
 SB_SIZE = 3072
@@ -315,9 +315,14 @@ def _retry_step(state: State, fs: Filesystem) -> int:
     lv = devmap.lv_of(state, fs.dev)
     if lv is None or lv.kind != LVKind.THIN:
         return 0
-    vg = next((v for v in state.vgs.values() if v.lvs.get(lv.name) is lv), None)
+    vg = _vg_of(state, lv)
     pool = vg.lvs.get(lv.pool) if vg is not None else None
     return pool.chunk_size if pool is not None else 0
+
+
+def _vg_of(state: State, lv: LV) -> VG | None:
+    """The VG that holds `lv`."""
+    return next((v for v in state.vgs.values() if v.lvs.get(lv.name) is lv), None)
 
 
 def read_file(state: State, fs: Filesystem, entry: dict[str, Any]) -> bytes:
@@ -348,8 +353,8 @@ def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, byt
     batches (`WRITEBACK_BATCH`) before the one with the first block that did not fit.  Old file
     extents become free space (not discarded, as without the discard mount option); the old index's
     extents are not reused, so a write that fails before the superblock (written last) leaves the
-    filesystem as it was.  OSError when the index itself
-    cannot be written; NoSpace when the filesystem is full.
+    filesystem as it was.  OSError when the index itself cannot be written; NoSpace when the
+    filesystem is full.
     """
     used = used_extents(fs, {p: e for p, e in tree.items() if p not in contents})  # and the current index
     order = sorted(contents)
@@ -571,7 +576,7 @@ def write_back(state: State, mount: dict[str, Any], fs: Filesystem, root: int) -
 def _what_ran_out(state: State, mount: dict[str, Any], fs: Filesystem, exc: Exception, lv: LV | None) -> str:
     """What a write-back to `lv` failing with `exc` found full, or "" for a device that fails otherwise
     (read-only, an invalid snapshot): its writes are lost, as on LVM."""
-    vg = next((v for v in state.vgs.values() if lv is not None and v.lvs.get(lv.name) is lv), None)
+    vg = _vg_of(state, lv) if lv is not None else None
     code = exc.errno if isinstance(exc, OSError) else None
     if isinstance(exc, NoSpace):
         return f"the {fs.type} filesystem on {mount['source']} is full"
