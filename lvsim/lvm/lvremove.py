@@ -32,10 +32,16 @@ def remove_lvs_committed(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = 
     missing PVs: lvsim.lvm.missing_pvs.written)."""
     before = dict(vg.lvs)
     rc = remove_lvs(ctx, vg, lvs, stop_on_error)
+    commit_removals(ctx, vg, before)
+    return rc
+
+
+def commit_removals(ctx: Ctx, vg: VG, before: dict[str, LV]) -> None:
+    """The one metadata commit of the removals since `vg` held the LVs `before` (a thin volume's
+    removal is committed at once): with PVs missing, LVM warns of them again."""
     gone = [lv for name, lv in before.items() if name not in vg.lvs]
     if any(lv.kind != LVKind.THIN for lv in gone) and missing_pvs.missing_pvs(ctx.state, vg):
         missing_pvs.written(ctx, vg)
-    return rc
 
 
 def remove_lvs(ctx: Ctx, vg: VG, lvs: list[LV], stop_on_error: bool = False) -> int:

@@ -7,7 +7,7 @@ from lvsim.core.context import Ctx
 from lvsim.core.errors import ECMD_FAILED
 from lvsim.core.model import LV, VG, LVKind, State
 from lvsim.core.partial import missing_pvs, partial_lvs
-from lvsim.lvm.lvremove import remove_one
+from lvsim.lvm.lvremove import commit_removals, remove_one
 from lvsim.lvm.missing_pvs import written
 from lvsim.lvm.refusal import refuse
 
@@ -37,8 +37,7 @@ def remove_missing(ctx: Ctx, vg: VG) -> int:
         if lv.visible and lv.name in vg.lvs:
             console.warn(f"Removing partial LV {vg.name}/{lv.name}.")
             remove_one(ctx, vg, lv)
-    if any(lv.kind != LVKind.THIN for name, lv in before.items() if name not in vg.lvs):
-        written(ctx, vg)  # the removals' one commit, with the missing PVs still in the VG
+    commit_removals(ctx, vg, before)  # with the missing PVs still in the VG
     for pv in missing_pvs(state, vg):
         vg.pvs.remove(pv.device)
         del state.pvs[pv.device]
