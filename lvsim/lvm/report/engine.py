@@ -14,6 +14,7 @@ from lvsim.core.console import Console
 from lvsim.core.context import Args
 from lvsim.core.errors import ECMD_FAILED, EINVALID_CMD_LINE, LvmError
 from lvsim.core.model import LV, PV_MIN_SIZE, LVKind, State
+from lvsim.core.partial import missing_pvs
 from lvsim.lvm.refusal import check_fields
 from lvsim.lvm.report import layout
 from lvsim.lvm.report.field_names import ReportError, all_types, field_help, find_field
@@ -367,7 +368,7 @@ class Walker:
             devices = [d for name in self.vg_names() for d in state.vgs[name].pvs]
         else:
             for name in system_vgs(state):  # pvs reads every VG, whatever PVs it names
-                if any(state.pvs[d].missing for d in state.vgs[name].pvs if d in state.pvs):
+                if missing_pvs(state, state.vgs[name]):
                     self.view(name)
             devices = system_pvs(state)
             args, tags, _ = split_args(self.console, self.args.pos)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lvsim.core import devmap
 from lvsim.core.model import LV, VG, LVKind, State
-from lvsim.core.partial import is_partial
+from lvsim.core.partial import is_partial, missing_pvs
 from lvsim.core.units import percent_value
 
 ALLOC_CHARS = {
@@ -95,7 +95,7 @@ class VgView:
             for seg in lv.segments:
                 self.alloc_by_pv[seg.pv] = self.alloc_by_pv.get(seg.pv, 0) + seg.extents
         self.free_count = self.extent_count - sum(self.alloc_by_pv.values())
-        self.missing_count = sum(1 for d in vg.pvs if d in state.pvs and state.pvs[d].missing)
+        self.missing_count = len(missing_pvs(state, vg))
         self._partial: dict[str, bool] = {}
 
     # -- relationships -------------------------------------------------------------------------
