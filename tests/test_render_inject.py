@@ -1,10 +1,14 @@
 """Failure injection: make each command of a rendered script fail in turn; nothing may be left behind.
 
 A script under `lvsim shims` starts one Python process per command, far too slow to rerun every
-scenario once per command.  Here the shims are tiny `python -S` clients of a server inside the test
-process, which runs each command exactly as `lvsim.shim.main` does (one locked state transaction,
-`emulator.run`).  The server counts the commands that change something and answers the N-th with
-exit 1; the test then checks that the script failed and that its undo stack removed everything.
+scenario once per command.  Here the shims are tiny clients of a server inside the test process, which
+runs each command exactly as `lvsim.shim.main` does (one locked state transaction, `emulator.run`).
+The server counts the commands that change something and answers the N-th with exit 1; the test then
+checks that the script failed and that its undo stack removed everything.
+
+The client is a small C program built once per test session with the system's C compiler (a Python
+client's start-up alone, some 7 ms of CPU, cost more than the rest of a command); where there is no C
+compiler, the same client in Python (`python -S`) stands in.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ from backends.sim import SimBackend
 from lvsim import dispatch
 from lvsim.core import store
 
-# The client imports only C modules (json and socket would double its start-up, which is most of
-# what a rendered script's run costs here). Request: a line of field lengths, then the fields (state
-# path, standard input, argv...); reply: "rc len(stdout) len(stderr)", a newline, stdout, stderr.
+# Request: a line of field lengths, then the fields (state path, standard input, argv...); reply:
+# "rc len(stdout) len(stderr)", a newline, stdout, stderr.  A host tool (in `host`) reads no input
+# and, if the server answers 0, runs the real tool in its place.  The Python client imports only C
+# modules (json and socket would double its start-up).
 CLIENT = """\
 #!{python} -IS
 import _socket, os, sys
@@ -68,6 +73,106 @@ sys.stderr.flush()
 if rc == 0 and name in host:
     os.execv(host[name], [name, *sys.argv[1:]])
 sys.exit(rc)
+"""
+
+
+# The same client in C (HOST: the host tools as "name", "path" pairs).  Like Python, it ignores
+# SIGPIPE (so does the host tool it runs).
+C_CLIENT = r"""
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static const char *const HOST[] = {HOST NULL};
+
+static void fail(const char *what) {
+    perror(what);
+    exit(1);
+}
+
+/* All of fd's data, NUL-terminated (its length in len). */
+static char *slurp(int fd, size_t *len) {
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf || (n + 1 == cap && !(buf = realloc(buf, cap *= 2))))
+            fail("malloc");
+        ssize_t got = read(fd, buf + n, cap - n - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            fail("read");
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static void put(int fd, const char *data, size_t len) {
+    while (len) {
+        ssize_t done = write(fd, data, len);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done < 0)
+            fail("write");
+        data += done;
+        len -= (size_t)done;
+    }
+}
+
+int main(int argc, char **argv) {
+    signal(SIGPIPE, SIG_IGN);
+    const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    const char *tool = NULL;
+    for (int i = 0; HOST[i]; i += 2)
+        if (!strcmp(HOST[i], name))
+            tool = HOST[i + 1];
+    const char *state = getenv("LVSIM_STATE"), *where = getenv("LVSIM_TEST_SOCKET");
+    if (!state || !where)
+        fail("LVSIM_STATE and LVSIM_TEST_SOCKET");
+    size_t stdin_len = 0;
+    char *stdin_data = tool ? calloc(1, 1) : slurp(0, &stdin_len);
+    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    strncpy(addr.sun_path, where, sizeof addr.sun_path - 1);
+    if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0)
+        fail(where);
+    char head[72];
+    snprintf(head, sizeof head, "%zu %zu %zu", strlen(state), stdin_len, strlen(name));
+    put(sock, head, strlen(head));
+    for (int i = 1; i < argc; i++) {
+        snprintf(head, sizeof head, " %zu", strlen(argv[i]));
+        put(sock, head, strlen(head));
+    }
+    put(sock, "\n", 1);
+    put(sock, state, strlen(state));
+    put(sock, stdin_data, stdin_len);
+    put(sock, name, strlen(name));
+    for (int i = 1; i < argc; i++)
+        put(sock, argv[i], strlen(argv[i]));
+    size_t len;
+    char *reply = slurp(sock, &len), *body = memchr(reply, '\n', len);
+    int rc;
+    size_t out, err;
+    if (!body || sscanf(reply, "%d %zu %zu", &rc, &out, &err) != 3 || (size_t)(reply + len - body) < 1 + out + err)
+        fail("bad reply");
+    put(1, body + 1, out);
+    put(2, body + 1 + out, err);
+    if (rc == 0 && tool) {
+        argv[0] = (char *)name;
+        execv(tool, argv);
+        fail(tool);
+    }
+    return rc;
+}
 """
 
 
@@ -126,16 +231,61 @@ def undo_stack(log: str) -> tuple[str, ...]:
     return tuple(stack)
 
 
+def _host_tools() -> dict[str, str]:
+    """The injectable host tools the fast shims stand in front of: name -> the real tool."""
+    emulated = dispatch.command_names()
+    host = {t: shutil.which(t) for t in INJECTABLE_HOST_TOOLS if t not in emulated}
+    return {name: path for name, path in host.items() if path}
+
+
+def _c_string(text: str) -> str:
+    return (
+        '"'
+        + "".join(chr(b) if 32 <= b < 127 and b not in b'"\\?' else f"\\{b:03o}" for b in text.encode())
+        + '"'
+    )
+
+
+@pytest.fixture(scope="session")
+def c_client(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The C client, built once per session; None where there is no C compiler."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    where = tmp_path_factory.mktemp("client")
+    host = "".join(f"{_c_string(name)}, {_c_string(path)}, " for name, path in _host_tools().items())
+    (where / "client.c").write_text(C_CLIENT.replace("{HOST NULL}", "{" + host + "NULL}"))
+    built = subprocess.run(
+        [compiler, "-O2", "-o", str(where / "client"), str(where / "client.c")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    return where / "client"
+
+
 @pytest.fixture
-def fast_host(tmp_path: Path) -> Iterator[tuple[dict[str, str], Injector]]:
+def client_kind(c_client: Path | None) -> str:
+    """Which client the fast shims are: the C one where it could be built."""
+    return "python" if c_client is None else "c"
+
+
+@pytest.fixture
+def fast_host(
+    tmp_path: Path, client_kind: str, c_client: Path | None
+) -> Iterator[tuple[dict[str, str], Injector]]:
     """A simulated host with fast shims and an injector; yields its environment."""
     bindir = tmp_path / "fastbin"
     bindir.mkdir()
-    emulated = dispatch.command_names()
-    host = {t: shutil.which(t) for t in INJECTABLE_HOST_TOOLS if t not in emulated}
-    host_paths = {name: path for name, path in host.items() if path}
-    for name in [*emulated, *host_paths]:
+    host_paths = _host_tools()
+    for name in [*dispatch.command_names(), *host_paths]:
         client = bindir / name
+        if client_kind == "c":
+            if c_client is None:
+                pytest.skip("no C compiler: the fast shims are the Python client")
+            client.symlink_to(c_client)
+            continue
         client.write_text(CLIENT.format(python=sys.executable, host=host_paths))
         client.chmod(0o755)
     injector = Injector()
@@ -150,7 +300,8 @@ def fast_host(tmp_path: Path) -> Iterator[tuple[dict[str, str], Injector]]:
             self.wfile.write(b"%d %d %d\n" % (int(reply["rc"]), len(out), len(err)) + out + err)
 
     server = socketserver.UnixStreamServer(sock_path, Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to look again: every 50 ms rather than every 0.5 s
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     env = host_env(tmp_path, bindir)
     env["LVSIM_TEST_SOCKET"] = sock_path
@@ -239,10 +390,11 @@ def test_every_failure_of_a_shipped_scenario_is_undone(
     _inject_every_command(render_path(path, tmp_path), env, injector, path)
 
 
+@pytest.mark.parametrize("client_kind", ["c", "python"])
 def test_fast_shims_agree_with_lvsim_shims(
-    tmp_path: Path, fast_host: tuple[dict[str, str], Injector]
+    tmp_path: Path, client_kind: str, fast_host: tuple[dict[str, str], Injector]
 ) -> None:
-    """The fast shims are a test device only: they must give what the real shims give."""
+    """The fast shims are a test device only: they must give what the real shims give (both clients)."""
     env, _ = fast_host
     script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
     fast = run_script(script, env, "--loop")
