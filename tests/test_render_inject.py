@@ -10,10 +10,9 @@ its command fails (exit 1, without reading its input), its trap unwinds its undo
 The server then checks that it failed and that nothing it made is left, puts the host's files and
 the state back as they were at the fork (hard links: the shell's open files stay the same files),
 and the script goes on with the command run for real.  So an injection costs only what follows the
-failure, not a run of everything before it.  Two kinds of place get a run of their own from the start
-instead, failing the N-th changing command: a command in a subshell (`$(mktemp -d)`; a fork of the
-subshell does not go on as the script would) and one while something is mounted (a mount is its
-directory, which the unwinding removes and hard links cannot bring back).
+failure, not a run of everything before it.  (Directories are made anew, and a mount's record of its
+directory follows.)  A command in a subshell (`$(mktemp -d)`) gets a run of its own from the start
+instead, failing the N-th changing command: a fork of the subshell would not go on as the script does.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from rendered_scripts import (
 
 from backends.sim import SimBackend
 from lvsim import dispatch
-from lvsim.core import fsimage, store
+from lvsim.core import store
 
 # The client: a request is a line of field lengths, then the fields (state path, standard input,
 # argv...); the reply "rc len(stdout) len(stderr)", a newline, stdout, stderr.  A host tool (in HOST,
@@ -308,6 +307,7 @@ class Injector:
     injected: list[Point] = field(default_factory=list)
     deferred: list[Point] = field(default_factory=list)  # to fail in runs of their own
     fail_at: int = 0  # in such a run: the changing command to fail (1-based)
+    dirs: dict[str, tuple[int, int]] = field(default_factory=dict)  # the host's directories at the fork
     problems: list[str] = field(default_factory=list)
 
     def changes(self, argv: list[str]) -> bool:
@@ -350,7 +350,7 @@ class Injector:
 
     def _point(self, argv: list[str], in_shell: bool) -> int:
         """0 if the script is to fork here: a changing command in a situation not failed yet, in the
-        script's own shell, with nothing mounted (else it is failed in a run of its own)."""
+        script's own shell (in a subshell, it is failed in a run of its own)."""
         self.announced = argv
         if self.forked is not None or not self.changes(argv):
             return 1
@@ -359,11 +359,11 @@ class Injector:
         if (argv[0], point.undo) in self.seen:
             return 1
         self.pending = point
-        if not in_shell or fsimage.mounts(saved_state(self.env)):
+        if not in_shell:
             self.deferred.append(point)
             return 1
         self.forked = argv
-        _save(self._roots(), self.files / "snapshot")
+        self.dirs = _save(self._roots(), self.files / "snapshot")
         return 0
 
     def _restore(self) -> None:
@@ -386,7 +386,13 @@ class Injector:
         mounted = [p for p in Path(self.env["TMPDIR"]).rglob("*") if p.is_dir() and os.path.ismount(p)]
         if mounted:
             self.outcome.append(f"{said} left {mounted} mounted")
-        _put_back(self._roots(), self.files / "snapshot")
+        moved = {
+            self.dirs[path]: now for path, now in _put_back(self._roots(), self.files / "snapshot").items()
+        }
+        with store.transaction(Path(self.env["LVSIM_STATE"])) as state:
+            for mount in state.mounts:  # a mount is its directory (the same one, made anew here)
+                if tuple(mount.get("ident") or ()) in moved:
+                    mount["ident"] = list(moved[tuple(mount["ident"])])
         self.forked, self.announced = None, argv
 
     def _roots(self) -> list[Path]:
@@ -395,31 +401,43 @@ class Injector:
         return [Path(self.env["LVSIM_STATE"]).parent, Path(self.env["TMPDIR"]), home / "dirs"]
 
 
-def _save(roots: list[Path], into: Path) -> None:
+def _save(roots: list[Path], into: Path) -> dict[str, tuple[int, int]]:
     """Keep the trees at roots (those that exist) in `into`, each under its name: directories made
-    anew, every other entry a hard link (the files that processes hold open stay the same files)."""
+    anew, every other entry a hard link (the files that processes hold open stay the same files).
+    Returns each directory's identity (device, inode) by its path."""
+    dirs: dict[str, tuple[int, int]] = {}
     for root in roots:
         if root.exists():
-            _link_tree(root, into / root.name)
+            _link_tree(root, into / root.name, dirs)
+    return dirs
 
 
-def _put_back(roots: list[Path], into: Path) -> None:
-    """Make the trees at roots what `_save` kept in `into` (and forget it)."""
+def _put_back(roots: list[Path], into: Path) -> dict[str, tuple[int, int]]:
+    """Make the trees at roots what `_save` kept in `into` (and forget it); the directories' new
+    identities by their paths."""
+    dirs: dict[str, tuple[int, int]] = {}
     for root in roots:
         shutil.rmtree(root, ignore_errors=True)
         if (into / root.name).exists():
-            _link_tree(into / root.name, root)
+            _link_tree(into / root.name, root, {})
+            _link_tree(root, Path(os.devnull), dirs, walk_only=True)
     shutil.rmtree(into)
+    return dirs
 
 
-def _link_tree(src: Path, dst: Path) -> None:
-    dst.mkdir(parents=True)
+def _link_tree(src: Path, dst: Path, dirs: dict[str, tuple[int, int]], walk_only: bool = False) -> None:
+    """dst: src's tree, directories made anew, the rest hard links; src's directories into `dirs`."""
+    st = src.stat()
+    dirs[str(src)] = (st.st_dev, st.st_ino)
+    if not walk_only:
+        dst.mkdir(parents=True)
     for entry in os.scandir(src):
         if entry.is_dir(follow_symlinks=False):
-            _link_tree(Path(entry.path), dst / entry.name)
-        else:
+            _link_tree(Path(entry.path), dst / entry.name, dirs, walk_only)
+        elif not walk_only:
             os.link(entry.path, dst / entry.name, follow_symlinks=False)
-    shutil.copystat(src, dst)
+    if not walk_only:
+        shutil.copystat(src, dst)
 
 
 def undo_stack(log: str) -> tuple[str, ...]:
