@@ -17,11 +17,12 @@ mode=${1:-}
 # Shared by both modes: LVM and its tools, file systems and partition tools the scenarios use; tmux
 # drives `lvsim shell` in the simulator suite as a person would.
 common=(lvm2 thin-provisioning-tools xfsprogs e2fsprogs kpartx fdisk rsync bc tmux)
-host_only=(qemu-system-x86 linux-image-amd64 busybox-static)
+host_only=(qemu-system-x86 linux-image-amd64 busybox-static gcc)
 guest_only=(make python3 python3-venv git)
 
-# The host programs the simulator suite runs (rendered scripts and tests call them), by Debian package.
-sim_tools=(rsync:rsync bc:bc tmux:tmux)
+# The host programs the simulator suite runs (rendered scripts and tests call them; the failure
+# injection tests build their fast shims with cc), by Debian package.
+sim_tools=(rsync:rsync bc:bc tmux:tmux cc:gcc)
 
 say() { echo "vm/provision.sh: $*" >&2; }
 
