@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,34 @@ def test_mkfs_xfs_takes_a_thin_lvs_chunk_size_as_stripe_unit_from_1_gib(sim: Sim
     sim("lvcreate", "-V", "1G", "-T", "vg/pool", "-n", "big")
     out = sim("mkfs.xfs", "/dev/vg/big").stdout
     assert "agcount=8, agsize=32768 blks" in out and "sunit=16     swidth=16 blks" in out
+
+
+def test_free_space_is_taken_first_fit_as_the_free_runs_say() -> None:
+    """FreeSpace keeps its free runs as they change: each take is the first fit over what
+    free_extents reports for the used extents plus everything taken before (unaligned used extents
+    and partly taken runs included), and a take that cannot fit takes nothing."""
+    rng = random.Random(7)
+    for _ in range(200):
+        bs = rng.choice([512, 4096])
+        size = rng.randrange(64, 512) * bs
+        fs = fsimage.Filesystem(Device("/dev/x", "x", 0, size), {"block_size": bs, "size": size})
+        used = sorted([o, rng.randrange(1, 3 * bs)] for o in rng.sample(range(0, size - 3 * bs), 12))
+        space = fsimage.FreeSpace(fs, used)
+        for _ in range(30):
+            want = rng.randrange(0, 40 * bs)
+            before = [list(r) for r in space.runs]
+            assert before == [list(r) for r in fsimage.free_extents(fs, used)]
+            try:
+                got = space.take(want)
+            except fsimage.NoSpace:
+                assert sum(length for _, length in before) < -(-want // bs) * bs
+                assert space.runs == before
+                continue
+            need, first_fit = -(-want // bs) * bs, []
+            for off, length in before:
+                if need <= 0:
+                    break
+                first_fit.append([off, min(length, need)])
+                need -= min(length, need)
+            assert got == first_fit
+            used = sorted(used + got)

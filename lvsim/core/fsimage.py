@@ -236,22 +236,36 @@ class NoSpace(Exception):
     """The filesystem is full."""
 
 
-def _allocate(fs: Filesystem, used: Extents, size: int) -> Extents:
-    """First-fit extents for `size` bytes (whole blocks), added to `used`."""
-    bs = int(fs.sb["block_size"])
-    need = -(-size // bs) * bs
-    got: Extents = []
-    for off, length in free_extents(fs, used):
-        if need <= 0:
-            break
-        take = min(length, need)
-        got.append([off, take])
-        need -= take
-    if need > 0:
-        raise NoSpace
-    used.extend(got)
-    used.sort()
-    return got
+class FreeSpace:
+    """A filesystem's free block runs (`free_extents` of its used extents), taken first fit."""
+
+    def __init__(self, fs: Filesystem, used: Extents) -> None:
+        self.block = int(fs.sb["block_size"])
+        self.runs = [[off, length] for off, length in free_extents(fs, used)]
+
+    def take(self, size: int) -> Extents:
+        """First-fit extents for `size` bytes (whole blocks); NoSpace, taking nothing, if they do not
+        fit.  Taking from the front of the sorted free runs keeps them sorted; the rest of a run
+        partly taken starts at its next block."""
+        bs = self.block
+        need = -(-size // bs) * bs
+        got: Extents = []
+        for off, length in self.runs:
+            if need <= 0:
+                break
+            take = min(length, need)
+            got.append([off, take])
+            need -= take
+        if need > 0:
+            raise NoSpace
+        if got:
+            off, take = got[-1]
+            end = off + self.runs[len(got) - 1][1]
+            rest = -(-(off + take) // bs) * bs
+            del self.runs[: len(got)]
+            if end > rest:
+                self.runs.insert(0, [rest, end - rest])
+        return got
 
 
 def _write_extents(state: State, fs: Filesystem, extents: Extents, data: Payload) -> None:
@@ -358,13 +372,14 @@ def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, byt
     """
     used = used_extents(fs, {p: e for p, e in tree.items() if p not in contents})  # and the current index
     order = sorted(contents)
-    trial = [list(e) for e in used]  # where the data would go, for the size of the index to reserve
+    trial = FreeSpace(fs, used)  # where the data would go, for the size of the index to reserve
     for path in order:
-        tree[path]["ext"] = _allocate(fs, trial, len(contents[path])) if contents[path] else []
+        tree[path]["ext"] = trial.take(len(contents[path])) if contents[path] else []
     reserve = len(_serialise(tree)) + (256 + 32 * len(contents) if contents else 0)
-    index = _allocate(fs, used, reserve)
+    space = FreeSpace(fs, used)
+    index = space.take(reserve)
     for path in order:
-        tree[path]["ext"] = _allocate(fs, used, len(contents[path])) if contents[path] else []
+        tree[path]["ext"] = space.take(len(contents[path])) if contents[path] else []
     if contents:  # the index's blocks first, while the device has room
         _write_extents(state, fs, index, bytes(sum(length for _, length in index)))
     short: dict[str, int] = {}
@@ -384,7 +399,7 @@ def store_tree(state: State, fs: Filesystem, tree: Tree, contents: dict[str, byt
     raw = _serialise(tree)
     room = sum(length for _, length in index)
     if len(raw) > room:
-        index += _allocate(fs, used, len(raw) - room)
+        index += space.take(len(raw) - room)
     _write_extents(state, fs, index, raw)
     # ext4 forgets which groups it trimmed once blocks are freed
     new_sb = {**fs.sb, "index": index, "index_len": len(raw), "trimmed": False}
