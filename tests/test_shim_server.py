@@ -26,6 +26,10 @@ from pathlib import Path
 
 import pytest
 
+from lvsim import dispatch
+from lvsim.core import store
+from lvsim.dispatch import Outcome
+
 ROOT = Path(__file__).resolve().parent.parent
 IDLE = 10  # seconds a test's server lives after its last command
 WAIT = 30.0  # seconds to wait for a server to come up or go (a loaded machine is slow)
@@ -143,9 +147,19 @@ def _make_shims(home: Path, where: Path, interpreter: str = sys.executable) -> S
     img = where / "pv.img"
     img.write_bytes(b"")
     os.truncate(img, 64 << 20)
-    setup = f'dev=$(losetup -f --show {img}) && vgcreate vg "$dev" && lvcreate -L 8M -n lv0 vg && lvcreate -L 8M -n lv1 vg'
-    subprocess.run(["bash", "-c", setup], env={**env, "LVSIM_SERVER": "0"}, check=True, capture_output=True)
+    with store.transaction(state) as machine:  # in this process: the shims' start-up is not under test here
+        dev = _ok(dispatch.run(machine, ["losetup", "-f", "--show", str(img)])).strip()
+        for argv in (
+            ["vgcreate", "vg", dev],
+            *(["lvcreate", "-L", "8M", "-n", lv, "vg"] for lv in ("lv0", "lv1")),
+        ):
+            _ok(dispatch.run(machine, argv))
     return Shims(home, bin_dir, state, env, interpreter)
+
+
+def _ok(outcome: Outcome) -> str:
+    assert outcome.rc == 0, outcome.stderr
+    return outcome.stdout
 
 
 def _stop(home: Path) -> None:
