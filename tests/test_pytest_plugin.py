@@ -226,12 +226,12 @@ def test_pool_full_after(lvm: LvmHost) -> None:
 
 
 def test_snapshot_overflow_after_keeps_the_snapshot_content(lvm: LvmHost) -> None:
-    vg_with_lv(lvm, "64M", "data")
-    lvm.run("dd if=/dev/urandom of=/dev/vg/data bs=1M count=64 oflag=direct", check=True)
-    lvm.run("lvcreate -s -L 16M -n snap vg/data", check=True)
-    image = lvm.read("/dev/vg/snap", 0, 64 * 2**20)
+    vg_with_lv(lvm, "16M", "data")
+    lvm.run("dd if=/dev/urandom of=/dev/vg/data bs=1M count=16 oflag=direct", check=True)
+    lvm.run("lvcreate -s -L 8M -n snap vg/data", check=True)
+    image = lvm.read("/dev/vg/snap", 0, 16 * 2**20)
     lvm.faults.snapshot_overflow_after("vg/snap", "64k")  # 16 chunks of 4 KiB
-    assert lvm.read("/dev/vg/snap", 0, 64 * 2**20) == image
+    assert lvm.read("/dev/vg/snap", 0, 16 * 2**20) == image
     lvm.run("dd if=/dev/zero of=/dev/vg/data bs=4K count=16 oflag=direct", check=True)
     assert lvm.lv("vg/snap")["lv_snapshot_invalid"] is False
     lvm.run("dd if=/dev/zero of=/dev/vg/data bs=4K count=1 seek=16 oflag=direct", check=True)
