@@ -26,11 +26,13 @@ demo: $(STAMP)
 test: $(STAMP) sysdeps lint test-sim test-fuzz test-real
 
 ## test-sim: the simulator suite alone (no root, no VM); needs rsync, bc, tmux and a C compiler (cc) on the host
-# One worker more than there are CPUs: some tests wait (a server's idle exit, a lock's timeout, tmux),
-# and the extra worker keeps the CPUs busy meanwhile (on 2 cores: 61 s instead of 73 s).
+# Two workers per CPU: some tests wait (a server's idle exit, a lock's timeout, tmux), and the other
+# workers keep the CPUs busy meanwhile.  Python writes its bytecode caches (__pycache__, ignored by
+# git) even where PYTHONDONTWRITEBYTECODE is set: the suite starts Python (lvsim, its shims and
+# servers, pytest's workers) hundreds of times, and each would compile lvsim anew.
 test-sim: $(STAMP)
 	@bash vm/provision.sh --sim-tools
-	$(PY) -m pytest -n $$(($$(nproc) + 1)) --dist worksteal -m 'not real and not fuzz' -q
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $$(($$(nproc) * 2)) --dist worksteal -m 'not real and not fuzz' -q
 
 ## test-fuzz: the two hypothesis fuzzers (tests/test_fuzz.py), side by side, about a minute
 test-fuzz: $(STAMP)
