@@ -10,6 +10,7 @@ LVM's words and exit code 3.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -263,11 +264,18 @@ class CommandLine:
         return Args(self.values, self.positionals, self.order)
 
 
-def read_options(command: str, argv: Sequence[str]) -> CommandLine:
-    """getopt_long over the command's options, converting each value as it is read."""
+@functools.cache
+def _getopt_names(command: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The option keys of a command by long name and by short letter."""
     keys = lookup.valid_options(command)
     longs = {lookup.option(k).long: k for k in keys if lookup.option(k).long}
     shorts = {lookup.option(k).short: k for k in keys if lookup.option(k).short}
+    return longs, shorts
+
+
+def read_options(command: str, argv: Sequence[str]) -> CommandLine:
+    """getopt_long over the command's options, converting each value as it is read."""
+    longs, shorts = _getopt_names(command)
     line = CommandLine({}, {}, [], [], 0)
     seen: set[str] = set()
 

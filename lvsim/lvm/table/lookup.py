@@ -6,6 +6,7 @@ only when that command runs.
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 from lvsim.lvm.table.lvm2_commands import COMMANDS, COMMON_OPTIONS, PROGRAMS
@@ -111,10 +112,11 @@ def standard(key: str, command: str) -> str:
     return key
 
 
-def valid_options(command: str) -> list[str]:
+@functools.cache
+def valid_options(command: str) -> tuple[str, ...]:
     """The option keys getopt knows for a command: what any of its definitions mentions (lvm2's
     union of required, optional and ignored options), with --extents beside --size and the synonyms,
-    in lvm2's option order."""
+    in lvm2's option order (worked out once per command and process)."""
     mentioned = {split_spec(spec)[0] for spec in COMMON_OPTIONS}
     for d in definitions(command):
         for specs in (d.required, d.any_required, d.optional, d.ignored):
@@ -131,4 +133,4 @@ def valid_options(command: str) -> list[str]:
             keys[other] = None
         if key in ("allocatable", "resizeable"):
             keys["allocation"] = None
-    return list(keys)
+    return tuple(keys)
