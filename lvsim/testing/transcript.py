@@ -154,7 +154,8 @@ def load_case(path: str | Path) -> Case:
     import yaml  # only the recorder needs it: keep it off the replay path
 
     path = Path(path)
-    data = yaml.safe_load(path.read_text())
+    safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it
+    data = yaml.load(path.read_text(), Loader=safe)
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise ValueError(f"{path}: a case needs description, disks and steps")
     steps = []

@@ -91,7 +91,8 @@ class Exercise:
 
 
 def load(path: Path) -> Exercise:
-    data = yaml.safe_load(path.read_text())
+    safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it
+    data = yaml.load(path.read_text(), Loader=safe)
     if not isinstance(data, dict):
         raise ExerciseError(f"{path}: not a mapping")
     missing = [
