@@ -18,9 +18,16 @@ class Console:
     def __init__(self, stdin: str | TextIO | BinaryIO = "") -> None:
         self._out: list[str] = []
         self._err: list[str] = []
-        self._stdin = io.StringIO(stdin) if isinstance(stdin, str) else stdin
+        self._given = stdin  # made a stream only when a command reads it (most never do)
+        self._stream: TextIO | BinaryIO | None = None
         self.silent = False  # LVM's silent mode (-qq): see print and prompt
         self.prefix = "  "  # what LVM's logger puts before each line (log/prefix)
+
+    def _stdin(self) -> TextIO | BinaryIO:
+        if self._stream is None:
+            given = self._given
+            self._stream = io.StringIO(given) if isinstance(given, str) else given
+        return self._stream
 
     @property
     def stdout(self) -> str:
@@ -51,14 +58,14 @@ class Console:
 
     def read_all(self) -> str:
         """The rest of stdin (for tools that read a script, like sfdisk)."""
-        return _text(self._stdin.read())
+        return _text(self._stdin().read())
 
     def read_bytes(self, limit: int) -> bytes:
         """At most `limit` bytes of stdin, as bytes (dd reading a pipe stops where its output ends)."""
         chunks: list[bytes] = []
         left = limit
         while left > 0:
-            chunk = self._stdin.read(min(left, 1 << 20))
+            chunk = self._stdin().read(min(left, 1 << 20))
             if not chunk:
                 break
             raw = chunk.encode("utf-8", "surrogateescape") if isinstance(chunk, str) else bytes(chunk)
@@ -73,7 +80,7 @@ class Console:
         does so without reading.
         """
         self._err.append(question)
-        line = "" if self.silent else _text(self._stdin.readline(MAX_ANSWER))
+        line = "" if self.silent else _text(self._stdin().readline(MAX_ANSWER))
         if not line:
             self._err.append("[n]\n")
             return False
