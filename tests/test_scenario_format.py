@@ -289,6 +289,10 @@ def test_alias_bomb_fails_fast(tmp_path: Path) -> None:
             "{path}:1: invalid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object:os.system'",
         ),
         (
+            "name: x\ndescription: y\x07\n",
+            "{path}:2: invalid YAML: unacceptable character #x0007: special characters are not allowed",
+        ),
+        (
             "a: " + "9" * 5000 + "\n",
             "{path}: invalid YAML: Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit",
         ),

@@ -456,10 +456,30 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """The document and its node tree, parsed once, within the bounds above; every failure is a
-    ScenarioError naming the file and line."""
-    file = str(path)
+    ScenarioError naming the file and line.  libyaml parses, where PyYAML has it; a document it
+    refuses is parsed again by PyYAML's own parser, whose words the errors are in."""
     text = _read_text(path)
-    loader = yaml.SafeLoader(text)
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return _parse(path, text, fast)
+        except ScenarioError:
+            pass
+    return _parse(path, text, yaml.SafeLoader)
+
+
+def _parse(
+    path: Path, text: str, kind: type[yaml.SafeLoader | yaml.CSafeLoader]
+) -> tuple[Any, yaml.Node | None]:
+    file = str(path)
+    try:
+        loader = kind(text)  # PyYAML's reader checks every character here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise ScenarioError([f"{file}:{line}: invalid YAML: {problem}"]) from None
+    except ValueError as exc:  # libyaml's: a character it cannot encode
+        raise ScenarioError([f"{file}: invalid YAML: {exc}"]) from None
     try:
         root = loader.get_single_node()
         if root is None:
