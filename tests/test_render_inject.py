@@ -157,11 +157,14 @@ int main(int argc, char **argv) {
 # function's output is redirected) pointing to FORK_OUT and FORK_ERR, and descriptors 1 and 2, when
 # they are files, opened anew (what the fork writes there moves no offset of the shell's).  The
 # shell returns 0 once the fork has exited, its status in STATUS and files 1 and 2 cut back to the
-# length they had.
+# length they had (SIGCHLD held meanwhile, so that bash's handler cannot reap the fork first); 2 if
+# it cannot fork or wait, which stops the script.
 FORKPT = r"""
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -238,16 +241,23 @@ static int forkpt_builtin(WORD_LIST *list) {
         if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
             size[fd] = st.st_size;
     }
+    /* SIGCHLD held until the fork is reaped here: bash's handler would otherwise reap it first */
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
     pid_t pid = fork();
-    if (pid < 0)
-        return 2;
     if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         fork_side(arg);
         return 1;
     }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
+    int status, got = -1;
+    while (pid > 0 && (got = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (got != pid)
+        return 2;
     for (int fd = 1; fd <= 2; fd++)
         if (size[fd] >= 0 && ftruncate(fd, size[fd]) < 0)
             return 2;
@@ -269,11 +279,16 @@ BASH_ENV = """\
 enable -f {forkpt} forkpt || exit 99
 lvsim_test_inject() {{
   if command {point} "$((BASHPID == $$))" "$@" </dev/null; then
-    if forkpt {files}/status {files}/main.out {files}/main.err {files}/fork.out {files}/fork.err; then
+    local lvsim_test_forked=0
+    forkpt {files}/status {files}/main.out {files}/main.err {files}/fork.out {files}/fork.err || lvsim_test_forked=$?
+    if ((lvsim_test_forked == 0)); then
       command {restore} </dev/null
-    else
+    elif ((lvsim_test_forked == 1)); then
       command {fail} "$@" </dev/null
       return
+    else
+      echo "forkpt could not fork or wait for the fork" >&2
+      exit 99
     fi
   fi
   command "$@"
