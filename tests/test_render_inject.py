@@ -387,20 +387,7 @@ class Injector:
         assert point is not None and argv is not None
         status = int((self.files / "status").read_text())
         err = (self.files / "fork.err").read_text(errors="replace")
-        said = f"failing command {point.n} ({point.cmd})"
-        self.outcome = []
-        if status == 0:
-            self.outcome.append(f"{said} did not fail the script")
-        if f"injected failure: {argv[0]} " not in err:
-            self.outcome.append(f"{said}: no 'injected failure' in its log:\n{err[-3000:]}")
-        if f"undoing {len(point.undo)} change(s)" not in err:
-            self.outcome.append(f"{said} did not undo {len(point.undo)} change(s):\n{err[-3000:]}")
-        left = [thing for thing in leftovers(saved_state(self.env)) if thing not in self.host]
-        if left:
-            self.outcome.append(f"{said} left {left}:\n{err[-3000:]}")
-        mounted = [p for p in Path(self.env["TMPDIR"]).rglob("*") if p.is_dir() and os.path.ismount(p)]
-        if mounted:
-            self.outcome.append(f"{said} left {mounted} mounted")
+        self.outcome = _unwound_wrongly(point, status, err, self.env, self.host)
         moved = {
             self.dirs[path]: now for path, now in _put_back(self._roots(), self.files / "snapshot").items()
         }
@@ -414,6 +401,26 @@ class Injector:
         """Where the script and its commands make things: the state, TMPDIR, the directory parameters."""
         home = Path(self.env["HOME"])
         return [Path(self.env["LVSIM_STATE"]).parent, Path(self.env["TMPDIR"]), home / "dirs"]
+
+
+def _unwound_wrongly(point: Point, status: int, err: str, env: dict[str, str], host: list[str]) -> list[str]:
+    """What a run failed at `point` did wrong (exit `status`, standard error `err`): it must fail, say
+    so, undo each change on the undo stack of the point, and leave nothing (beyond `host`) mounted."""
+    said = f"failing command {point.n} ({point.cmd})"
+    problems = []
+    if status == 0:
+        problems.append(f"{said} did not fail the script")
+    if f"injected failure: {point.cmd.split()[0]} " not in err:
+        problems.append(f"{said}: no 'injected failure' in its log:\n{err[-3000:]}")
+    if f"undoing {len(point.undo)} change(s)" not in err:
+        problems.append(f"{said} did not undo {len(point.undo)} change(s):\n{err[-3000:]}")
+    left = [thing for thing in leftovers(saved_state(env)) if thing not in host]
+    if left:
+        problems.append(f"{said} left {left}:\n{err[-3000:]}")
+    mounted = [p for p in Path(env["TMPDIR"]).rglob("*") if p.is_dir() and os.path.ismount(p)]
+    if mounted:
+        problems.append(f"{said} left {mounted} mounted")
+    return problems
 
 
 def _save(roots: list[Path], into: Path) -> dict[str, tuple[int, int]]:
@@ -581,13 +588,8 @@ def _inject_every_command(
             run_setup(scenario, SimBackend(state_path=env["LVSIM_STATE"]))
         injector.fail_at, injector.count = point.n, 0
         result = run_script(script, env, *args)
-        assert result.returncode != 0, f"failing command {point.n} ({point.cmd}) did not fail the script"
-        assert f"injected failure: {point.cmd.split()[0]} " in result.stderr
-        assert f"undoing {len(point.undo)} change(s)" in result.stderr
-        left = [thing for thing in leftovers(saved_state(env)) if thing not in injector.host]
-        assert not left, f"failing command {point.n} ({point.cmd}) left {left}:\n{result.stderr[-3000:]}"
-        mounted = [p for p in Path(env["TMPDIR"]).rglob("*") if p.is_dir() and os.path.ismount(p)]
-        assert not mounted
+        problems = _unwound_wrongly(point, result.returncode, result.stderr, env, injector.host)
+        assert not problems, "\n".join(problems)
 
 
 def test_every_failure_of_the_basic_scenario_is_undone(
