@@ -13,6 +13,8 @@ and the script goes on with the command run for real.  So an injection costs onl
 failure, not a run of everything before it.  (Directories are made anew, and a mount's record of its
 directory follows.)  A command in a subshell (`$(mktemp -d)`) gets a run of its own from the start
 instead, failing the N-th changing command: a fork of the subshell would not go on as the script does.
+A shipped scenario's script must then end as `lvsim run` does: the same LVs and the same backups, which
+also shows that each failure was put back exactly.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from rendered_scripts import (
     INJECTABLE_HOST_TOOLS,
     READ_ONLY,
     SCENARIOS,
+    dir_files,
     expects_host,
     host_env,
+    left_files,
     leftovers,
     make_shims,
     render_path,
@@ -45,6 +49,7 @@ from rendered_scripts import (
     script_args,
     write_scenario,
 )
+from scenario_observe import observe
 
 from backends.sim import SimBackend
 from lvsim import dispatch
@@ -580,6 +585,8 @@ def _inject_every_command(
     assert injector.pending is None and injector.forked is None
     assert injector.injected, "no command failed"
     assert not injector.problems, "\n".join(injector.problems)
+    if scenario is not None:
+        _ended_like_lvsim_run(scenario, env)
     for point in injector.deferred:
         for root in injector._roots():
             shutil.rmtree(root, ignore_errors=True)
@@ -590,6 +597,16 @@ def _inject_every_command(
         result = run_script(script, env, *args)
         problems = _unwound_wrongly(point, result.returncode, result.stderr, env, injector.host)
         assert not problems, "\n".join(problems)
+
+
+def _ended_like_lvsim_run(scenario: Path, env: dict[str, str]) -> None:
+    """The script, each injected failure put back, ended as `lvsim run` does: the same LVs and VGs, the
+    same files backed up (in its mktemp directories and its directory parameters)."""
+    with SimBackend() as sim:
+        seen, _ = observe(scenario, sim)
+        assert reports(saved_state(env)) == reports(sim.state)
+    left = left_files(Path(env["TMPDIR"])) + dir_files(scenario, Path(env["HOME"]))
+    assert sorted(left, key=repr) == sorted(seen["files"].values(), key=repr)
 
 
 def test_every_failure_of_the_basic_scenario_is_undone(
@@ -604,6 +621,9 @@ def test_every_failure_of_the_basic_scenario_is_undone(
 def test_every_failure_of_a_shipped_scenario_is_undone(
     path: Path, tmp_path: Path, fast_host: tuple[dict[str, str], Injector]
 ) -> None:
+    """Each shipped scenario's script, on a simulated host (its own loop disks, or for one over existing
+    storage a host its setup made): every failure is undone, and the script, the failures put back,
+    ends as `lvsim run` does."""
     env, injector = fast_host
     _inject_every_command(render_path(path, tmp_path), env, injector, path)
 
