@@ -115,12 +115,21 @@ def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def _ended(pid: int) -> bool:
+    """Whether a process has ended: gone, or a zombie (its parent, init here, reaps orphans only every
+    second or two)."""
+    try:
+        return _state(pid) == "Z"
+    except OSError:
+        return True
+
+
 def _gone(pids: list[int], timeout: float = WAIT) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+        if all(_ended(pid) for pid in pids):
             return True
-        time.sleep(0.1)
+        time.sleep(0.05)
     return False
 
 
