@@ -35,10 +35,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     env_dir = base / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
-    # The test run's own pip installs into the new venv (--python): no pip bootstrap in every run.
-    pip = [sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install", "-q"]
-    _run([*pip, "--disable-pip-version-check", str(source)], _clean_env(env_dir), base)
+    _run([*_pip(env_dir), str(source)], _clean_env(env_dir), base)
     return env_dir
+
+
+def _pip(env_dir: Path) -> list[str]:
+    """pip install into the venv at env_dir: the test run's own pip (--python), no pip bootstrap in
+    every run; no byte-compiling of every installed module (what the tests import compiles as it loads)."""
+    python = str(env_dir / "bin" / "python")
+    options = ["-q", "--no-compile", "--disable-pip-version-check"]
+    return [sys.executable, "-m", "pip", "--python", python, "install", *options]
 
 
 def _clean_env(env_dir: Path) -> dict[str, str]:
@@ -130,8 +136,7 @@ def test_installed_pytest_plugin_needs_no_conftest(installed: Path, tmp_path: Pa
     """pip install lvsim pytest: a test file using the `lvm` fixture (disks, commands, reports, faults, the
     clock, a base layout built once per session) runs with no conftest."""
     python = str(installed / "bin" / "python")
-    pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check"]
-    _run([*pip, "pytest"], _clean_env(installed), tmp_path)
+    _run([*_pip(installed), "pytest"], _clean_env(installed), tmp_path)
     (tmp_path / "test_user.py").write_text(USER_TESTS)
     done = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], _clean_env(installed), tmp_path)
     assert "4 passed" in done.stdout
