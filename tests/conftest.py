@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import fast_shims
 import pytest
 from sharding import ShardError, assign, parse_shard
 from simhost import SimHost
@@ -111,3 +112,17 @@ def sim() -> type[SimHost]:
     """Simulated hosts in this process: `sim(300 * MiB, 1 * GiB)` has those disks as /dev/loop0 and
     /dev/loop1; `.with_vg()` makes them one VG "vg" (tests/simhost.py)."""
     return SimHost
+
+
+@pytest.fixture(scope="session")
+def fast_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fast shims' client (tests/fast_shims.py), built once per session."""
+    return fast_shims.build_client(tmp_path_factory.mktemp("fast_client"))
+
+
+@pytest.fixture
+def fast_env(tmp_path: Path, fast_client: Path) -> Iterator[dict[str, str]]:
+    """The environment of a simulated host under fast shims (rendered_scripts.host_env's, whose shims
+    run their commands in this process)."""
+    with fast_shims.serving(tmp_path, fast_client, fast_shims.run_command) as env:
+        yield env

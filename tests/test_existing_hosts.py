@@ -2,8 +2,9 @@
 parameters (`--set`, checked against LVM's name rules), `when:` conditions on report values, `foreach`
 over the LVs that carry a tag, and re-runs that find the work done.
 
-The rendered scripts run against the simulator's shims on a host that the scenario's setup made (the
-storage a real host would already have); the shipped scenarios' runs on real LVM are in test_render.
+The rendered scripts run against fast shims (tests/fast_shims.py: each command run in the test process,
+as `lvsim shims` would run it) on a host that the scenario's setup made (the storage a real host would
+already have); the shipped scenarios' runs on real LVM are in test_render.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import pytest
 from rendered_scripts import (
     SHELLCHECK,
     dir_files,
-    host_env,
     lvm_state,
-    make_shims,
     render_path,
     run_script,
     run_setup,
@@ -38,9 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 METADATA = Path(__file__).parent / "golden" / "metadata"
 
 
-def _host(tmp_path: Path, scenario: Path) -> dict[str, str]:
-    """Shims on a simulated host that the scenario's setup made."""
-    env = host_env(tmp_path, make_shims(tmp_path))
+def _host(env: dict[str, str], scenario: Path) -> dict[str, str]:
+    """The fast shims' host (env), made by the scenario's setup."""
     run_setup(scenario, SimBackend(state_path=env["LVSIM_STATE"]))
     return env
 
@@ -133,10 +131,10 @@ def test_plan_from_an_imported_host_skips_the_setup_and_a_step_whose_condition_f
 # -- rendered scripts ----------------------------------------------------------------------------
 
 
-def test_parameters_are_checked_when_the_script_runs(tmp_path: Path) -> None:
+def test_parameters_are_checked_when_the_script_runs(tmp_path: Path, fast_env: dict[str, str]) -> None:
     scenario = find("nightly-xfs-backup")
     script = render_path(scenario, tmp_path)
-    env = _host(tmp_path, scenario)
+    env = _host(fast_env, scenario)
     before = lvm_state(env)
     for arg, said in (
         ("lv=snapshot1", '--set lv=snapshot1: Names starting "snapshot" are reserved.'),
@@ -158,10 +156,12 @@ def test_parameters_are_checked_when_the_script_runs(tmp_path: Path) -> None:
     assert "  --set lv=LV (default dbdata)\n" in usage and "--loop" not in usage
 
 
-def test_the_nightly_backup_runs_every_night_and_never_touches_the_lv(tmp_path: Path) -> None:
+def test_the_nightly_backup_runs_every_night_and_never_touches_the_lv(
+    tmp_path: Path, fast_env: dict[str, str]
+) -> None:
     scenario = find("nightly-xfs-backup")
     script = render_path(scenario, tmp_path)
-    env = _host(tmp_path, scenario)
+    env = _host(fast_env, scenario)
     before = _lvs(env, "-a", "-o", "lv_name,lv_attr,lv_size,lv_uuid")
     for night in (1, 2):
         dest = tmp_path / f"night{night}"
@@ -177,13 +177,15 @@ def test_the_nightly_backup_runs_every_night_and_never_touches_the_lv(tmp_path: 
 
 
 @pytest.mark.parametrize("name", ["nightly-xfs-backup", "nightly-vm-disk-backup"])
-def test_the_origins_backups_dry_run_run_and_run_again(tmp_path: Path, name: str) -> None:
+def test_the_origins_backups_dry_run_run_and_run_again(
+    tmp_path: Path, name: str, fast_env: dict[str, str]
+) -> None:
     """On the simulator (test_render runs the same on real LVM): the script's
     dry run passes its preflight, shows lvs now and after, and changes nothing; the run makes the
     backup; the next night's run finishes too, with the LVs (uuids included) and the copy as before."""
     scenario = find(name)
     script = render_path(scenario, tmp_path)
-    env = _host(tmp_path, scenario)
+    env = _host(fast_env, scenario)
     args = script_args(scenario, tmp_path)
     lvs = ("-a", "-o", "lv_name,lv_attr,lv_size,lv_tags,lv_uuid")
     before = _lvs(env, *lvs)
@@ -206,12 +208,14 @@ def test_the_origins_backups_dry_run_run_and_run_again(tmp_path: Path, name: str
     assert _lvs(env, *lvs) == before and dir_files(scenario, tmp_path) == backups
 
 
-def test_when_extends_the_pool_once_and_a_second_run_says_why_not(tmp_path: Path) -> None:
+def test_when_extends_the_pool_once_and_a_second_run_says_why_not(
+    tmp_path: Path, fast_env: dict[str, str]
+) -> None:
     scenario = find("thin-pool-guard")
     script = render_path(scenario, tmp_path)
     text = script.read_text()
     assert '  need_free "${p_vg}"' not in text.split("preflight() {")[1].split("\n}\n")[0]
-    env = _host(tmp_path, scenario)
+    env = _host(fast_env, scenario)
     first = run_script(script, env)
     assert first.returncode == 0, first.stderr
     assert "when vg0/pool0 data_percent > 80: yes (data_percent is 90.00)" in first.stderr
@@ -226,11 +230,13 @@ def test_when_extends_the_pool_once_and_a_second_run_says_why_not(tmp_path: Path
     assert lvm_state(env) == before
 
 
-def test_foreach_backs_up_each_tagged_disk_and_leaves_the_others(tmp_path: Path) -> None:
+def test_foreach_backs_up_each_tagged_disk_and_leaves_the_others(
+    tmp_path: Path, fast_env: dict[str, str]
+) -> None:
     scenario = find("nightly-vm-disk-backup")
     script = render_path(scenario, tmp_path)
     assert subprocess.run([str(SHELLCHECK), str(script)], capture_output=True).returncode == 0
-    env = _host(tmp_path, scenario)
+    env = _host(fast_env, scenario)
     before = _lvs(env, "-a", "-o", "lv_name,lv_attr,lv_size,lv_tags")
     dry = run_script(script, env, "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -269,13 +275,13 @@ steps:
 """
 
 
-def test_a_loop_pass_that_was_done_before_is_skipped(tmp_path: Path) -> None:
+def test_a_loop_pass_that_was_done_before_is_skipped(tmp_path: Path, fast_env: dict[str, str]) -> None:
     scenario = write_scenario(tmp_path, KEEP)
     script = render_path(scenario, tmp_path)
     text = script.read_text()
     assert 'if all_exist lv vg0/"${v_lv}"_kept && none_exist lv vg0/"${v_lv}"_tmp; then' in text
     assert 'need_new lv vg0/"${v_lv}"_kept vg0/"${v_lv}"_tmp' in text
-    env = _host(tmp_path, scenario)
+    env = _host(fast_env, scenario)
     assert run_script(script, env).returncode == 0
     assert _lvs(env, "--noheadings", "-o", "lv_name").split() == ["a", "a_kept", "b", "b_kept", "c", "pool"]
     before = lvm_state(env)
@@ -319,13 +325,15 @@ steps:
 """
 
 
-def test_conditions_on_variables_and_what_conditional_steps_create(tmp_path: Path) -> None:
+def test_conditions_on_variables_and_what_conditional_steps_create(
+    tmp_path: Path, fast_env: dict[str, str]
+) -> None:
     """A conditional step's new LVs are checked in its branch (not in the preflight, where the other
     branch's would be refused); a dry run cannot know a saved value and shows the step."""
     scenario = write_scenario(tmp_path, WHEN_VAR)
     script = render_path(scenario, tmp_path)
     assert "nothing to do" not in script.read_text()
-    env = _host(tmp_path, scenario)
+    env = _host(fast_env, scenario)
     dry = run_script(script, env, "--dry-run")
     assert (
         dry.returncode == 0 and "when ${count} == 0: not known in a dry run; the step is shown" in dry.stderr

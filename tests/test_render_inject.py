@@ -22,17 +22,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socketserver
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fast_shims import Reply, Request, compile_c, host_tools, run_command, serving
 from rendered_scripts import (
     BASIC,
-    INJECTABLE_HOST_TOOLS,
     READ_ONLY,
     SCENARIOS,
     dir_files,
@@ -54,107 +52,6 @@ from scenario_observe import observe
 from backends.sim import SimBackend
 from lvsim import dispatch
 from lvsim.core import store
-
-# The client: a request is a line of field lengths, then the fields (state path, standard input,
-# argv...); the reply "rc len(stdout) len(stderr)", a newline, stdout, stderr.  A host tool (in HOST,
-# "name", "path" pairs) reads no input and, if the server answers 0, runs the real tool in its place.
-# It ignores SIGPIPE, as a Python program does (and so does the host tool it runs).
-C_CLIENT = r"""
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-static const char *const HOST[] = {HOST NULL};
-
-static void fail(const char *what) {
-    perror(what);
-    exit(1);
-}
-
-/* All of fd's data, NUL-terminated (its length in len). */
-static char *slurp(int fd, size_t *len) {
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf || (n + 1 == cap && !(buf = realloc(buf, cap *= 2))))
-            fail("malloc");
-        ssize_t got = read(fd, buf + n, cap - n - 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            fail("read");
-        if (got == 0)
-            break;
-        n += (size_t)got;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
-static void put(int fd, const char *data, size_t len) {
-    while (len) {
-        ssize_t done = write(fd, data, len);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done < 0)
-            fail("write");
-        data += done;
-        len -= (size_t)done;
-    }
-}
-
-int main(int argc, char **argv) {
-    signal(SIGPIPE, SIG_IGN);
-    const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-    const char *tool = NULL;
-    for (int i = 0; HOST[i]; i += 2)
-        if (!strcmp(HOST[i], name))
-            tool = HOST[i + 1];
-    const char *state = getenv("LVSIM_STATE"), *where = getenv("LVSIM_TEST_SOCKET");
-    if (!state || !where)
-        fail("LVSIM_STATE and LVSIM_TEST_SOCKET");
-    size_t stdin_len = 0;
-    char *stdin_data = tool ? calloc(1, 1) : slurp(0, &stdin_len);
-    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    strncpy(addr.sun_path, where, sizeof addr.sun_path - 1);
-    if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0)
-        fail(where);
-    char head[72];
-    snprintf(head, sizeof head, "%zu %zu %zu", strlen(state), stdin_len, strlen(name));
-    put(sock, head, strlen(head));
-    for (int i = 1; i < argc; i++) {
-        snprintf(head, sizeof head, " %zu", strlen(argv[i]));
-        put(sock, head, strlen(head));
-    }
-    put(sock, "\n", 1);
-    put(sock, state, strlen(state));
-    put(sock, stdin_data, stdin_len);
-    put(sock, name, strlen(name));
-    for (int i = 1; i < argc; i++)
-        put(sock, argv[i], strlen(argv[i]));
-    size_t len;
-    char *reply = slurp(sock, &len), *body = memchr(reply, '\n', len);
-    int rc;
-    size_t out, err;
-    if (!body || sscanf(reply, "%d %zu %zu", &rc, &out, &err) != 3 || (size_t)(reply + len - body) < 1 + out + err)
-        fail("bad reply");
-    put(1, body + 1, out);
-    put(2, body + 1 + out, err);
-    if (rc == 0 && tool) {
-        argv[0] = (char *)name;
-        execv(tool, argv);
-        fail(tool);
-    }
-    return rc;
-}
-"""
 
 # `forkpt STATUS MAIN_OUT MAIN_ERR FORK_OUT FORK_ERR`, a loadable bash builtin: fork the shell.  In the
 # fork it returns 1, with its own offset in the script bash reads (fd 255), every descriptor of the
@@ -315,6 +212,7 @@ class Point:
 class Injector:
     """The server's side of a run: runs the commands, picks the places to fail, checks each fork."""
 
+    forkpt: Path  # the builtin
     env: dict[str, str] = field(default_factory=dict)
     files: Path = Path()  # the run's logs and the snapshot of its host
     host: list[str] = field(default_factory=list)  # what was there before the script ran
@@ -335,7 +233,7 @@ class Injector:
             return False
         return not (argv[0] == "dmsetup" and argv[1:2] in (["ls"], ["info"]))
 
-    def handle(self, request: dict[str, object], host: set[str]) -> dict[str, object]:
+    def handle(self, request: Request) -> Reply:
         argv = [str(a) for a in request["argv"]]  # type: ignore[attr-defined]
         if self.fail_at and self.changes(argv):  # a run again from the start, to fail one command
             self.count += 1
@@ -351,11 +249,7 @@ class Injector:
         changes = self.changes(argv)
         if changes and not self.fail_at and argv != self.announced:
             self.problems.append(f"{' '.join(argv)}: not run through the function in front of it")
-        reply = {"rc": 0, "stdout": "", "stderr": ""}
-        if argv[0] not in host:
-            with store.transaction(Path(str(request["state"]))) as state:
-                out = dispatch.run(state, argv, str(request["stdin"]))
-            reply = {"rc": out.rc, "stdout": out.stdout, "stderr": out.stderr}
+        reply = run_command(request)
         if changes and self.pending is not None and self.forked is None:
             point, self.pending = self.pending, None
             if reply["rc"] == 0:  # else the scenario expects it to fail: failing it is no injection
@@ -481,72 +375,20 @@ def undo_stack(log: str) -> tuple[str, ...]:
     return tuple(stack)
 
 
-def _host_tools() -> dict[str, str]:
-    """The injectable host tools the fast shims stand in front of: name -> the real tool."""
-    emulated = dispatch.command_names()
-    host = {t: shutil.which(t) for t in INJECTABLE_HOST_TOOLS if t not in emulated}
-    return {name: path for name, path in host.items() if path}
-
-
-def _c_string(text: str) -> str:
-    return (
-        '"'
-        + "".join(chr(b) if 32 <= b < 127 and b not in b'"\\?' else f"\\{b:03o}" for b in text.encode())
-        + '"'
-    )
-
-
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The client and forkpt, built once per session with the system's C compiler."""
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        reason = "NO C COMPILER (cc): the failure injection tests and their fast shims need one"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    where = tmp_path_factory.mktemp("built")
-    host = "".join(f"{_c_string(name)}, {_c_string(path)}, " for name, path in _host_tools().items())
-    (where / "client.c").write_text(C_CLIENT.replace("{HOST NULL}", "{" + host + "NULL}"))
-    (where / "forkpt.c").write_text(FORKPT)
-    for argv in (["-o", "client", "client.c"], ["-shared", "-fPIC", "-o", "forkpt.so", "forkpt.c"]):
-        made = subprocess.run(
-            [compiler, "-O2", *argv], cwd=where, capture_output=True, text=True, check=False
-        )
-        assert made.returncode == 0, made.stderr
-    return where
+def forkpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The forkpt builtin, built once per session."""
+    return compile_c(tmp_path_factory.mktemp("forkpt"), FORKPT, "forkpt.so", "-shared", "-fPIC")
 
 
 @pytest.fixture
-def fast_host(tmp_path: Path, built: Path) -> Iterator[tuple[dict[str, str], Injector]]:
-    """A simulated host with fast shims and an injector; yields its environment."""
-    bindir = tmp_path / "fastbin"
-    bindir.mkdir()
-    host_paths = _host_tools()
-    for name in [*dispatch.command_names(), *host_paths, POINT, FAIL, RESTORE]:
-        (bindir / name).symlink_to(built / "client")
-    injector = Injector()
-    sock_path = str(tmp_path / "sim.sock")
-
-    class Handler(socketserver.StreamRequestHandler):
-        def handle(self) -> None:
-            lengths = [int(n) for n in self.rfile.readline().split()]
-            state, stdin, *argv = (self.rfile.read(n).decode("utf-8", "surrogateescape") for n in lengths)
-            reply = injector.handle({"state": state, "stdin": stdin, "argv": argv}, set(host_paths))
-            out, err = (str(reply[k]).encode("utf-8", "surrogateescape") for k in ("stdout", "stderr"))
-            self.wfile.write(b"%d %d %d\n" % (int(reply["rc"]), len(out), len(err)) + out + err)
-
-    server = socketserver.UnixStreamServer(sock_path, Handler)
-    # shutdown() waits for the loop to look again: every 50 ms rather than every 0.5 s
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    env = host_env(tmp_path, bindir)
-    env["LVSIM_TEST_SOCKET"] = sock_path
-    try:
+def fast_host(tmp_path: Path, fast_client: Path, forkpt: Path) -> Iterator[tuple[dict[str, str], Injector]]:
+    """A simulated host with fast shims, the injectable host tools among them, served by an injector;
+    yields its environment."""
+    injector = Injector(forkpt=forkpt)
+    names = (*host_tools(), POINT, FAIL, RESTORE)
+    with serving(tmp_path, fast_client, injector.handle, names) as env:
         yield env, injector
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _inject_every_command(
@@ -562,13 +404,14 @@ def _inject_every_command(
         injector.host = leftovers(saved_state(env))
     injector.env, injector.files = env, home / "injection"
     injector.files.mkdir()
-    emulated = [*dispatch.command_names(), *_host_tools()]
+    emulated = [*dispatch.command_names(), *host_tools()]
     functions = [
         f'{name}() {{ lvsim_test_inject {name} "$@"; }}\n' for name in emulated if name not in READ_ONLY
     ]
     bash_env = injector.files / "bash_env"
-    forkpt = Path(os.readlink(Path(env["PATH"].split(":")[0]) / POINT)).with_name("forkpt.so")
-    text = BASH_ENV.format(forkpt=forkpt, files=injector.files, point=POINT, fail=FAIL, restore=RESTORE)
+    text = BASH_ENV.format(
+        forkpt=injector.forkpt, files=injector.files, point=POINT, fail=FAIL, restore=RESTORE
+    )
     bash_env.write_text(text + "".join(functions))
     with (injector.files / "main.out").open("w") as out, (injector.files / "main.err").open("w") as err:
         run = subprocess.run(
