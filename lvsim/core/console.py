@@ -26,7 +26,9 @@ class Console:
     def _stdin(self) -> TextIO | BinaryIO:
         if self._stream is None:
             given = self._given
-            self._stream = io.StringIO(given) if isinstance(given, str) else given
+            self._stream = (
+                io.BytesIO(given.encode("utf-8", "surrogateescape")) if isinstance(given, str) else given
+            )
         return self._stream
 
     @property
