@@ -1,7 +1,7 @@
 """lvsim render: audited scripts, shellcheck-clean, equivalent to `lvsim run`, and leak-free on failure.
 
-The rendered scripts run here against the simulator's command shims (`lvsim shims DIR`), with a
-PATH that holds only the shims and a short list of harmless host tools, so that no script can reach a
+The rendered scripts run here against the simulator's command shims (`lvsim shims DIR`) or the fast
+shims of the tests (tests/fast_shims.py), with a PATH that holds only the shims and a short list of harmless host tools, so that no script can reach a
 real LVM, mount or losetup even when the tests run as root.  The shipped scenarios' scripts end as
 `lvsim run` does on real LVM here, and on the simulator in test_render_inject (which fails each of
 their commands in turn on the way).
@@ -200,11 +200,13 @@ def test_disks_must_be_given_without_loop(tmp_path: Path) -> None:
     assert "no disk named nosuch" in result.stderr
 
 
-def test_a_second_run_changes_nothing_and_leftovers_are_refused(tmp_path: Path) -> None:
+def test_a_second_run_changes_nothing_and_leftovers_are_refused(
+    tmp_path: Path, fast_env: dict[str, str]
+) -> None:
     """A run that finds what the scenario leaves says so and changes nothing; a run that finds only part
     of it (a leftover of a failed run, or someone else's) is refused before any change."""
     script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
-    env = host_env(tmp_path, make_shims(tmp_path))
+    env = fast_env
     first = run_script(script, env, "--loop")
     assert first.returncode == 0, first.stderr
     before = lvm_state(env)
@@ -342,14 +344,16 @@ def test_script_on_real_lvm_ends_like_lvsim_run(path: Path, tmp_path: Path) -> N
 @pytest.mark.skipif(
     not all(Path(f"/dev/loop{i}").is_block_device() for i in (0, 1)), reason="needs /dev/loop0 and 1 nodes"
 )
-def test_given_devices_are_checked_for_the_space_the_simulation_needs(tmp_path: Path) -> None:
+def test_given_devices_are_checked_for_the_space_the_simulation_needs(
+    tmp_path: Path, fast_env: dict[str, str]
+) -> None:
     """Without --loop the disks are given; the preflight sizes them (blockdev) against the simulated peak.
 
     The host's /dev/loop0 and /dev/loop1 nodes only satisfy `[[ -b ]]`: every command that touches
-    them is a shim, and blockdev is a stub reporting the sizes under test.
+    them is a (fast) shim, and blockdev is a stub reporting the sizes under test.
     """
     script = render_path(write_scenario(tmp_path, BASIC), tmp_path)
-    env = host_env(tmp_path, make_shims(tmp_path))
+    env = fast_env
     for dev, size in (("/dev/loop0", "256M"), ("/dev/loop1", "128M")):
         added = CliRunner().invoke(app, ["disk", "add", dev, size, "--state", env["LVSIM_STATE"]])
         assert added.exit_code == 0, added.output
