@@ -231,8 +231,17 @@ def _index(path: Path, lv: str = "vg/t") -> dict:
     return found.tree(state)
 
 
-@pytest.mark.parametrize("when_full", ["y", "n"], ids=["error", "queue"])
-@pytest.mark.parametrize(("fs", "pool", "mib"), [("ext4", "16M", 40), ("xfs", "100M", 120)])
+# XFS in queue mode is in the golden case fs-thin-full-xfs only: a queued write waits in the data path,
+# which both filesystems share, and the ext4 cases show that through a mount (XFS needs a 120 MiB file
+# to fill its pool, about 2.5 s of CPU for each case).
+@pytest.mark.parametrize(
+    ("fs", "pool", "mib", "when_full"),
+    [
+        pytest.param("ext4", "16M", 40, "y", id="ext4-16M-40-error"),
+        pytest.param("ext4", "16M", 40, "n", id="ext4-16M-40-queue"),
+        pytest.param("xfs", "100M", 120, "y", id="xfs-100M-120-error"),
+    ],
+)
 def test_files_past_the_thin_pool_are_written_as_far_as_it_goes(
     tmp_path: Path, fs: str, pool: str, mib: int, when_full: str
 ) -> None:
