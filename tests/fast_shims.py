@@ -159,6 +159,7 @@ def compile_c(where: Path, source: str, name: str, *options: str) -> Path:
 
 
 def build_client(where: Path) -> Path:
+    """The client, built into where (the host tools it may stand in front of compiled in)."""
     host = "".join(f"{_c_string(name)}, {_c_string(path)}, " for name, path in host_tools().items())
     return compile_c(where, C_CLIENT.replace("{HOST NULL}", "{" + host + "NULL}"), "client")
 
