@@ -1,10 +1,10 @@
 """lvsim render: audited scripts, shellcheck-clean, equivalent to `lvsim run`, and leak-free on failure.
 
 The rendered scripts run here against the simulator's command shims (`lvsim shims DIR`) or the fast
-shims of the tests (tests/fast_shims.py), with a PATH that holds only the shims and a short list of harmless host tools, so that no script can reach a
-real LVM, mount or losetup even when the tests run as root.  The shipped scenarios' scripts end as
-`lvsim run` does on real LVM here, and on the simulator in test_render_inject (which fails each of
-their commands in turn on the way).
+shims of the tests (tests/fast_shims.py), with a PATH that holds only the shims and a short list of
+harmless host tools, so that no script can reach a real LVM, mount or losetup even when the tests run
+as root.  The shipped scenarios' scripts end as `lvsim run` does on real LVM here, and on the
+simulator in test_render_inject (which fails each of their commands in turn on the way).
 """
 
 from __future__ import annotations
